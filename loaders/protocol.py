@@ -1,0 +1,44 @@
+"""What a loading strategy is: prepare once, then read the split into tf.data.
+
+A strategy knows nothing about measurement or about the pipeline options it does not
+need: batching, shuffling, caching, float conversion and prefetching are applied by
+``loaders.pipeline`` the same way for every strategy.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    import tensorflow as tf
+
+    from loaders.layout import DatasetSpec
+    from loaders.options import PipelineOptions
+
+
+@runtime_checkable
+class Strategy(Protocol):
+    """Yields per-sample uint8 ``(time1, time2, label)`` elements in name order."""
+
+    name: str
+
+    def prepare(self, spec: DatasetSpec, cache_root: Path) -> None:
+        """One-time work before reading (a conversion); a no-op for direct readers."""
+
+    def samples(self, spec: DatasetSpec, options: PipelineOptions) -> tf.data.Dataset:
+        """Unbatched uint8 samples in ``spec.names`` order."""
+
+
+@runtime_checkable
+class BatchStrategy(Protocol):
+    """Yields uint8 batches itself, in the order ``loaders.pipeline.epoch_order`` gives.
+
+    For readers that own their batching and workers (a Keras PyDataset).
+    """
+
+    name: str
+
+    def prepare(self, spec: DatasetSpec, cache_root: Path) -> None: ...
+
+    def batches(self, spec: DatasetSpec, options: PipelineOptions) -> tf.data.Dataset: ...

@@ -1,0 +1,83 @@
+"""One registry of strategies: built-ins, the ``loadbench.loaders`` entry points, and
+``package.module:Name`` references given on the command line.
+
+Built-ins are listed as import strings so that listing them does not import TensorFlow.
+A name registered twice is an error naming both places.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+
+from loaders.errors import StrategyError
+from loaders.protocol import BatchStrategy, Strategy
+
+ENTRY_POINT_GROUP = "loadbench.loaders"
+BUILTIN = {
+    "tensor_slices": "loaders.tensor_slices:TensorSlices",
+    "generator": "loaders.generator:Generator",
+    "sequence": "loaders.sequence:Sequence",
+    "tfrecord": "loaders.tfrecord:TFRecord",
+    "memmap": "loaders.memmap:Memmap",
+}
+
+
+@dataclass(frozen=True)
+class Registration:
+    """Where a strategy comes from: ``target`` is ``module:attribute``."""
+
+    name: str
+    target: str
+    origin: str
+
+
+def registrations() -> dict[str, Registration]:
+    """Every registered strategy by name: built-ins first, then installed entry points."""
+    found = {n: Registration(n, t, "built-in") for n, t in BUILTIN.items()}
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        dist = ep.dist.name if ep.dist is not None else "unknown distribution"
+        new = Registration(ep.name, ep.value, f"entry point of {dist}")
+        if ep.name in found:
+            old = found[ep.name]
+            raise StrategyError(
+                f"strategy {ep.name!r} is registered twice: {old.target} ({old.origin}) and "
+                f"{new.target} ({new.origin}); rename one of them"
+            )
+        found[ep.name] = new
+    return found
+
+
+def names() -> list[str]:
+    return list(registrations())
+
+
+def create(name: str) -> Strategy | BatchStrategy:
+    """A fresh strategy from a registered name or a ``package.module:Name`` reference."""
+    if ":" in name:
+        return _instantiate(Registration(name, name, "--loader reference"))
+    table = registrations()
+    if name not in table:
+        raise StrategyError(
+            f"unknown strategy {name!r}; registered: {', '.join(table)} "
+            "(or give package.module:Name)"
+        )
+    return _instantiate(table[name])
+
+
+def _instantiate(reg: Registration) -> Strategy | BatchStrategy:
+    module_name, _, attribute = reg.target.partition(":")
+    try:
+        factory = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as exc:
+        raise StrategyError(
+            f"strategy {reg.name!r} ({reg.origin}) cannot be loaded from {reg.target}: {exc}"
+        ) from exc
+    strategy = factory()
+    if not isinstance(strategy, Strategy | BatchStrategy):
+        raise StrategyError(
+            f"{reg.target} ({reg.origin}) is not a strategy: it needs a name, prepare() and "
+            "samples() (or batches())"
+        )
+    return strategy
