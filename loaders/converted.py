@@ -64,9 +64,17 @@ def convert(
     try:
         info = build(staging)
         files = {p.name: p.stat().st_size for p in sorted(staging.iterdir())}
-        _write_manifest(staging, {"strategy": strategy, "version": version,
-                                  "split": spec.split, "pairs": spec.pairs,
-                                  "files": files, "info": info})
+        _write_manifest(
+            staging,
+            {
+                "strategy": strategy,
+                "version": version,
+                "split": spec.split,
+                "pairs": spec.pairs,
+                "files": files,
+                "info": info,
+            },
+        )
         shutil.rmtree(directory, ignore_errors=True)
         try:
             staging.rename(directory)
@@ -111,7 +119,9 @@ def _load(directory: Path) -> Conversion | None:
         if actual != size:
             log.warning(
                 "%s: %s bytes, manifest says %d (truncated or changed); rebuilding",
-                path, "missing" if actual is None else actual, size,
+                path,
+                "missing" if actual is None else actual,
+                size,
             )
             return None
     return Conversion(directory=directory, files=files, info=manifest.get("info", {}))

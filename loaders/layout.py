@@ -99,9 +99,7 @@ def describe(root: Path, split: str) -> DatasetSpec:
             f"split {split!r} under {root} is empty: {split_dir}/time1 holds no "
             f"{'/'.join(sorted(IMAGE_SUFFIXES))} image"
         )
-    samples = tuple(
-        SampleFiles(name=n, **{f: by_folder[f][n][0] for f in FOLDERS}) for n in names
-    )
+    samples = tuple(SampleFiles(name=n, **{f: by_folder[f][n][0] for f in FOLDERS}) for n in names)
     image_size = _check_headers(samples)
     return DatasetSpec(
         root=root,
@@ -187,7 +185,8 @@ def _check_headers(samples: tuple[SampleFiles, ...]) -> tuple[int, int]:
                 )
     if problems:
         raise DatasetError(
-            f"{len(problems)} image problem(s):\n  " + "\n  ".join(problems[:SHOWN])
+            f"{len(problems)} image problem(s):\n  "
+            + "\n  ".join(problems[:SHOWN])
             + (f"\n  ... and {len(problems) - SHOWN} more" if len(problems) > SHOWN else "")
         )
     assert reference is not None

@@ -32,7 +32,9 @@ def build(
         ds = strategy.samples(spec, options)
         ds = _cache(ds, options, cache_root, strategy.name)
         if options.shuffle_buffer:
-            ds = ds.shuffle(options.shuffle_buffer, seed=options.seed, reshuffle_each_iteration=True)
+            ds = ds.shuffle(
+                options.shuffle_buffer, seed=options.seed, reshuffle_each_iteration=True
+            )
         ds = ds.batch(options.batch_size, drop_remainder=options.drop_remainder)
     else:
         if options.cache != "none":
@@ -42,7 +44,9 @@ def build(
                 "use cache='none'"
             )
         ds = strategy.batches(spec, options)
-    ds = ds.map(to_float, num_parallel_calls=options.parallelism, deterministic=options.deterministic)
+    ds = ds.map(
+        to_float, num_parallel_calls=options.parallelism, deterministic=options.deterministic
+    )
     if options.prefetch:
         ds = ds.prefetch(options.prefetch)
     tf_options = tf.data.Options()
@@ -112,7 +116,7 @@ def sample_signature(spec: DatasetSpec, batched: bool = False) -> tuple[tf.Tenso
     height, width = spec.image_size
     lead = (None,) if batched else ()
     return (
-        tf.TensorSpec(lead + (height, width, 3), tf.uint8),
-        tf.TensorSpec(lead + (height, width, 3), tf.uint8),
-        tf.TensorSpec(lead + (height, width, 1), tf.uint8),
+        tf.TensorSpec((*lead, height, width, 3), tf.uint8),
+        tf.TensorSpec((*lead, height, width, 3), tf.uint8),
+        tf.TensorSpec((*lead, height, width, 1), tf.uint8),
     )

@@ -26,8 +26,9 @@ TINY_BATCH = 5
 def tiny_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 23-pair 32x32 synthetic dataset with one split, ``train``; treat as read-only."""
     root = tmp_path_factory.mktemp("tiny") / "data"
-    synthesize(root, SynthParams(pairs=TINY_PAIRS, size=TINY_SIZE, splits={"train": 1.0}),
-               workers=1)
+    synthesize(
+        root, SynthParams(pairs=TINY_PAIRS, size=TINY_SIZE, splits={"train": 1.0}), workers=1
+    )
     return root
 
 

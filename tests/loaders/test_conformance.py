@@ -37,8 +37,9 @@ def expected_batches(spec, batch_size):
         chunk = samples[start : start + batch_size]
         t1, t2, label = (np.stack([s[k] for s in chunk]) for k in range(3))
         scale = np.float32(1 / 255)
-        out.append((t1.astype(np.float32) * scale, t2.astype(np.float32) * scale,
-                    label.astype(np.float32)))
+        out.append(
+            (t1.astype(np.float32) * scale, t2.astype(np.float32) * scale, label.astype(np.float32))
+        )
     return out
 
 
@@ -73,8 +74,11 @@ def test_shuffled_epochs_hold_each_sample_once(name, tiny_spec, cache_root):
         keys = [sample_key(t1[k]) for t1, _, _ in epoch for k in range(t1.shape[0])]
         assert sorted(keys) == everything
         orders.append(keys)
-    in_order = [sample_key(b[0][k]) for b in expected_batches(tiny_spec, BATCH)
-                for k in range(b[0].shape[0])]
+    in_order = [
+        sample_key(b[0][k])
+        for b in expected_batches(tiny_spec, BATCH)
+        for k in range(b[0].shape[0])
+    ]
     assert orders[0] != in_order  # actually shuffled
     assert orders[0] != orders[1]  # reshuffled each epoch
 
