@@ -1,0 +1,32 @@
+"""Batches from every strategy go through the one training step."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from benchmarks.train_step import TrainStep
+from loaders import pipeline, registry
+from loaders.options import PipelineOptions
+
+STRATEGIES = [*registry.names(), "outside_strategy:IndexedReader"]
+
+
+@pytest.fixture(scope="module")
+def step(tiny_spec) -> TrainStep:
+    return TrainStep(tiny_spec.image_size, width=2)
+
+
+@pytest.mark.parametrize("name", STRATEGIES)
+def test_one_step_on_each_strategy_batch(name, step, tiny_spec, cache_root):
+    strategy = registry.create(name)
+    strategy.prepare(tiny_spec, cache_root)
+    ds = pipeline.build(strategy, tiny_spec, PipelineOptions(batch_size=4), cache_root)
+    (time1, time2), label = next(iter(ds))
+    before = [w.numpy().copy() for w in step.model.trainable_weights]
+    loss = float(step(time1, time2, label))
+    after = [w.numpy() for w in step.model.trainable_weights]
+    assert np.isfinite(loss) and loss > 0
+    changed = sum(not np.array_equal(a, b) for a, b in zip(before, after, strict=True))
+    assert changed == len(before)  # Adam moves every trainable weight on its first steps
+    assert step.tracing_count == 1  # the same compiled step for every strategy
