@@ -139,12 +139,25 @@ def test_epoch_order_matches_tf_data_buffer_semantics():
     assert all(position >= index - 3 for position, index in enumerate(local))
 
 
-def test_uint8_copy_only_for_tensor_slices(tiny_spec):
-    """tensor_slices holds exactly one uint8 copy: arrays sized pairs x bytes_per_sample."""
-    from loaders.tensor_slices import load_arrays
+def test_tensor_slices_holds_one_uint8_copy(tiny_spec, monkeypatch):
+    """The dataset's tensors share the decoded arrays' memory: no second copy is made."""
+    from loaders import tensor_slices
 
-    arrays = load_arrays(tiny_spec, workers=2)
+    loaded = []
+    load = tensor_slices.load_arrays
+
+    def keep(spec, workers):
+        loaded.append(load(spec, workers))
+        return loaded[-1]
+
+    monkeypatch.setattr(tensor_slices, "load_arrays", keep)
+    ds = tensor_slices.TensorSlices().samples(tiny_spec, PipelineOptions())
+    arrays = loaded[0]
     assert all(a.dtype == np.uint8 for a in arrays)
     assert sum(a.nbytes for a in arrays) == tiny_spec.total_bytes
-    ds = tf.data.Dataset.from_tensor_slices(arrays)
+    assert all(a.ctypes.data % tensor_slices.TF_ALIGNMENT == 0 for a in arrays)
+    before = next(iter(ds))[0].numpy().copy()
+    arrays[0][0] = 255 - arrays[0][0]  # a change to the array shows in the dataset
+    after = next(iter(ds))[0].numpy()
+    np.testing.assert_array_equal(after, 255 - before)
     assert ds.element_spec[0].dtype == tf.uint8
