@@ -27,3 +27,7 @@ class StrategyError(LoadbenchError):
 
 class ConversionError(StrategyError):
     """A converted file (TFRecord shard, raw memmap file) is missing, short or corrupt."""
+
+
+class RecordError(LoadbenchError):
+    """A results file cannot be read: not JSON, wrong schema, missing fields."""

@@ -1,0 +1,128 @@
+"""The measured side: runs in a fresh spawned child, one per measurement.
+
+TensorFlow is not fork-safe and a run may abort or exhaust memory, so each run gets a
+clean interpreter; the parent only reads the JSON this writes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from benchmarks.procs import die_with_parent, tree_rss_bytes
+from benchmarks.spec import RunSpec
+
+
+def child_main(spec: RunSpec, result_path: str) -> None:
+    """Entry point of the child; writes {"ok": bool, ...} to ``result_path``."""
+    die_with_parent()
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    try:
+        result = {"ok": True, **measure(spec)}
+    except Exception as exc:  # a failing measurement is a result, never a lost run
+        _write(result_path, {"ok": False, "error": f"{type(exc).__name__}: {exc}"})
+        sys.exit(1)
+    _write(result_path, result)
+
+
+def _write(path: str, data: dict) -> None:
+    temporary = f"{path}.tmp"
+    with open(temporary, "w") as handle:
+        json.dump(data, handle)
+    os.replace(temporary, path)
+
+
+def measure(spec: RunSpec) -> dict:
+    """Prepare, take the baseline, run warm-up + steps under the probes, then size graphs."""
+    import tensorflow as tf
+
+    from benchmarks import probes
+    from loaders import pipeline, registry
+    from loaders.layout import describe
+
+    data = describe(Path(spec.data_root), spec.split)
+    strategy = registry.create(spec.strategy)
+    strategy.prepare(data, Path(spec.cache_root))  # one-time conversion: not measured
+    step = None
+    if spec.mode == "train":
+        from benchmarks.train_step import TrainStep
+
+        step = TrainStep(data.image_size, width=spec.width)
+    has_gpu = probes.gpu_reset()
+    baseline = tree_rss_bytes(os.getpid())
+    step_times: list[float] = []
+    samples = 0
+    tracker = _memray(spec)
+    with tracker, probes.TreeMemorySampler(spec.sample_interval_s) as sampler:
+        start = time.perf_counter()
+        ds = pipeline.build(strategy, data, spec.options, Path(spec.cache_root))
+        batches = iter(ds.repeat())
+        first_batch_s = None
+        for index in range(spec.warmup_steps + spec.steps):
+            began = time.perf_counter()
+            (time1, time2), label = next(batches)
+            if step is not None:
+                float(step(time1, time2, label))  # .numpy() waits for the step to finish
+            if first_batch_s is None:
+                first_batch_s = time.perf_counter() - start
+            if index >= spec.warmup_steps:
+                step_times.append(time.perf_counter() - began)
+                samples += int(label.shape[0])
+    peak = sampler.peak_bytes()
+    graph_bytes, over_limit = probes.dataset_graph_size(ds, data.total_bytes)
+    steady_s = sum(step_times)
+    ordered = sorted(step_times)
+    return {
+        "tf_version": tf.__version__,
+        "gpu_name": probes.gpu_name() if has_gpu else None,
+        "samples_per_s": samples / steady_s if steady_s > 0 else None,
+        "first_batch_s": first_batch_s,
+        "step_p50_s": _percentile(ordered, 50),
+        "step_p95_s": _percentile(ordered, 95),
+        "steps": len(step_times),
+        "baseline_rss_bytes": baseline,
+        "peak_rss_bytes": max(0, peak - baseline),
+        "gpu_peak_bytes": probes.gpu_peak_bytes() if has_gpu else None,
+        "dataset_graph_bytes": graph_bytes,
+        "graph_over_limit": over_limit,
+        "train_graph_bytes": step.graph_def_bytes() if step is not None else None,
+        "rss_timeline": sampler.timeline(baseline),
+        "memray_peak_bytes": _memray_peak(spec),
+    }
+
+
+def _percentile(ordered: list[float], q: float) -> float | None:
+    if not ordered:
+        return None
+    position = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[position]
+
+
+class _NoTracker:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _memray(spec: RunSpec):
+    """A memray Tracker around the measured loop when asked (it slows the pipeline)."""
+    if spec.memray_path is None:
+        return _NoTracker()
+    import memray
+
+    Path(spec.memray_path).unlink(missing_ok=True)
+    return memray.Tracker(spec.memray_path, native_traces=False, follow_fork=True)
+
+
+def _memray_peak(spec: RunSpec) -> int | None:
+    if spec.memray_path is None:
+        return None
+    import memray
+
+    return int(memray.FileReader(spec.memray_path).metadata.peak_memory)

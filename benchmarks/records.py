@@ -1,0 +1,98 @@
+"""Result records: one JSON object per run, appended to a JSON Lines file the moment
+the run ends (flushed and fsynced), so killing the suite never loses a finished run."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from loaders.errors import RecordError
+
+SCHEMA = 1
+STATUSES = ("ok", "error", "crashed", "killed", "timeout", "over_budget")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Record:
+    """What one measurement produced; field names are the documented record format."""
+
+    schema: int = SCHEMA
+    strategy: str
+    mode: str
+    status: str
+    error: str | None = None
+    dataset: dict = field(default_factory=dict)
+    options: dict = field(default_factory=dict)
+    samples_per_s: float | None = None
+    first_batch_s: float | None = None
+    step_p50_s: float | None = None
+    step_p95_s: float | None = None
+    steps: int | None = None
+    baseline_rss_bytes: int | None = None
+    peak_rss_bytes: int | None = None
+    memray_peak_bytes: int | None = None
+    memray_flamegraph: str | None = None
+    gpu_peak_bytes: int | None = None
+    dataset_graph_bytes: int | None = None
+    graph_over_limit: bool | None = None
+    train_graph_bytes: int | None = None
+    rss_timeline: list[list[float]] = field(default_factory=list)
+    env: dict = field(default_factory=dict)
+    started_at: str = ""
+    wall_s: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise RecordError(f"status {self.status!r}: must be one of {', '.join(STATUSES)}")
+
+    def key(self) -> str:
+        """Identity for --resume and compare: strategy, mode, dataset and options."""
+        return run_key(self.strategy, self.mode, self.dataset, self.options)
+
+
+def run_key(strategy: str, mode: str, dataset: dict, options: dict) -> str:
+    identity = {k: dataset.get(k) for k in ("root", "split", "pairs", "image_size")}
+    return json.dumps([strategy, mode, identity, options], sort_keys=True)
+
+
+def append(path: Path, record: Record) -> None:
+    """Append one line and make it durable before returning."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(asdict(record), sort_keys=True) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def read(path: Path) -> list[Record]:
+    """Every record in a JSON Lines file; a bad line is an error naming file and line.
+
+    A last line without its newline is what a kill mid-write leaves: it is skipped.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return []
+    lines = path.read_text(encoding="utf-8").split("\n")
+    out = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+        except ValueError as exc:
+            if number == len(lines):  # torn final write
+                continue
+            raise RecordError(f"{path}:{number}: not JSON ({exc})") from exc
+        if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+            raise RecordError(
+                f"{path}:{number}: schema {data.get('schema') if isinstance(data, dict) else None}"
+                f", this loadbench reads schema {SCHEMA}"
+            )
+        try:
+            out.append(Record(**data))
+        except TypeError as exc:
+            raise RecordError(f"{path}:{number}: {exc}") from exc
+    return out

@@ -1,0 +1,127 @@
+"""The isolated runner: one spawned child per measurement, watched from the parent.
+
+The parent enforces the wall-clock timeout and the memory ceiling on the child's whole
+process tree, classifies how the child ended, and always returns a Record: a crash,
+an abort or the OOM killer is a result, never the end of the suite.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from multiprocessing import resource_tracker
+from pathlib import Path
+
+import psutil
+
+from benchmarks.child import child_main
+from benchmarks.procs import become_subreaper, kill_tree, tree_rss_bytes
+from benchmarks.spec import RunSpec
+
+POLL_S = 0.05
+
+
+@dataclass(frozen=True, kw_only=True)
+class Outcome:
+    """How a child ended and what it reported."""
+
+    status: str
+    error: str | None
+    result: dict
+    wall_s: float
+    started_at: str
+
+
+def run_isolated(spec: RunSpec, timeout_s: float, max_memory_bytes: int | None = None) -> Outcome:
+    """Run ``spec`` in a fresh spawned child; kill its tree on timeout or over budget."""
+    context = multiprocessing.get_context("spawn")  # TensorFlow is not fork-safe
+    become_subreaper()
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    with tempfile.TemporaryDirectory(prefix="loadbench-run-") as scratch:
+        result_path = str(Path(scratch) / "result.json")
+        resource_tracker.ensure_running()  # shared by every run: not a stray
+        before = _own_children()
+        child = context.Process(target=child_main, args=(spec, result_path), name="loadbench")
+        start = time.perf_counter()
+        child.start()
+        verdict: tuple[str, str] | None = None
+        try:
+            while child.exitcode is None:
+                child.join(POLL_S)
+                if child.exitcode is not None:
+                    break
+                elapsed = time.perf_counter() - start
+                if elapsed > timeout_s:
+                    verdict = ("timeout", f"no result after {timeout_s:g} s; child tree killed")
+                elif max_memory_bytes and (used := tree_rss_bytes(child.pid)) > max_memory_bytes:
+                    verdict = (
+                        "over_budget",
+                        f"process tree reached {used / 1e6:,.0f} MB, over --max-memory "
+                        f"{max_memory_bytes / 1e6:,.0f} MB; child tree killed",
+                    )
+                if verdict:
+                    kill_tree(child.pid)
+                    child.join()
+        except BaseException:  # Ctrl-C or a kill of the parent: take the children with us
+            kill_tree(child.pid)
+            raise
+        finally:
+            _kill_strays(before)
+        wall_s = time.perf_counter() - start
+        result = _read(result_path)
+    status, error = verdict or _classify(child.exitcode, result)
+    return Outcome(status=status, error=error, result=result, wall_s=wall_s, started_at=started_at)
+
+
+def _classify(exitcode: int | None, result: dict) -> tuple[str, str | None]:
+    if exitcode == 0 and result.get("ok"):
+        return "ok", None
+    if result and not result.get("ok"):
+        return "error", result.get("error")
+    if exitcode is not None and exitcode < 0:
+        signum = -exitcode
+        try:
+            name = signal.Signals(signum).name
+        except ValueError:
+            name = f"signal {signum}"
+        if signum == signal.SIGKILL:
+            return "killed", "killed by SIGKILL (likely the out-of-memory killer)"
+        return "crashed", f"crashed with {name}"
+    return "crashed", f"exited with status {exitcode} without a result"
+
+
+def _read(path: str) -> dict:
+    try:
+        with open(path) as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return {}
+
+
+def _own_children() -> set[int]:
+    return {p.pid for p in psutil.Process().children(recursive=True)}
+
+
+def _kill_strays(before: set[int]) -> None:
+    """Kill any process this run left behind (orphaned workers, the resource tracker)."""
+    strays = [p for p in psutil.Process().children(recursive=True) if p.pid not in before]
+    for process in strays:
+        kill_tree(process.pid)
+    psutil.wait_procs(strays, timeout=5)  # reap them: they re-parented to us
+
+
+def memray_flamegraph(capture: Path, html: Path) -> str | None:
+    """Write memray's flame graph for a capture file; None if memray could not."""
+    done = subprocess.run(
+        [sys.executable, "-m", "memray", "flamegraph", "-f", "-o", str(html), str(capture)],
+        capture_output=True,
+        text=True,
+    )
+    return str(html) if done.returncode == 0 else None

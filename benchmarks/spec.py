@@ -1,0 +1,48 @@
+"""What one isolated measurement is: a strategy, a dataset, pipeline options and a mode."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from loaders.errors import OptionsError
+from loaders.options import PipelineOptions
+
+Mode = Literal["iterate", "train"]
+MODES: tuple[str, ...] = ("iterate", "train")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunSpec:
+    """Everything a child process needs to measure one run; frozen and checked once.
+
+    steps: batches measured after the warm-up (the dataset repeats as needed), fixed so
+        every strategy does the same work.
+    warmup_steps: batches consumed first and excluded from the rates: they pay for
+        tracing, thread start-up and autotuning.
+    width: FC-Siam-diff width in train mode (16 is the paper's).
+    sample_interval_s: period of the process-tree memory sampler.
+    """
+
+    strategy: str
+    mode: Mode
+    data_root: str
+    split: str
+    synthetic: bool
+    options: PipelineOptions
+    cache_root: str
+    steps: int = 40
+    warmup_steps: int = 5
+    width: int = 16
+    sample_interval_s: float = 0.05
+    memray_path: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise OptionsError(f"mode {self.mode!r}: must be one of {', '.join(MODES)}")
+        if self.steps < 1:
+            raise OptionsError(f"--steps {self.steps}: must be at least 1")
+        if self.warmup_steps < 0:
+            raise OptionsError(f"--warmup {self.warmup_steps}: must be 0 or more")
+        if self.sample_interval_s <= 0:
+            raise OptionsError(f"sample interval {self.sample_interval_s}: must be > 0")

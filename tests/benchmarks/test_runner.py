@@ -1,0 +1,102 @@
+"""The isolated runner: every way a child can end is classified, nothing outlives it,
+and the memory probes measure a known allocation."""
+
+from __future__ import annotations
+
+from multiprocessing import resource_tracker
+
+import psutil
+import pytest
+
+from benchmarks.runner import run_isolated
+from benchmarks.spec import RunSpec
+from loaders.options import PipelineOptions
+
+
+def spec_for(strategy: str, root, cache_root, **kwargs) -> RunSpec:
+    fields = dict(
+        strategy=strategy,
+        mode="iterate",
+        data_root=str(root),
+        split="train",
+        synthetic=True,
+        options=PipelineOptions(batch_size=4),
+        cache_root=str(cache_root),
+        steps=4,
+        warmup_steps=1,
+    )
+    fields.update(kwargs)
+    return RunSpec(**fields)
+
+
+@pytest.fixture(autouse=True)
+def no_process_left_behind():
+    resource_tracker.ensure_running()
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    yield
+    after = {p.pid for p in psutil.Process().children(recursive=True)}
+    assert after - before == set()
+
+
+def test_ok_run_reports_metrics(tiny_root, cache_root):
+    outcome = run_isolated(spec_for("generator", tiny_root, cache_root), timeout_s=120)
+    assert outcome.status == "ok", outcome.error
+    result = outcome.result
+    assert result["steps"] == 4 and result["samples_per_s"] > 0
+    assert result["baseline_rss_bytes"] > 100e6  # TensorFlow is loaded
+    assert result["gpu_peak_bytes"] is None  # no GPU here: null, not zero
+    assert 0 < result["dataset_graph_bytes"] < 1e6 and result["graph_over_limit"] is False
+    assert result["step_p50_s"] <= result["step_p95_s"]
+
+
+@pytest.mark.parametrize(
+    ("strategy", "status", "message"),
+    [
+        ("misbehaving:Raises", "error", "ValueError: cannot read"),
+        ("misbehaving:Aborts", "crashed", "crashed with SIGABRT"),
+        ("misbehaving:KilledByOOM", "killed", "SIGKILL (likely the out-of-memory killer)"),
+    ],
+)
+def test_failures_are_classified(strategy, status, message, tiny_root, cache_root):
+    outcome = run_isolated(spec_for(strategy, tiny_root, cache_root), timeout_s=120)
+    assert outcome.status == status
+    assert message in outcome.error
+
+
+def test_timeout_kills_the_child(tiny_root, cache_root):
+    outcome = run_isolated(spec_for("misbehaving:Sleeps", tiny_root, cache_root), timeout_s=8)
+    assert outcome.status == "timeout"
+    assert outcome.wall_s < 20
+
+
+def test_memory_ceiling_kills_the_child(tiny_root, cache_root):
+    outcome = run_isolated(
+        spec_for("misbehaving:Hog", tiny_root, cache_root),
+        timeout_s=120,
+        max_memory_bytes=1_200_000_000,
+    )
+    assert outcome.status == "over_budget"
+    assert "over --max-memory 1,200 MB" in outcome.error
+
+
+def test_rss_probe_measures_a_known_allocation_within_5_percent(tiny_root, cache_root):
+    outcome = run_isolated(spec_for("misbehaving:Calibrated", tiny_root, cache_root), 120)
+    assert outcome.status == "ok", outcome.error
+    peak = outcome.result["peak_rss_bytes"]
+    assert abs(peak - 500e6) / 500e6 < 0.05, peak
+
+
+def test_memray_measures_a_known_allocation_within_5_percent(tiny_root, cache_root, tmp_path):
+    spec = spec_for(
+        "misbehaving:Calibrated", tiny_root, cache_root, memray_path=str(tmp_path / "capture.bin")
+    )
+    outcome = run_isolated(spec, 120)
+    assert outcome.status == "ok", outcome.error
+    peak = outcome.result["memray_peak_bytes"]
+    assert abs(peak - 500e6) / 500e6 < 0.05, peak
+
+
+def test_tree_probe_counts_a_worker_process(tiny_root, cache_root):
+    outcome = run_isolated(spec_for("misbehaving:SpawnsHungryChild", tiny_root, cache_root), 120)
+    assert outcome.status == "ok", outcome.error
+    assert outcome.result["peak_rss_bytes"] >= 300e6

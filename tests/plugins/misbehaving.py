@@ -1,0 +1,85 @@
+"""Strategies that fail in every way a real one can, for the runner's tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import numpy as np
+
+from loaders.generator import Generator
+
+
+class Raises(Generator):
+    name = "raises"
+
+    def prepare(self, spec, cache_root):
+        raise ValueError(f"cannot read {spec.root}")
+
+
+class Aborts(Generator):
+    name = "aborts"
+
+    def samples(self, spec, options):
+        os.abort()
+
+
+class KilledByOOM(Generator):
+    name = "oom_killed"
+
+    def samples(self, spec, options):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+class Sleeps(Generator):
+    name = "sleeps"
+
+    def samples(self, spec, options):
+        time.sleep(600)
+
+
+class Hog(Generator):
+    """Touches 1.5 GB while building, to cross a memory ceiling."""
+
+    name = "hog"
+
+    def samples(self, spec, options):
+        self.ballast = np.ones(1_500_000_000, np.uint8)
+        time.sleep(600)
+
+
+class Calibrated(Generator):
+    """Allocates and touches a known size during the measured loop, then frees it."""
+
+    name = "calibrated"
+    size_bytes = 500_000_000
+
+    def samples(self, spec, options):
+        ballast = np.ones(self.size_bytes, np.uint8)
+        time.sleep(0.3)  # several sampler periods with the ballast held
+        del ballast
+        return super().samples(spec, options)
+
+
+def _child_allocates(size: int, seconds: float) -> None:
+    ballast = np.ones(size, np.uint8)
+    time.sleep(seconds)
+    del ballast
+
+
+class SpawnsHungryChild(Generator):
+    """Starts a worker process that holds 300 MB, as PyDataset workers would."""
+
+    name = "hungry_child"
+
+    def samples(self, spec, options):
+        import multiprocessing
+
+        worker = multiprocessing.get_context("spawn").Process(
+            target=_child_allocates, args=(300_000_000, 3.0)
+        )
+        worker.start()
+        self.worker = worker
+        time.sleep(2.0)  # the loop starts while the worker holds its memory
+        return super().samples(spec, options)
