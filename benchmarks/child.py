@@ -48,10 +48,12 @@ def measure(spec: RunSpec) -> dict:
     strategy = registry.create(spec.strategy)
     strategy.prepare(data, Path(spec.cache_root))  # one-time conversion: not measured
     step = None
+    width = None
     if spec.mode == "train":
         from benchmarks.train_step import TrainStep
 
-        step = TrainStep(data.image_size, width=spec.width)
+        width = spec.width or (16 if tf.config.list_physical_devices("GPU") else 4)
+        step = TrainStep(data.image_size, width=width)
     has_gpu = probes.gpu_reset()
     baseline = tree_rss_bytes(os.getpid())
     step_times: list[float] = []
@@ -78,6 +80,7 @@ def measure(spec: RunSpec) -> dict:
     ordered = sorted(step_times)
     return {
         "tf_version": tf.__version__,
+        "width": width,
         "gpu_name": probes.gpu_name() if has_gpu else None,
         "samples_per_s": samples / steady_s if steady_s > 0 else None,
         "first_batch_s": first_batch_s,

@@ -8,6 +8,7 @@ A name registered twice is an error naming both places.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 
@@ -51,6 +52,28 @@ def registrations() -> dict[str, Registration]:
 
 def names() -> list[str]:
     return list(registrations())
+
+
+def check(name: str) -> None:
+    """Raise StrategyError unless ``name`` is registered or its module can be found.
+
+    Does not import the strategy (nor TensorFlow): the parent of the runs stays light.
+    """
+    if ":" not in name:
+        table = registrations()
+        if name not in table:
+            raise StrategyError(
+                f"unknown strategy {name!r}; registered: {', '.join(table)} "
+                "(or give package.module:Name)"
+            )
+        return
+    module_name = name.partition(":")[0]
+    try:
+        found = importlib.util.find_spec(module_name) is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        raise StrategyError(f"--loaders {name}: no module {module_name!r} on the Python path")
 
 
 def create(name: str) -> Strategy | BatchStrategy:

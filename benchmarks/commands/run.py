@@ -1,16 +1,22 @@
-"""``loadbench run``: every strategy over one split, timed in this process.
+"""``loadbench run``: every strategy in both modes, each run in its own child process.
 
 Without ``--data`` it uses the built-in synthetic dataset (made on first use under the
-cache directory). The isolated per-child harness replaces the in-process timing later.
+cache directory). Each run's record is appended to ``OUT/results.jsonl`` as it ends.
 """
 
 from __future__ import annotations
 
 import argparse
+from dataclasses import asdict
 from pathlib import Path
 
+from benchmarks import records
+from benchmarks.environment import environment
+from benchmarks.records import Record
+from benchmarks.spec import MODES, RunSpec
 from loaders.converted import default_cache_root
-from loaders.layout import describe
+from loaders.errors import OptionsError
+from loaders.layout import DatasetSpec, describe
 from loaders.options import CACHE_MODES, PipelineOptions, parse_count
 from loaders.synth import SynthParams, synthesize
 from reports.units import format_bytes, format_rate, format_seconds
@@ -18,48 +24,72 @@ from reports.units import format_bytes, format_rate, format_seconds
 HELP = "measure every strategy on a dataset (the built-in synthetic one by default)"
 DEFAULT_PAIRS = 1000
 DEFAULT_SIZE = 256
+RESULTS = "results.jsonl"
+BYTE_SUFFIXES = {"kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12, "b": 1}
 
 
 def prepare_parser(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", type=Path, help="dataset root (default: built-in synthetic)")
-    parser.add_argument("--split", default="train", help="split to read (default: train)")
-    parser.add_argument(
-        "--synthetic-pairs", type=int, default=DEFAULT_PAIRS, help="built-in dataset pairs"
+    data = parser.add_argument_group("dataset")
+    data.add_argument("--data", type=Path, help="dataset root (default: built-in synthetic)")
+    data.add_argument("--split", default="train", help="split to read (default: train)")
+    data.add_argument("--pairs", type=int, default=DEFAULT_PAIRS, help="built-in dataset pairs")
+    data.add_argument("--size", type=int, default=DEFAULT_SIZE, help="built-in image side")
+    data.add_argument("--cache-dir", type=Path, help="converted files and built-in dataset")
+    what = parser.add_argument_group("what to run")
+    what.add_argument(
+        "--loaders",
+        help="comma-separated names or package.module:Name (default: every registered strategy)",
     )
-    parser.add_argument(
-        "--synthetic-size", type=int, default=DEFAULT_SIZE, help="built-in dataset image side"
+    what.add_argument("--mode", choices=(*MODES, "both"), default="both")
+    what.add_argument("--steps", type=int, default=30, help="measured batches per run")
+    what.add_argument("--warmup", type=int, default=5, help="batches excluded first")
+    what.add_argument(
+        "--width", type=int, help="model width in train mode (default: 16 on a GPU, 4 on a CPU)"
     )
-    parser.add_argument(
-        "--strategy",
-        action="append",
-        dest="strategies",
-        help="strategy name or package.module:Name; repeat for several (default: all)",
-    )
-    parser.add_argument(
-        "--loader", action="append", default=[], help="also run a strategy package.module:Name"
-    )
-    parser.add_argument("--mode", choices=("iterate", "train"), default="iterate")
-    parser.add_argument("--width", type=int, default=16, help="model width in train mode")
-    parser.add_argument("--epochs", type=int, default=3, help="epochs; the first is warm-up")
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--shuffle", type=int, default=0, help="shuffle buffer, 0 = off")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--cache", choices=CACHE_MODES, default="none")
-    parser.add_argument("--prefetch", default="auto", help="'auto' or a batch count")
-    parser.add_argument("--parallelism", default="auto", help="'auto' or a count")
-    parser.add_argument("--use-multiprocessing", action="store_true")
-    parser.add_argument(
-        "--cache-dir", type=Path, default=None, help="converted files and the built-in dataset"
-    )
+    pipe = parser.add_argument_group("pipeline options")
+    pipe.add_argument("--batch-size", type=int, default=32)
+    pipe.add_argument("--shuffle", type=int, default=0, help="shuffle buffer, 0 = off")
+    pipe.add_argument("--seed", type=int, default=0)
+    pipe.add_argument("--cache", choices=CACHE_MODES, default="none")
+    pipe.add_argument("--prefetch", default="auto", help="'auto' or a batch count")
+    pipe.add_argument("--parallelism", default="auto", help="'auto' or a count")
+    pipe.add_argument("--use-multiprocessing", action="store_true")
+    harness = parser.add_argument_group("harness")
+    harness.add_argument("--out", type=Path, default=Path("loadbench-results"))
+    harness.add_argument("--timeout", type=float, default=600, help="seconds per run")
+    harness.add_argument("--max-memory", help="kill a run whose process tree passes this, e.g. 4GB")
+    harness.add_argument("--memray", action="store_true", help="add a memray-tracked run")
+    harness.add_argument("--resume", action="store_true", help="skip runs already in OUT")
+
+
+def parse_bytes(text: str | None) -> int | None:
+    """'4GB', '512MB', '1000000' to bytes (decimal units, as the tables print)."""
+    if text is None:
+        return None
+    cleaned = text.strip().lower().replace(" ", "")
+    for suffix, factor in sorted(BYTE_SUFFIXES.items(), key=lambda kv: -len(kv[0])):
+        if cleaned.endswith(suffix):
+            cleaned, scale = cleaned[: -len(suffix)], factor
+            break
+    else:
+        scale = 1
+    try:
+        value = float(cleaned) * scale
+    except ValueError:
+        raise OptionsError(f"--max-memory {text!r}: expected a size such as 4GB or 512MB") from None
+    if value <= 0:
+        raise OptionsError(f"--max-memory {text!r}: must be above 0")
+    return int(value)
 
 
 def run(args: argparse.Namespace) -> int:
-    from benchmarks.iterate import measure
+    from benchmarks.runner import run_isolated
     from loaders import registry
 
     cache_root = args.cache_dir or default_cache_root()
-    root = args.data or _builtin_dataset(cache_root, args.synthetic_pairs, args.synthetic_size)
-    spec = describe(root, args.split)
+    synthetic = args.data is None
+    root = _builtin_dataset(cache_root, args.pairs, args.size) if synthetic else args.data
+    data = describe(root, args.split)
     options = PipelineOptions(
         batch_size=args.batch_size,
         shuffle_buffer=args.shuffle,
@@ -69,22 +99,139 @@ def run(args: argparse.Namespace) -> int:
         parallelism=parse_count(args.parallelism, "parallelism"),
         use_multiprocessing=args.use_multiprocessing,
     )
-    names = (args.strategies or registry.names()) + args.loader
-    consume = _train_step(spec, args.width) if args.mode == "train" else None
-    height, width = spec.image_size
-    print(
-        f"dataset {root} split {spec.split}: {spec.pairs} pairs {width}x{height}, "
-        f"{format_bytes(spec.total_bytes)} as uint8; mode {args.mode}, batch {options.batch_size}"
-    )
-    print(f"{'strategy':<16} {'prepare':>9} {'first batch':>12} {'steady rate':>20}")
+    max_memory = parse_bytes(args.max_memory)
+    names = args.loaders.split(",") if args.loaders else registry.names()
     for name in names:
-        strategy = registry.create(name)
-        timing = measure(strategy, spec, options, cache_root, epochs=args.epochs, consume=consume)
-        print(
-            f"{timing.strategy:<16} {format_seconds(timing.prepare_s):>9} "
-            f"{format_seconds(timing.first_batch_s):>12} {format_rate(timing.samples_per_s):>20}"
+        registry.check(name)  # a typo fails now, not after minutes of other runs
+    modes = MODES if args.mode == "both" else (args.mode,)
+    out = args.out / RESULTS
+    done = {r.key() for r in records.read(out)} if args.resume else set()
+    dataset = _dataset_fields(data, synthetic)
+    height, width = data.image_size
+    print(
+        f"dataset {'synthetic' if synthetic else root} split {data.split}: {data.pairs} pairs "
+        f"{width}x{height}, {format_bytes(data.total_bytes)} as uint8; records to {out}"
+    )
+    written: list[Record] = []
+    started = 0
+    for mode in modes:
+        for name in names:
+            spec = RunSpec(
+                strategy=name,
+                mode=mode,
+                data_root=str(root),
+                split=data.split,
+                synthetic=synthetic,
+                options=options,
+                cache_root=str(cache_root),
+                steps=args.steps,
+                warmup_steps=args.warmup,
+                width=args.width,
+            )
+            run_options = _options_fields(spec)
+            if records.run_key(name, mode, dataset, run_options) in done:
+                print(f"  {mode:<8} {name:<16} already recorded, skipped (--resume)")
+                continue
+            print(f"  {mode:<8} {name:<16} ...", end="", flush=True)
+            outcome = run_isolated(spec, args.timeout, max_memory)
+            started += bool(outcome.result)
+            extra = _memray_run(spec, args, max_memory) if args.memray else {}
+            record = _record(spec, outcome, dataset, run_options, extra)
+            records.append(out, record)
+            written.append(record)
+            print(
+                f" {record.status} in {record.wall_s:.1f} s"
+                + (f": {record.error}" if record.error else "")
+            )
+    _print_summary(written)
+    return 1 if written and not started else 0
+
+
+def _memray_run(spec: RunSpec, args: argparse.Namespace, max_memory: int | None) -> dict:
+    from dataclasses import replace
+
+    from benchmarks.runner import memray_flamegraph, run_isolated
+
+    folder = args.out / "memray"
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"{spec.mode}-{spec.strategy.replace(':', '_')}"
+    capture = folder / f"{stem}.bin"
+    outcome = run_isolated(replace(spec, memray_path=str(capture)), args.timeout, max_memory)
+    if outcome.status != "ok":
+        return {}
+    return {
+        "memray_peak_bytes": outcome.result.get("memray_peak_bytes"),
+        "memray_flamegraph": memray_flamegraph(capture, folder / f"{stem}.html"),
+    }
+
+
+def _dataset_fields(data: DatasetSpec, synthetic: bool) -> dict:
+    return {
+        "root": "synthetic" if synthetic else str(data.root.resolve()),
+        "split": data.split,
+        "pairs": data.pairs,
+        "image_size": list(data.image_size),
+        "bytes_per_sample": data.bytes_per_sample,
+    }
+
+
+def _options_fields(spec: RunSpec) -> dict:
+    fields = asdict(spec.options)
+    fields.update(steps=spec.steps, warmup_steps=spec.warmup_steps)
+    if spec.mode == "train":
+        fields["width"] = spec.width
+    return fields
+
+
+def _record(spec: RunSpec, outcome, dataset: dict, options: dict, extra: dict) -> Record:
+    result = outcome.result
+    metrics = {
+        k: result.get(k)
+        for k in (
+            "samples_per_s",
+            "first_batch_s",
+            "step_p50_s",
+            "step_p95_s",
+            "steps",
+            "baseline_rss_bytes",
+            "peak_rss_bytes",
+            "gpu_peak_bytes",
+            "dataset_graph_bytes",
+            "graph_over_limit",
+            "train_graph_bytes",
         )
-    return 0
+    }
+    if spec.mode == "train" and result.get("width"):
+        options = {**options, "width": result["width"]}
+    return Record(
+        strategy=spec.strategy,
+        mode=spec.mode,
+        status=outcome.status,
+        error=outcome.error,
+        dataset=dataset,
+        options=options,
+        **metrics,
+        rss_timeline=result.get("rss_timeline") or [],
+        env=environment(result.get("gpu_name"), result.get("tf_version")),
+        started_at=outcome.started_at,
+        wall_s=round(outcome.wall_s, 3),
+        **extra,
+    )
+
+
+def _print_summary(written: list[Record]) -> None:
+    if not written:
+        return
+    print(
+        f"\n{'mode':<8} {'strategy':<16} {'status':<10} {'samples/s':>18} {'first batch':>12}"
+        f" {'peak RSS':>10} {'dataset graph':>14} {'train graph':>12}"
+    )
+    for r in written:
+        print(
+            f"{r.mode:<8} {r.strategy:<16} {r.status:<10} {format_rate(r.samples_per_s):>18} "
+            f"{format_seconds(r.first_batch_s):>12} {format_bytes(r.peak_rss_bytes):>10} "
+            f"{format_bytes(r.dataset_graph_bytes):>14} {format_bytes(r.train_graph_bytes):>12}"
+        )
 
 
 def _builtin_dataset(cache_root: Path, pairs: int, size: int) -> Path:
@@ -92,10 +239,3 @@ def _builtin_dataset(cache_root: Path, pairs: int, size: int) -> Path:
     root = cache_root / "datasets" / f"synthetic-{pairs}x{size}-seed0"
     synthesize(root, params)
     return root
-
-
-def _train_step(spec, width: int):
-    from benchmarks.train_step import TrainStep
-
-    step = TrainStep(spec.image_size, width=width)
-    return lambda time1, time2, label: step(time1, time2, label)

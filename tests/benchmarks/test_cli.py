@@ -57,21 +57,26 @@ def loadbench() -> list[str]:
 
 
 @pytest.mark.slow
-def test_installed_command_runs_every_strategy(tiny_root, tmp_path):
-    argv = [*loadbench(), "run", "--data", str(tiny_root), "--batch-size", "5", "--epochs", "2"]
-    argv += ["--loader", "outside_strategy:IndexedReader", "--cache-dir", str(tmp_path)]
+def test_installed_command_runs_every_strategy_and_resumes(tiny_root, tmp_path):
+    from benchmarks import records
+
+    loaders = "tensor_slices,generator,sequence,tfrecord,memmap,outside_strategy:IndexedReader"
+    argv = [*loadbench(), "run", "--data", str(tiny_root), "--batch-size", "5", "--steps", "2"]
+    argv += ["--warmup", "1", "--mode", "iterate", "--loaders", loaders]
+    argv += ["--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "out")]
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "plugins")}
     done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stderr
-    rows = {line.split()[0] for line in done.stdout.splitlines()[2:]}
-    assert rows == {
-        "tensor_slices",
-        "generator",
-        "sequence",
-        "tfrecord",
-        "memmap",
-        "indexed_reader",
-    }
+    written = records.read(tmp_path / "out" / "results.jsonl")
+    assert [r.strategy for r in written] == loaders.split(",")
+    assert all(r.status == "ok" and r.samples_per_s > 0 for r in written)
+    assert all(r.gpu_peak_bytes is None and r.env["cpu_count"] for r in written)
+    again = subprocess.run(
+        [*argv, "--resume"], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.count("already recorded, skipped") == 6
+    assert len(records.read(tmp_path / "out" / "results.jsonl")) == 6
 
 
 def test_installed_command_exits_2_on_bad_data(tmp_path):

@@ -1,0 +1,59 @@
+"""Records: durable appends, torn last lines, clear errors naming file and line."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks import records
+from benchmarks.records import Record
+from loaders.errors import RecordError
+
+
+def record(**kwargs) -> Record:
+    fields = dict(
+        strategy="generator",
+        mode="iterate",
+        status="ok",
+        dataset={"root": "synthetic", "split": "train", "pairs": 3, "image_size": [32, 32]},
+        options={"batch_size": 4},
+    )
+    fields.update(kwargs)
+    return Record(**fields)
+
+
+def test_round_trip_and_keys(tmp_path):
+    path = tmp_path / "r.jsonl"
+    records.append(path, record(samples_per_s=12.5))
+    records.append(path, record(strategy="memmap", status="timeout", error="no result"))
+    back = records.read(path)
+    assert [r.strategy for r in back] == ["generator", "memmap"]
+    assert back[0].samples_per_s == 12.5 and back[1].error == "no result"
+    assert back[0].key() != back[1].key()
+    assert back[0].key() == record().key()
+
+
+def test_torn_last_line_is_skipped(tmp_path):
+    path = tmp_path / "r.jsonl"
+    records.append(path, record())
+    with open(path, "a") as handle:
+        handle.write('{"schema": 1, "strat')
+    assert len(records.read(path)) == 1
+
+
+def test_bad_line_names_file_and_line(tmp_path):
+    path = tmp_path / "r.jsonl"
+    records.append(path, record())
+    with open(path, "a") as handle:
+        handle.write("garbage\n")
+    records.append(path, record())
+    with pytest.raises(RecordError, match=rf"{path}:2: not JSON"):
+        records.read(path)
+
+
+def test_unknown_status_and_schema_are_refused(tmp_path):
+    with pytest.raises(RecordError, match="status 'fine'"):
+        record(status="fine")
+    path = tmp_path / "r.jsonl"
+    path.write_text('{"schema": 99}\n')
+    with pytest.raises(RecordError, match=rf"{path}:1: schema 99"):
+        records.read(path)
