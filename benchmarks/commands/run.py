@@ -25,6 +25,10 @@ HELP = "measure every strategy on a dataset (the built-in synthetic one by defau
 DEFAULT_PAIRS = 1000
 DEFAULT_SIZE = 256
 RESULTS = "results.jsonl"
+# A CPU training step at 256x256, batch 32 takes seconds: fewer steps keep the default
+# run within minutes on 2 cores.
+DEFAULT_STEPS = {"iterate": 30, "train": 8}
+DEFAULT_WARMUP = {"iterate": 5, "train": 2}
 BYTE_SUFFIXES = {"kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12, "b": 1}
 
 
@@ -41,8 +45,18 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
         help="comma-separated names or package.module:Name (default: every registered strategy)",
     )
     what.add_argument("--mode", choices=(*MODES, "both"), default="both")
-    what.add_argument("--steps", type=int, default=30, help="measured batches per run")
-    what.add_argument("--warmup", type=int, default=5, help="batches excluded first")
+    what.add_argument(
+        "--steps",
+        type=int,
+        help="measured batches per run (default: "
+        f"{DEFAULT_STEPS['iterate']} iterating, {DEFAULT_STEPS['train']} training)",
+    )
+    what.add_argument(
+        "--warmup",
+        type=int,
+        help="batches excluded first (default: "
+        f"{DEFAULT_WARMUP['iterate']} iterating, {DEFAULT_WARMUP['train']} training)",
+    )
     what.add_argument(
         "--width", type=int, help="model width in train mode (default: 16 on a GPU, 4 on a CPU)"
     )
