@@ -138,8 +138,8 @@ def run(args: argparse.Namespace) -> int:
                 synthetic=synthetic,
                 options=options,
                 cache_root=str(cache_root),
-                steps=args.steps,
-                warmup_steps=args.warmup,
+                steps=args.steps or DEFAULT_STEPS[mode],
+                warmup_steps=DEFAULT_WARMUP[mode] if args.warmup is None else args.warmup,
                 width=args.width,
             )
             run_options = _options_fields(spec)
