@@ -6,6 +6,7 @@ clean interpreter; the parent only reads the JSON this writes.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -105,18 +106,10 @@ def _percentile(ordered: list[float], q: float) -> float | None:
     return ordered[position]
 
 
-class _NoTracker:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
 def _memray(spec: RunSpec):
     """A memray Tracker around the measured loop when asked (it slows the pipeline)."""
     if spec.memray_path is None:
-        return _NoTracker()
+        return contextlib.nullcontext()
     import memray
 
     Path(spec.memray_path).unlink(missing_ok=True)
