@@ -13,13 +13,16 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks.procs import die_with_parent, tree_rss_bytes
+from benchmarks.procs import die_with_parent, lead_own_group, tree_rss_bytes
 from benchmarks.spec import RunSpec
 
 
 def child_main(spec: RunSpec, result_path: str) -> None:
     """Entry point of the child; writes {"ok": bool, ...} to ``result_path``."""
     die_with_parent()
+    lead_own_group()
+    if spec.log_path:
+        _redirect_output(spec.log_path)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     try:
@@ -28,6 +31,17 @@ def child_main(spec: RunSpec, result_path: str) -> None:
         _write(result_path, {"ok": False, "error": f"{type(exc).__name__}: {exc}"})
         sys.exit(1)
     _write(result_path, result)
+
+
+def _redirect_output(log_path: str) -> None:
+    """Send file descriptors 1 and 2 (Python's and TensorFlow's C++ logging) to the log."""
+    Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.dup2(descriptor, 1)
+    os.dup2(descriptor, 2)
+    os.close(descriptor)
 
 
 def _write(path: str, data: dict) -> None:
@@ -55,6 +69,7 @@ def measure(spec: RunSpec) -> dict:
 
         width = spec.width or (16 if tf.config.list_physical_devices("GPU") else 4)
         step = TrainStep(data.image_size, width=width)
+        step.warm_up(spec.options.batch_size)  # tracing is not the loader's memory
     has_gpu = probes.gpu_reset()
     baseline = tree_rss_bytes(os.getpid())
     step_times: list[float] = []

@@ -5,11 +5,46 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import os
 import signal
+import subprocess
+import sys
 
 import psutil
 
 PR_SET_PDEATHSIG = 1
+_HAS_CHILDREN_FILES = os.path.exists(f"/proc/{os.getpid()}/task/{os.getpid()}/children")
+
+
+PAGE_BYTES = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def descendant_pids(pid: int) -> list[int]:
+    """``pid`` and every descendant, read from /proc/PID/task/TID/children.
+
+    About 30 microseconds for a TensorFlow process, against about 1 ms for psutil's
+    ``children(recursive=True)``, which reads every process's stat file: cheap enough to
+    sample every 50 ms without taking CPU from the measured pipeline. Falls back to psutil
+    where the kernel has no ``children`` files.
+    """
+    if not _HAS_CHILDREN_FILES:
+        return [p.pid for p in tree(pid)]
+    found = [pid]
+    index = 0
+    while index < len(found):
+        current = found[index]
+        index += 1
+        try:
+            tasks = os.listdir(f"/proc/{current}/task")
+        except OSError:  # gone since its parent listed it
+            continue
+        for tid in tasks:
+            try:
+                with open(f"/proc/{current}/task/{tid}/children", "rb") as handle:
+                    found.extend(int(child) for child in handle.read().split())
+            except OSError:
+                continue
+    return found
 
 
 def tree(pid: int) -> list[psutil.Process]:
@@ -21,15 +56,21 @@ def tree(pid: int) -> list[psutil.Process]:
         return []
 
 
+def rss_bytes(pid: int) -> int:
+    """Resident memory of one process (0 when it is gone), from /proc/PID/statm."""
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as handle:
+            return int(handle.read().split()[1]) * PAGE_BYTES
+    except (OSError, IndexError, ValueError):
+        try:
+            return psutil.Process(pid).memory_info().rss
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            return 0
+
+
 def tree_rss_bytes(pid: int) -> int:
     """Sum of resident memory over the tree, sampled now (0 when it is gone)."""
-    total = 0
-    for process in tree(pid):
-        try:
-            total += process.memory_info().rss
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            continue
-    return total
+    return sum(rss_bytes(member) for member in descendant_pids(pid))
 
 
 def kill_tree(pid: int, timeout_s: float = 5.0) -> None:
@@ -79,6 +120,52 @@ def reset_peak_rss_self() -> bool:
 
 
 PR_SET_CHILD_SUBREAPER = 36
+
+# Runs as ``python -c REAPER PGID PARENT``: waits, and when PARENT dies, however it dies
+# (SIGKILL included), kills process group PGID, so a run's workers die with the suite.
+REAPER = """
+import ctypes, os, signal, sys
+group, parent = int(sys.argv[1]), int(sys.argv[2])
+def reap(*_):
+    try:
+        os.killpg(group, signal.SIGKILL)
+    except OSError:
+        pass
+    os._exit(0)
+signal.signal(signal.SIGTERM, reap)
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+try:
+    ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)
+except OSError:
+    pass
+if os.getppid() != parent:
+    reap()
+while True:
+    signal.pause()
+"""
+
+
+def start_reaper(group: int) -> subprocess.Popen | None:
+    """A watcher that kills process group ``group`` if this process dies first.
+
+    Needed because nothing in a process killed with SIGKILL runs: its direct child has a
+    parent-death signal, but that child's own workers would be orphaned and live on.
+    Stop it with ``.kill()`` once the group is gone. None where this is not Linux.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    return subprocess.Popen(
+        [sys.executable, "-c", REAPER, str(group), str(os.getpid())],
+        stdin=subprocess.DEVNULL,
+        close_fds=True,
+    )
+
+
+def lead_own_group() -> None:
+    """Make this process the leader of a new process group (for the reaper to kill, and
+    so that Ctrl-C at the terminal reaches the parent, which stops the run cleanly)."""
+    with contextlib.suppress(OSError):
+        os.setpgid(0, 0)
 
 
 def become_subreaper() -> None:

@@ -7,8 +7,15 @@ import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from benchmarks.environment import environment
 from loaders.errors import RecordError
+
+if TYPE_CHECKING:
+    from benchmarks.runner import Outcome
+    from benchmarks.spec import RunSpec
+    from loaders.layout import DatasetSpec
 
 SCHEMA = 1
 STATUSES = ("ok", "error", "crashed", "killed", "timeout", "over_budget")
@@ -42,6 +49,7 @@ class Record:
     env: dict = field(default_factory=dict)
     started_at: str = ""
     wall_s: float | None = None
+    log: str | None = None
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -51,9 +59,22 @@ class Record:
         """Identity for --resume and compare: strategy, mode, dataset and options."""
         return run_key(self.strategy, self.mode, self.dataset, self.options)
 
+    def identities(self) -> set[str]:
+        """The identities this record answers for: its own, and for a train run, also
+        the one without the model width, as a run that left the width to the machine
+        asks for (the child records the width it picked)."""
+        found = {self.key()}
+        if "width" in self.options:
+            options = {k: v for k, v in self.options.items() if k != "width"}
+            found.add(run_key(self.strategy, self.mode, self.dataset, options))
+        return found
+
 
 def run_key(strategy: str, mode: str, dataset: dict, options: dict) -> str:
+    """A run's identity; a None width (the machine's default) is left out of it."""
     identity = {k: dataset.get(k) for k in ("root", "split", "pairs", "image_size")}
+    if options.get("width", 0) is None:
+        options = {k: v for k, v in options.items() if k != "width"}
     return json.dumps([strategy, mode, identity, options], sort_keys=True)
 
 
@@ -96,3 +117,63 @@ def read(path: Path) -> list[Record]:
         except TypeError as exc:
             raise RecordError(f"{path}:{number}: {exc}") from exc
     return out
+
+
+def dataset_fields(data: DatasetSpec, synthetic: bool) -> dict:
+    """The record's ``dataset``: where, which split, how many pairs, how big."""
+    return {
+        "root": "synthetic" if synthetic else str(data.root.resolve()),
+        "split": data.split,
+        "pairs": data.pairs,
+        "image_size": list(data.image_size),
+        "bytes_per_sample": data.bytes_per_sample,
+    }
+
+
+def options_fields(spec: RunSpec) -> dict:
+    """The record's ``options``: pipeline options plus the run length (and width)."""
+    fields = asdict(spec.options)
+    fields.update(steps=spec.steps, warmup_steps=spec.warmup_steps)
+    if spec.mode == "train":
+        fields["width"] = spec.width
+    return fields
+
+
+def from_outcome(
+    spec: RunSpec, outcome: Outcome, dataset: dict, options: dict, extra: dict | None = None
+) -> Record:
+    """The record of one isolated run: the child's figures plus how it ended."""
+    result = outcome.result
+    metrics = {
+        k: result.get(k)
+        for k in (
+            "samples_per_s",
+            "first_batch_s",
+            "step_p50_s",
+            "step_p95_s",
+            "steps",
+            "baseline_rss_bytes",
+            "peak_rss_bytes",
+            "gpu_peak_bytes",
+            "dataset_graph_bytes",
+            "graph_over_limit",
+            "train_graph_bytes",
+        )
+    }
+    if spec.mode == "train" and result.get("width"):
+        options = {**options, "width": result["width"]}
+    return Record(
+        strategy=spec.strategy,
+        mode=spec.mode,
+        status=outcome.status,
+        error=outcome.error,
+        dataset=dataset,
+        options=options,
+        **metrics,
+        rss_timeline=result.get("rss_timeline") or [],
+        env=environment(result.get("gpu_name"), result.get("tf_version")),
+        started_at=outcome.started_at,
+        wall_s=round(outcome.wall_s, 3),
+        log=spec.log_path,
+        **(extra or {}),
+    )

@@ -22,7 +22,7 @@ from pathlib import Path
 import psutil
 
 from benchmarks.child import child_main
-from benchmarks.procs import become_subreaper, kill_tree, tree_rss_bytes
+from benchmarks.procs import become_subreaper, kill_tree, start_reaper, tree_rss_bytes
 from benchmarks.spec import RunSpec
 
 POLL_S = 0.05
@@ -37,6 +37,7 @@ class Outcome:
     result: dict
     wall_s: float
     started_at: str
+    started: bool = True  # False: no child process could be started at all
 
 
 def run_isolated(spec: RunSpec, timeout_s: float, max_memory_bytes: int | None = None) -> Outcome:
@@ -50,7 +51,19 @@ def run_isolated(spec: RunSpec, timeout_s: float, max_memory_bytes: int | None =
         before = _own_children()
         child = context.Process(target=child_main, args=(spec, result_path), name="loadbench")
         start = time.perf_counter()
-        child.start()
+        try:
+            child.start()
+        except OSError as exc:  # out of processes or memory before the run began
+            error = f"could not start the child process: {exc}"
+            return Outcome(
+                status="error",
+                error=error,
+                result={},
+                wall_s=0.0,
+                started_at=started_at,
+                started=False,
+            )
+        reaper = start_reaper(child.pid)  # the child leads its own process group
         verdict: tuple[str, str] | None = None
         try:
             while child.exitcode is None:
@@ -73,10 +86,15 @@ def run_isolated(spec: RunSpec, timeout_s: float, max_memory_bytes: int | None =
             kill_tree(child.pid)
             raise
         finally:
+            if reaper is not None:
+                reaper.kill()
+                reaper.wait()
             _kill_strays(before)
         wall_s = time.perf_counter() - start
         result = _read(result_path)
     status, error = verdict or _classify(child.exitcode, result)
+    if status == "crashed" and spec.log_path and (last := _last_line(spec.log_path)):
+        error = f"{error}; last output: {last}"
     return Outcome(status=status, error=error, result=result, wall_s=wall_s, started_at=started_at)
 
 
@@ -103,6 +121,19 @@ def _read(path: str) -> dict:
             return json.load(handle)
     except (OSError, ValueError):
         return {}
+
+
+def _last_line(path: str, limit: int = 300) -> str | None:
+    """The last non-blank line the child wrote (a C++ check failure says why it aborted)."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, 2)
+            handle.seek(max(0, handle.tell() - 8192))
+            lines = handle.read().decode("utf-8", "replace").splitlines()
+    except OSError:
+        return None
+    last = next((line.strip() for line in reversed(lines) if line.strip()), None)
+    return last[:limit] if last else None
 
 
 def _own_children() -> set[int]:

@@ -23,6 +23,8 @@ class RunSpec:
     width: FC-Siam-diff width in train mode; None picks the paper's 16 on a GPU and 4 on
         a CPU, where width 16 takes seconds per step at 256x256.
     sample_interval_s: period of the process-tree memory sampler.
+    log_path: file that takes the child's stdout and stderr (TensorFlow's start-up
+        lines, a crash's last words); None leaves them on the terminal.
     """
 
     strategy: str
@@ -37,6 +39,7 @@ class RunSpec:
     width: int | None = None
     sample_interval_s: float = 0.05
     memray_path: str | None = None
+    log_path: str | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:

@@ -7,16 +7,15 @@ cache directory). Each run's record is appended to ``OUT/results.jsonl`` as it e
 from __future__ import annotations
 
 import argparse
-from dataclasses import asdict
+import sys
 from pathlib import Path
 
 from benchmarks import records
-from benchmarks.environment import environment
 from benchmarks.records import Record
 from benchmarks.spec import MODES, RunSpec
 from loaders.converted import default_cache_root
 from loaders.errors import OptionsError
-from loaders.layout import DatasetSpec, describe
+from loaders.layout import describe
 from loaders.options import CACHE_MODES, PipelineOptions, parse_count
 from loaders.synth import SynthParams, synthesize
 from reports.units import format_bytes, format_rate, format_seconds
@@ -119,17 +118,18 @@ def run(args: argparse.Namespace) -> int:
         registry.check(name)  # a typo fails now, not after minutes of other runs
     modes = MODES if args.mode == "both" else (args.mode,)
     out = args.out / RESULTS
-    done = {r.key() for r in records.read(out)} if args.resume else set()
-    dataset = _dataset_fields(data, synthetic)
+    done = {key for r in records.read(out) for key in r.identities()} if args.resume else set()
+    dataset = records.dataset_fields(data, synthetic)
     height, width = data.image_size
     print(
         f"dataset {'synthetic' if synthetic else root} split {data.split}: {data.pairs} pairs "
         f"{width}x{height}, {format_bytes(data.total_bytes)} as uint8; records to {out}"
     )
+    plan = [(mode, name) for mode in modes for name in names]
     written: list[Record] = []
     started = 0
-    for mode in modes:
-        for name in names:
+    try:
+        for number, (mode, name) in enumerate(plan, start=1):
             spec = RunSpec(
                 strategy=name,
                 mode=mode,
@@ -141,22 +141,32 @@ def run(args: argparse.Namespace) -> int:
                 steps=args.steps or DEFAULT_STEPS[mode],
                 warmup_steps=DEFAULT_WARMUP[mode] if args.warmup is None else args.warmup,
                 width=args.width,
+                log_path=str(args.out / "logs" / f"{_stem(mode, name)}.log"),
             )
-            run_options = _options_fields(spec)
+            label = f"  [{number}/{len(plan)}] {mode:<8} {name:<16}"
+            run_options = records.options_fields(spec)
             if records.run_key(name, mode, dataset, run_options) in done:
-                print(f"  {mode:<8} {name:<16} already recorded, skipped (--resume)")
+                print(f"{label} already recorded, skipped (--resume)")
                 continue
-            print(f"  {mode:<8} {name:<16} ...", end="", flush=True)
+            print(f"{label} ...", end="", flush=True)
             outcome = run_isolated(spec, args.timeout, max_memory)
-            started += bool(outcome.result)
+            started += outcome.started
             extra = _memray_run(spec, args, max_memory) if args.memray else {}
-            record = _record(spec, outcome, dataset, run_options, extra)
+            record = records.from_outcome(spec, outcome, dataset, run_options, extra)
             records.append(out, record)
             written.append(record)
             print(
                 f" {record.status} in {record.wall_s:.1f} s"
                 + (f": {record.error}" if record.error else "")
             )
+    except KeyboardInterrupt:
+        print(
+            f"\ninterrupted: the {len(written)} run(s) finished so far are in {out}; "
+            "run the same command with --resume to go on",
+            file=sys.stderr,
+        )
+        _print_summary(written)
+        raise
     _print_summary(written)
     return 1 if written and not started else 0
 
@@ -168,9 +178,10 @@ def _memray_run(spec: RunSpec, args: argparse.Namespace, max_memory: int | None)
 
     folder = args.out / "memray"
     folder.mkdir(parents=True, exist_ok=True)
-    stem = f"{spec.mode}-{spec.strategy.replace(':', '_')}"
+    stem = _stem(spec.mode, spec.strategy)
     capture = folder / f"{stem}.bin"
-    outcome = run_isolated(replace(spec, memray_path=str(capture)), args.timeout, max_memory)
+    tracked = replace(spec, memray_path=str(capture), log_path=str(folder / f"{stem}.log"))
+    outcome = run_isolated(tracked, args.timeout, max_memory)
     if outcome.status != "ok":
         return {}
     return {
@@ -179,58 +190,9 @@ def _memray_run(spec: RunSpec, args: argparse.Namespace, max_memory: int | None)
     }
 
 
-def _dataset_fields(data: DatasetSpec, synthetic: bool) -> dict:
-    return {
-        "root": "synthetic" if synthetic else str(data.root.resolve()),
-        "split": data.split,
-        "pairs": data.pairs,
-        "image_size": list(data.image_size),
-        "bytes_per_sample": data.bytes_per_sample,
-    }
-
-
-def _options_fields(spec: RunSpec) -> dict:
-    fields = asdict(spec.options)
-    fields.update(steps=spec.steps, warmup_steps=spec.warmup_steps)
-    if spec.mode == "train":
-        fields["width"] = spec.width
-    return fields
-
-
-def _record(spec: RunSpec, outcome, dataset: dict, options: dict, extra: dict) -> Record:
-    result = outcome.result
-    metrics = {
-        k: result.get(k)
-        for k in (
-            "samples_per_s",
-            "first_batch_s",
-            "step_p50_s",
-            "step_p95_s",
-            "steps",
-            "baseline_rss_bytes",
-            "peak_rss_bytes",
-            "gpu_peak_bytes",
-            "dataset_graph_bytes",
-            "graph_over_limit",
-            "train_graph_bytes",
-        )
-    }
-    if spec.mode == "train" and result.get("width"):
-        options = {**options, "width": result["width"]}
-    return Record(
-        strategy=spec.strategy,
-        mode=spec.mode,
-        status=outcome.status,
-        error=outcome.error,
-        dataset=dataset,
-        options=options,
-        **metrics,
-        rss_timeline=result.get("rss_timeline") or [],
-        env=environment(result.get("gpu_name"), result.get("tf_version")),
-        started_at=outcome.started_at,
-        wall_s=round(outcome.wall_s, 3),
-        **extra,
-    )
+def _stem(mode: str, strategy: str) -> str:
+    """A file name for a run: 'train-generator', 'iterate-my_pkg.readers_Reader'."""
+    return f"{mode}-{strategy.replace(':', '_').replace('/', '_')}"
 
 
 def _print_summary(written: list[Record]) -> None:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from benchmarks.cli import main
@@ -87,3 +90,107 @@ def test_installed_command_exits_2_on_bad_data(tmp_path):
     assert done.returncode == 2
     assert "no split found" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_run_without_steps_uses_the_per_mode_defaults(tiny_root, tmp_path, capsys):
+    from benchmarks import records
+    from benchmarks.commands.run import DEFAULT_STEPS, DEFAULT_WARMUP
+
+    argv = ["run", "--data", str(tiny_root), "--mode", "iterate", "--loaders", "generator"]
+    argv += ["--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "out")]
+    assert main(argv) == 0
+    [record] = records.read(tmp_path / "out" / "results.jsonl")
+    assert record.status == "ok", record.error
+    assert record.steps == record.options["steps"] == DEFAULT_STEPS["iterate"]
+    assert record.options["warmup_steps"] == DEFAULT_WARMUP["iterate"]
+    assert "[1/1] iterate  generator" in capsys.readouterr().out
+    assert Path(record.log).is_file()  # TensorFlow's chatter went to the run's log
+
+
+def test_run_exits_1_when_no_child_could_start(tiny_root, tmp_path, monkeypatch, capsys):
+    from multiprocessing.context import SpawnProcess
+
+    from benchmarks import records
+
+    def refuse(self):
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(SpawnProcess, "start", refuse)
+    argv = ["run", "--data", str(tiny_root), "--mode", "iterate", "--loaders", "generator"]
+    argv += ["--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "out")]
+    assert main(argv) == 1
+    [record] = records.read(tmp_path / "out" / "results.jsonl")
+    assert record.status == "error"
+    assert "could not start the child process" in record.error
+
+
+def start_suite(tiny_root, tmp_path, loaders: str, mode: str = "iterate") -> subprocess.Popen:
+    """``loadbench run`` in the background, with the test plugins importable."""
+    argv = [*loadbench(), "run", "--data", str(tiny_root), "--batch-size", "5", "--steps", "2"]
+    argv += ["--warmup", "1", "--mode", mode, "--loaders", loaders, "--timeout", "300"]
+    argv += ["--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "out")]
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(Path(__file__).parents[1] / "plugins"),
+        "LOADBENCH_TEST_WORKER_PID": str(tmp_path / "worker.pid"),
+    }
+    return subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+
+
+def wait_for_hung_worker(suite: subprocess.Popen, tmp_path, timeout_s: float = 120) -> list:
+    """Wait until the hanging run's worker exists; return the suite's whole tree."""
+    deadline = time.monotonic() + timeout_s
+    pid_file = tmp_path / "worker.pid"
+    while not (pid_file.is_file() and pid_file.read_text()):
+        assert suite.poll() is None, suite.communicate()
+        assert time.monotonic() < deadline, "the hanging run never started its worker"
+        time.sleep(0.2)
+    family = psutil.Process(suite.pid).children(recursive=True)
+    assert int(pid_file.read_text()) in {p.pid for p in family}
+    return family
+
+
+def assert_all_gone(processes: list, timeout_s: float = 15) -> None:
+    _, alive = psutil.wait_procs(processes, timeout=timeout_s)
+    assert not alive, [p.cmdline() for p in alive]
+
+
+@pytest.mark.slow
+def test_killed_parent_keeps_records_leaves_no_process_and_resume_goes_on(tiny_root, tmp_path):
+    from benchmarks import records
+
+    out = tmp_path / "out" / "results.jsonl"
+    suite = start_suite(tiny_root, tmp_path, "generator,misbehaving:SleepsWithWorker")
+    family = wait_for_hung_worker(suite, tmp_path)
+    suite.kill()  # SIGKILL: the parent gets no chance to clean up
+    suite.communicate()
+    assert_all_gone(family)  # the run's child and its worker went with it
+    [kept] = records.read(out)
+    assert (kept.strategy, kept.mode, kept.status) == ("generator", "iterate", "ok")
+    argv = [*loadbench(), "run", "--data", str(tiny_root), "--batch-size", "5", "--steps", "2"]
+    argv += ["--warmup", "1", "--loaders", "generator", "--resume"]
+    argv += ["--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "out")]
+    resumed = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.stdout.count("already recorded, skipped") == 1  # iterate, not train
+    assert [(r.mode, r.status) for r in records.read(out)] == [("iterate", "ok"), ("train", "ok")]
+    again = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    assert again.stdout.count("already recorded, skipped") == 2  # train with its picked width
+    assert len(records.read(out)) == 2
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_the_suite_and_leaves_no_process(tiny_root, tmp_path):
+    from benchmarks import records
+
+    suite = start_suite(tiny_root, tmp_path, "generator,misbehaving:SleepsWithWorker")
+    family = wait_for_hung_worker(suite, tmp_path)
+    suite.send_signal(signal.SIGINT)  # what Ctrl-C sends to the foreground process
+    _, err = suite.communicate(timeout=60)
+    assert suite.returncode == 130
+    assert "the 1 run(s) finished so far are in" in err and "--resume" in err
+    assert "Traceback" not in err
+    assert_all_gone(family)
+    assert len(records.read(tmp_path / "out" / "results.jsonl")) == 1

@@ -57,10 +57,15 @@ def test_ok_run_reports_metrics(tiny_root, cache_root):
         ("misbehaving:KilledByOOM", "killed", "SIGKILL (likely the out-of-memory killer)"),
     ],
 )
-def test_failures_are_classified(strategy, status, message, tiny_root, cache_root):
-    outcome = run_isolated(spec_for(strategy, tiny_root, cache_root), timeout_s=120)
+def test_failures_are_classified(strategy, status, message, tiny_root, cache_root, tmp_path):
+    log = tmp_path / "child.log"
+    spec = spec_for(strategy, tiny_root, cache_root, log_path=str(log))
+    outcome = run_isolated(spec, timeout_s=120)
     assert outcome.status == status
     assert message in outcome.error
+    assert log.is_file()  # the child's output went to its log, not the terminal
+    if status == "crashed":  # a native abort's last words say why
+        assert "last output: F0000 fake_op.cc:1] Check failed: pretend" in outcome.error
 
 
 def test_timeout_kills_the_child(tiny_root, cache_root):

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -22,6 +25,8 @@ class Aborts(Generator):
     name = "aborts"
 
     def samples(self, spec, options):
+        print("F0000 fake_op.cc:1] Check failed: pretend native failure", file=sys.stderr)
+        sys.stderr.flush()
         os.abort()
 
 
@@ -36,6 +41,17 @@ class Sleeps(Generator):
     name = "sleeps"
 
     def samples(self, spec, options):
+        time.sleep(600)
+
+
+class SleepsWithWorker(Generator):
+    """Starts a worker process, then hangs: both must go when the run is stopped."""
+
+    name = "sleeps_with_worker"
+
+    def samples(self, spec, options):
+        worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+        Path(os.environ["LOADBENCH_TEST_WORKER_PID"]).write_text(str(worker.pid))
         time.sleep(600)
 
 
