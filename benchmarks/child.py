@@ -103,6 +103,7 @@ def measure(spec: RunSpec) -> dict:
         "step_p50_s": _percentile(ordered, 50),
         "step_p95_s": _percentile(ordered, 95),
         "steps": len(step_times),
+        "step_times_s": [round(t, 6) for t in step_times],
         "baseline_rss_bytes": baseline,
         "peak_rss_bytes": max(0, peak - baseline),
         "gpu_peak_bytes": probes.gpu_peak_bytes() if has_gpu else None,

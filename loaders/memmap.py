@@ -27,6 +27,7 @@ class Memmap:
     """Convert once to a raw file; read blocks of rows through ``numpy.memmap``."""
 
     name = "memmap"
+    maps_whole_dataset = True  # the raw file is memory-mapped whole
 
     def __init__(self) -> None:
         self.conversion: Conversion | None = None

@@ -29,6 +29,7 @@ class TensorSlices:
     """Decode every sample into three preallocated uint8 arrays, then slice them."""
 
     name = "tensor_slices"
+    maps_whole_dataset = True  # decoded arrays in memory
 
     def prepare(self, spec: DatasetSpec, cache_root: Path) -> None:
         """Nothing to convert: the decode happens when the dataset is built."""

@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
 
     cache_root = args.cache_dir or default_cache_root()
     synthetic = args.data is None
-    root = _builtin_dataset(cache_root, args.pairs, args.size) if synthetic else args.data
+    root = builtin_dataset(cache_root, args.pairs, args.size) if synthetic else args.data
     data = describe(root, args.split)
     options = PipelineOptions(
         batch_size=args.batch_size,
@@ -210,7 +210,8 @@ def _print_summary(written: list[Record]) -> None:
         )
 
 
-def _builtin_dataset(cache_root: Path, pairs: int, size: int) -> Path:
+def builtin_dataset(cache_root: Path, pairs: int, size: int) -> Path:
+    """The synthetic dataset of ``pairs`` pairs of ``size``, made once under the cache."""
     params = SynthParams(pairs=pairs, size=size, splits={"train": 1.0}, seed=0)
     root = cache_root / "datasets" / f"synthetic-{pairs}x{size}-seed0"
     synthesize(root, params)
