@@ -194,3 +194,18 @@ def test_ctrl_c_stops_the_suite_and_leaves_no_process(tiny_root, tmp_path):
     assert "Traceback" not in err
     assert_all_gone(family)
     assert len(records.read(tmp_path / "out" / "results.jsonl")) == 1
+
+
+def test_memray_adds_a_tracked_run_with_its_flame_graph(tiny_root, tmp_path):
+    from benchmarks import records
+
+    argv = ["run", "--data", str(tiny_root), "--mode", "iterate", "--loaders", "generator"]
+    argv += ["--steps", "2", "--warmup", "1", "--memray"]
+    argv += ["--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "out")]
+    assert main(argv) == 0
+    [record] = records.read(tmp_path / "out" / "results.jsonl")
+    assert record.status == "ok", record.error
+    assert record.memray_peak_bytes > 0
+    flamegraph = Path(record.memray_flamegraph)
+    assert flamegraph.read_text().lstrip().lower().startswith("<!doctype html")
+    assert flamegraph.with_suffix(".bin").stat().st_size > 0  # the capture is kept
