@@ -104,4 +104,5 @@ def test_memray_measures_a_known_allocation_within_5_percent(tiny_root, cache_ro
 def test_tree_probe_counts_a_worker_process(tiny_root, cache_root):
     outcome = run_isolated(spec_for("misbehaving:SpawnsHungryChild", tiny_root, cache_root), 120)
     assert outcome.status == "ok", outcome.error
-    assert outcome.result["peak_rss_bytes"] >= 300e6
+    # 300 MB in the worker, plus its bare interpreter and the child's own small growth
+    assert 300e6 <= outcome.result["peak_rss_bytes"] < 300e6 + 50e6

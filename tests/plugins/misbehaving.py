@@ -50,6 +50,9 @@ class SleepsWithWorker(Generator):
     name = "sleeps_with_worker"
 
     def samples(self, spec, options):
+        # Not at the sampler's first instant: a process caught between fork and exec
+        # shows its parent's whole RSS (summed RSS double-counts shared pages).
+        time.sleep(0.2)
         worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
         Path(os.environ["LOADBENCH_TEST_WORKER_PID"]).write_text(str(worker.pid))
         time.sleep(600)
@@ -78,10 +81,16 @@ class Calibrated(Generator):
         return super().samples(spec, options)
 
 
-def _child_allocates(size: int, seconds: float) -> None:
-    ballast = np.ones(size, np.uint8)
-    time.sleep(seconds)
-    del ballast
+# A bare interpreter, no TensorFlow: the worker's resident memory is its 300 MB plus
+# about 10 MB of Python, so the tree probe's figure can be checked closely.
+HUNGRY_WORKER = """
+import sys, time
+ballast = bytearray(300_000_000)
+for offset in range(0, len(ballast), 4096):
+    ballast[offset] = 1
+print("ready", flush=True)
+time.sleep(float(sys.argv[1]))
+"""
 
 
 class SpawnsHungryChild(Generator):
@@ -90,12 +99,13 @@ class SpawnsHungryChild(Generator):
     name = "hungry_child"
 
     def samples(self, spec, options):
-        import multiprocessing
-
-        worker = multiprocessing.get_context("spawn").Process(
-            target=_child_allocates, args=(300_000_000, 3.0)
+        # Not at the sampler's first instant: a process caught between fork and exec
+        # shows its parent's whole RSS (summed RSS double-counts shared pages).
+        time.sleep(0.2)
+        worker = subprocess.Popen(
+            [sys.executable, "-c", HUNGRY_WORKER, "3.0"], stdout=subprocess.PIPE, text=True
         )
-        worker.start()
+        worker.stdout.readline()  # the 300 MB are touched
         self.worker = worker
-        time.sleep(2.0)  # the loop starts while the worker holds its memory
+        time.sleep(0.5)  # several sampler periods, and a tree rescan, with the worker holding it
         return super().samples(spec, options)
