@@ -16,7 +16,9 @@ from benchmarks.spec import RunSpec
 from loaders import pipeline, registry
 from loaders.options import PipelineOptions
 
-ROUNDS = 5
+# generator epochs sometimes stall about 1 s (with or without the sampler): enough
+# rounds that the medians are not decided by a stall or two.
+ROUNDS = 9
 MAX_OVERHEAD = 0.02
 # generator: Python on the hot path, so it competes with the sampler for the GIL too.
 STRATEGY = "generator"
@@ -43,7 +45,10 @@ def test_sampler_overhead(benchmark, bench_data, bench_cache):
         with TreeMemorySampler(interval_s) as sampler:
             sampled.append(epoch())
         sampler_cpu_s += sampler.cpu_s
-    slowdown = statistics.median(sampled) / statistics.median(bare) - 1
+    # The fastest epoch of each arm is the one least disturbed by the machine and by
+    # stalls: its ratio is the steadier estimate; the medians' ratio is kept beside it.
+    slowdown_min = min(sampled) / min(bare) - 1
+    slowdown_median = statistics.median(sampled) / statistics.median(bare) - 1
     cpu_share = sampler_cpu_s / sum(sampled)  # of one core, while the pipeline ran
     feed_times(benchmark, sampled)
     benchmark.extra_info.update(
@@ -51,7 +56,10 @@ def test_sampler_overhead(benchmark, bench_data, bench_cache):
         sample_interval_s=interval_s,
         epoch_median_s_without=statistics.median(bare),
         epoch_median_s_with=statistics.median(sampled),
-        throughput_cost=slowdown,
+        epoch_min_s_without=min(bare),
+        epoch_min_s_with=min(sampled),
+        throughput_cost_min=slowdown_min,
+        throughput_cost_median=slowdown_median,
         sampler_cpu_share=cpu_share,
     )
     # The sampler's own CPU time is the deterministic part of its cost; the A/B slowdown
