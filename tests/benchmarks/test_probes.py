@@ -1,0 +1,70 @@
+"""The in-child probes: graph sizes (and the 2 GiB limit), GPU figures without a GPU,
+the process-tree sampler."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+from benchmarks import probes
+from loaders import pipeline, registry
+from loaders.options import PipelineOptions
+
+
+class _Serialized:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def numpy(self) -> bytes:
+        return self.data
+
+
+class _DatasetWithGraph:
+    """Stands in for a dataset whose graph TensorFlow serializes to ``data``."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def _as_serialized_graph(self):
+        return _Serialized(self.data)
+
+
+def test_empty_serialization_means_over_the_limit_never_zero_bytes():
+    # TensorFlow 2.21 returns b"" (and logs an error) past 2 GiB instead of raising.
+    size, over = probes.dataset_graph_size(_DatasetWithGraph(b""), 3 * 2**30)
+    assert over is True and size == 3 * 2**30
+    size, over = probes.dataset_graph_size(_DatasetWithGraph(b""), 10)
+    assert over is True and size == probes.PROTOBUF_LIMIT_BYTES  # at least the limit
+
+
+def test_a_real_graph_is_measured(tiny_spec, cache_root):
+    strategy = registry.create("tensor_slices")
+    strategy.prepare(tiny_spec, cache_root)
+    ds = pipeline.build(strategy, tiny_spec, PipelineOptions(batch_size=4), cache_root)
+    size, over = probes.dataset_graph_size(ds, tiny_spec.total_bytes)
+    assert over is False
+    assert size >= tiny_spec.total_bytes  # the decoded arrays are constants in the graph
+
+
+def test_no_gpu_gives_null_not_zero():
+    assert probes.gpu_reset() is False
+    assert probes.gpu_peak_bytes() is None
+    assert probes.gpu_name() is None
+
+
+def test_sampler_sees_a_worker_and_its_own_cost_is_small():
+    worker_code = "b = bytearray(100_000_000)\nfor i in range(0, len(b), 4096): b[i] = 1\n"
+    worker_code += "print('ready', flush=True)\nimport time; time.sleep(2)"
+    with probes.TreeMemorySampler(0.05) as sampler:
+        baseline = sampler.samples[0][1] if sampler.samples else 0
+        worker = subprocess.Popen([sys.executable, "-c", worker_code], stdout=subprocess.PIPE)
+        worker.stdout.readline()
+        time.sleep(probes.TreeMemorySampler.RESCAN_S + 0.3)  # a rescan finds the worker
+        worker.kill()
+        worker.wait()
+    assert sampler.peak_bytes() - baseline >= 100e6
+    assert sampler.cpu_s < 0.05 * (sampler.samples[-1][0] or 1)
+    timeline = sampler.timeline(baseline)
+    assert timeline == sorted(timeline)  # time goes forward
+    assert max(b for _, b in timeline) >= 100e6
