@@ -148,6 +148,15 @@ def _kill_strays(before: set[int]) -> None:
     psutil.wait_procs(strays, timeout=5)  # reap them: they re-parented to us
 
 
+def stop_resource_tracker() -> None:
+    """Stop multiprocessing's resource tracker and wait for it, so that nothing the suite
+    started is still running when ``loadbench run`` returns (it would otherwise exit a
+    moment later, on its own, when it sees our end of its pipe close)."""
+    stop = getattr(resource_tracker._resource_tracker, "_stop", None)  # Python 3.8 and up
+    if stop is not None:
+        stop()
+
+
 def memray_flamegraph(capture: Path, html: Path) -> str | None:
     """Write memray's flame graph for a capture file; None if memray could not."""
     done = subprocess.run(

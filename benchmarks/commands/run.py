@@ -96,7 +96,7 @@ def parse_bytes(text: str | None) -> int | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from benchmarks.runner import run_isolated
+    from benchmarks.runner import run_isolated, stop_resource_tracker
     from loaders import registry
 
     cache_root = args.cache_dir or default_cache_root()
@@ -167,6 +167,8 @@ def run(args: argparse.Namespace) -> int:
         )
         _print_summary(written)
         raise
+    finally:
+        stop_resource_tracker()
     _print_summary(written)
     return 1 if written and not started else 0
 

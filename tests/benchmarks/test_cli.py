@@ -59,6 +59,18 @@ def loadbench() -> list[str]:
     return [found]
 
 
+def group_members(group: int) -> list[str]:
+    """Processes still in process group ``group`` (led by a command that has ended)."""
+    found = []
+    for process in psutil.process_iter(["pid", "cmdline"]):
+        try:
+            if os.getpgid(process.pid) == group:
+                found.append(" ".join(process.info["cmdline"] or []))
+        except (ProcessLookupError, PermissionError):
+            continue
+    return found
+
+
 @pytest.mark.slow
 def test_installed_command_runs_every_strategy_and_resumes(tiny_root, tmp_path):
     from benchmarks import records
@@ -68,8 +80,17 @@ def test_installed_command_runs_every_strategy_and_resumes(tiny_root, tmp_path):
     argv += ["--warmup", "1", "--mode", "iterate", "--loaders", loaders]
     argv += ["--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "out")]
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "plugins")}
-    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300)
-    assert done.returncode == 0, done.stderr
+    suite = subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
+    _, err = suite.communicate(timeout=300)
+    assert suite.returncode == 0, err
+    assert group_members(suite.pid) == []  # nothing it started outlives it
     written = records.read(tmp_path / "out" / "results.jsonl")
     assert [r.strategy for r in written] == loaders.split(",")
     assert all(r.status == "ok" and r.samples_per_s > 0 for r in written)
