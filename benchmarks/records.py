@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
+import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -50,6 +52,7 @@ class Record:
     started_at: str = ""
     wall_s: float | None = None
     log: str | None = None
+    command: str | None = None
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -119,6 +122,16 @@ def read(path: Path) -> list[Record]:
     return out
 
 
+def command_line() -> str:
+    """The command that is running, as a user would type it again."""
+    argv = list(sys.argv)
+    if argv and argv[0].endswith(("loadbench", "__main__.py")):
+        argv[0] = "loadbench"
+    elif argv and Path(argv[0]).name in {"pytest", "py.test", "pytest.py"}:
+        argv[0] = "pytest"
+    return shlex.join(argv)
+
+
 def dataset_fields(data: DatasetSpec, synthetic: bool) -> dict:
     """The record's ``dataset``: where, which split, how many pairs, how big."""
     return {
@@ -174,6 +187,7 @@ def from_outcome(
         env=environment(result.get("gpu_name"), result.get("tf_version")),
         started_at=outcome.started_at,
         wall_s=round(outcome.wall_s, 3),
-        log=spec.log_path,
+        log=str(Path(spec.log_path).resolve()) if spec.log_path else None,
+        command=command_line(),
         **(extra or {}),
     )

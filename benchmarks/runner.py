@@ -164,4 +164,4 @@ def memray_flamegraph(capture: Path, html: Path) -> str | None:
         capture_output=True,
         text=True,
     )
-    return str(html) if done.returncode == 0 else None
+    return str(html.resolve()) if done.returncode == 0 else None

@@ -1,0 +1,187 @@
+"""The self-contained HTML report: summary tables, advice, embedded figures, environment,
+and the comparison against a baseline when one is given."""
+
+from __future__ import annotations
+
+import base64
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import jinja2
+import pandas as pd
+
+from benchmarks.records import Record
+from reports import figures
+from reports.compare import Comparison
+from reports.load import to_csv
+from reports.metrics import BY_FIELD, SUMMARY_FIELDS
+from reports.summary import advice, best, summary
+
+SECTION = ["dataset", "split", "pairs", "image_size", "mode", "options"]
+
+
+def write_report(
+    records: list[Record],
+    out: Path,
+    sources: list[str],
+    comparison: Comparison | None = None,
+    baseline_name: str | None = None,
+    memory_budget_bytes: int | None = None,
+) -> Path:
+    """Write ``out/index.html`` and ``out/results.csv``; return the HTML's path."""
+    out.mkdir(parents=True, exist_ok=True)
+    table = summary(records)
+    context = {
+        "runs": len(records),
+        "sources": sources,
+        "written_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "advice": advice(table, memory_budget_bytes),
+        "sections": _sections(table, out),
+        "columns": [BY_FIELD[f] for f in SUMMARY_FIELDS],
+        "figures": _figures(table, records),
+        "environment": _environment(records),
+        "comparison": _comparison(comparison, baseline_name) if comparison else None,
+    }
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("reports", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    html = environment.get_template("report.html").render(**context)
+    path = out / "index.html"
+    temporary = out / ".index.html.tmp"
+    temporary.write_text(html, encoding="utf-8")
+    os.replace(temporary, path)
+    to_csv(records, out / "results.csv")
+    return path
+
+
+def _sections(table: pd.DataFrame, out: Path) -> list[dict]:
+    marks = best(table)
+    sections = []
+    for keys, group in table.groupby(SECTION, sort=False, dropna=False):
+        dataset, split, pairs, size, mode, options = keys
+        where = "built-in synthetic" if dataset == "synthetic" else dataset
+        rows = []
+        for index, row in group.iterrows():
+            cells = []
+            for field in SUMMARY_FIELDS:
+                value = row[field]
+                value = None if pd.isna(value) else value
+                cell = {
+                    "text": BY_FIELD[field].format(value),
+                    "best": marks.get((index, field), False),
+                    "link": None,
+                }
+                if field == "dataset_graph_bytes" and row["graph_over_limit"]:
+                    cell["text"] += " (over 2 GiB: estimated)"
+                if field == "memray_peak_bytes" and row["memray_flamegraph"]:
+                    cell["link"] = _relative(row["memray_flamegraph"], out)
+                cells.append(cell)
+            rows.append(
+                {
+                    "strategy": row["strategy"],
+                    "status": row["status"],
+                    "error": row["error"],
+                    "runs": row["runs"],
+                    "ok_runs": row["ok_runs"],
+                    "cells": cells,
+                }
+            )
+        title = f"{mode}: {where} {split}, {pairs} pairs {size}; {options}"
+        sections.append({"title": title, "rows": rows})
+    return sections
+
+
+def _relative(target: str, out: Path) -> str:
+    try:
+        return Path(os.path.relpath(Path(target).resolve(), out.resolve())).as_posix()
+    except ValueError:  # another drive on Windows
+        return Path(target).resolve().as_uri()
+
+
+def _figures(table: pd.DataFrame, records: list[Record]) -> list[dict]:
+    drawn = [
+        ("Throughput", figures.throughput(table), "Steady-state samples/s per strategy."),
+        (
+            "Peak memory",
+            figures.peak_memory(table),
+            "Peak resident memory of each run's process tree above its baseline.",
+        ),
+        (
+            "Memory over time",
+            figures.timelines(records),
+            "Resident memory above baseline while the run went on, sampled every 50 ms: an "
+            "in-memory cache or a decoded dataset shows as a climb during the first epoch.",
+        ),
+        (
+            "Dataset graph size",
+            figures.graph_sizes(table),
+            "Serialized dataset graph per strategy, log scale; the dashed line is the 2 GiB "
+            "protobuf limit past which TensorFlow cannot serialize it.",
+        ),
+    ]
+    return [
+        {"title": title, "png": base64.b64encode(png).decode("ascii"), "caption": caption}
+        for title, png, caption in drawn
+    ]
+
+
+def _environment(records: list[Record]) -> list[tuple[str, str]]:
+    def distinct(values) -> str:
+        found = list(dict.fromkeys(str(v) for v in values if v not in (None, "")))
+        return ", ".join(found) if found else "unknown"
+
+    envs = [r.env for r in records]
+    started = sorted(r.started_at for r in records if r.started_at)
+    cpus = distinct(f"{e.get('cpu_model')} ({e.get('cpu_count')} CPUs)" for e in envs)
+    gpus = [e.get("gpu") for e in envs]
+    return [
+        ("TensorFlow", distinct(e.get("tensorflow") for e in envs)),
+        ("loadbench", distinct(e.get("loadbench") for e in envs)),
+        ("Python", distinct(e.get("python") for e in envs)),
+        ("CPU", cpus),
+        ("GPU", distinct(gpus) if any(gpus) else "none"),
+        ("host", distinct(e.get("hostname") for e in envs)),
+        ("commit", distinct(e.get("commit") for e in envs)),
+        ("runs started", f"{started[0]} to {started[-1]}" if started else "unknown"),
+        ("command", distinct(r.command for r in records)),
+    ]
+
+
+def _comparison(comparison: Comparison, baseline_name: str | None) -> dict:
+    rows = []
+    for row in comparison.rows:
+        metric = row.unit_metric
+        rows.append(
+            {
+                "run": row.run,
+                "metric": row.metric,
+                "baseline": metric.format(row.baseline) if metric else "",
+                "current": metric.format(row.current) if metric else "",
+                "change": f"{row.change:+.1%}" if row.change is not None else "",
+                "verdict": row.verdict,
+                "failed": row.failed,
+                "improved": row.improved,
+            }
+        )
+    failed = comparison.failed
+    headline = (
+        f"{len(comparison.failures)} regression(s): compare exits 1"
+        if failed
+        else "no regression: compare exits 0"
+    )
+    note = (
+        f"Throughput of {comparison.skipped_throughput} run(s) not judged: baseline and "
+        "current come from different machines."
+        if comparison.skipped_throughput
+        else ""
+    )
+    return {
+        "rows": rows,
+        "failed": failed,
+        "headline": headline,
+        "baseline": baseline_name or "",
+        "throughput_note": note,
+    }

@@ -1,0 +1,112 @@
+"""Result files into records and a pandas DataFrame: loadbench JSON Lines, and
+pytest-benchmark JSON whose benchmarks carry a loadbench record in ``extra_info``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+
+from benchmarks.records import SCHEMA, Record, read
+from loaders.errors import RecordError
+from reports.metrics import METRICS
+
+
+def load(paths: Iterable[Path]) -> list[Record]:
+    """Every record of every file, in order; a file that holds none is an error."""
+    found: list[Record] = []
+    for path in map(Path, paths):
+        if not path.is_file():
+            raise RecordError(f"{path}: no such results file")
+        whole = _whole_json(path)
+        if isinstance(whole, dict) and "benchmarks" in whole:
+            records = _pytest_benchmark(path, whole)
+        else:
+            records = read(path)
+        if not records:
+            raise RecordError(f"{path}: holds no loadbench records")
+        found.extend(records)
+    return found
+
+
+def _whole_json(path: Path) -> object | None:
+    """The file parsed as one JSON document, or None (JSON Lines of several records)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError:
+        return None
+    except UnicodeDecodeError as exc:
+        raise RecordError(f"{path}: not a text file ({exc})") from exc
+
+
+def _pytest_benchmark(path: Path, data: dict) -> list[Record]:
+    benchmarks = data.get("benchmarks")
+    if not isinstance(benchmarks, list):
+        raise RecordError(f"{path}: 'benchmarks' is not a list; is this pytest-benchmark JSON?")
+    out = []
+    for index, bench in enumerate(benchmarks):
+        info = bench.get("extra_info") if isinstance(bench, dict) else None
+        if not isinstance(info, dict) or "strategy" not in info or "schema" not in info:
+            continue  # a benchmark of the suite's own (the sampler's cost), not a run
+        where = f"{path}: benchmark {index} ({bench.get('name')})"
+        if info["schema"] != SCHEMA:
+            raise RecordError(f"{where}: schema {info['schema']}, this loadbench reads {SCHEMA}")
+        try:
+            out.append(Record(**info))
+        except TypeError as exc:
+            raise RecordError(f"{where}: {exc}") from exc
+    return out
+
+
+def options_label(options: dict) -> str:
+    """A short text for a run's options, for table rows and matching."""
+    parts = []
+    for key, value in sorted(options.items()):
+        if key in {"seed", "deterministic", "drop_remainder"}:
+            continue
+        parts.append(f"{key}={'auto' if value == -1 else value}")
+    return " ".join(parts)
+
+
+def frame(records: list[Record]) -> pd.DataFrame:
+    """One row per record: identity, status, every metric, and the run's environment."""
+    rows = []
+    for record in records:
+        data = record.dataset
+        height, width = (data.get("image_size") or [None, None])[:2]
+        row = {
+            "strategy": record.strategy,
+            "mode": record.mode,
+            "status": record.status,
+            "error": record.error,
+            "dataset": data.get("root"),
+            "split": data.get("split"),
+            "pairs": data.get("pairs"),
+            "image_size": f"{width}x{height}" if width else None,
+            "dataset_bytes": (data.get("pairs") or 0) * (data.get("bytes_per_sample") or 0),
+            "batch_size": record.options.get("batch_size"),
+            "options": options_label(record.options),
+            "key": record.key(),
+            **{m.field: getattr(record, m.field) for m in METRICS},
+            "baseline_rss_bytes": record.baseline_rss_bytes,
+            "graph_over_limit": record.graph_over_limit,
+            "memray_flamegraph": record.memray_flamegraph,
+            "started_at": record.started_at,
+            "wall_s": record.wall_s,
+            "tensorflow": record.env.get("tensorflow"),
+            "cpu_model": record.env.get("cpu_model"),
+            "cpu_count": record.env.get("cpu_count"),
+            "gpu": record.env.get("gpu"),
+            "commit": record.env.get("commit"),
+            "hostname": record.env.get("hostname"),
+            "command": record.command,
+        }
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def to_csv(records: list[Record], path: Path) -> None:
+    """The DataFrame without the timelines, for spreadsheets."""
+    frame(records).drop(columns=["key"]).to_csv(path, index=False)

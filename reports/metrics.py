@@ -1,0 +1,136 @@
+"""Every metric of a record, declared once: its label, unit, which way is better, and
+whether it gates (fails ``compare``) or informs. The report, ``compare``, the printed
+summary and the README's tables all read this one table."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from reports.units import format_bytes, format_rate, format_seconds
+
+Unit = Literal["bytes", "samples/s", "seconds"]
+FORMATTERS: dict[str, Callable[[float | None], str]] = {
+    "bytes": format_bytes,
+    "samples/s": format_rate,
+    "seconds": format_seconds,
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Metric:
+    """One measured figure of a run.
+
+    field: the record's field name.
+    better: "lower" or "higher".
+    role: "gate" figures are deterministic enough to fail CI on (bytes of memory and
+        graphs); "inform" figures are noisy on shared machines (timings) and are compared
+        only on the same machine, or only shown.
+    tolerance: which ``compare`` tolerance applies ("memory", "graph", "throughput"), or
+        None when compare does not judge it.
+    """
+
+    field: str
+    label: str
+    unit: Unit
+    better: Literal["lower", "higher"]
+    role: Literal["gate", "inform"]
+    tolerance: Literal["memory", "graph", "throughput"] | None = None
+    covers: str = ""
+
+    def format(self, value: float | None) -> str:
+        return FORMATTERS[self.unit](value)
+
+
+METRICS: tuple[Metric, ...] = (
+    Metric(
+        field="samples_per_s",
+        label="samples/s",
+        unit="samples/s",
+        better="higher",
+        role="inform",
+        tolerance="throughput",
+        covers="steady state, warm-up excluded",
+    ),
+    Metric(
+        field="first_batch_s",
+        label="first batch",
+        unit="seconds",
+        better="lower",
+        role="inform",
+        covers="pipeline built to first batch in hand",
+    ),
+    Metric(
+        field="step_p50_s",
+        label="step p50",
+        unit="seconds",
+        better="lower",
+        role="inform",
+    ),
+    Metric(
+        field="step_p95_s",
+        label="step p95",
+        unit="seconds",
+        better="lower",
+        role="inform",
+    ),
+    Metric(
+        field="peak_rss_bytes",
+        label="peak RSS",
+        unit="bytes",
+        better="lower",
+        role="gate",
+        tolerance="memory",
+        covers="resident memory of the run's whole process tree, above its baseline",
+    ),
+    Metric(
+        field="memray_peak_bytes",
+        label="memray peak",
+        unit="bytes",
+        better="lower",
+        role="gate",
+        tolerance="memory",
+        covers="heap of the main process only, from a separate tracked run",
+    ),
+    Metric(
+        field="gpu_peak_bytes",
+        label="GPU peak",
+        unit="bytes",
+        better="lower",
+        role="gate",
+        tolerance="memory",
+        covers="GPU:0 after a reset; none without a GPU",
+    ),
+    Metric(
+        field="dataset_graph_bytes",
+        label="dataset graph",
+        unit="bytes",
+        better="lower",
+        role="gate",
+        tolerance="graph",
+        covers="the serialized dataset graph; the protobuf limit is 2 GiB",
+    ),
+    Metric(
+        field="train_graph_bytes",
+        label="train graph",
+        unit="bytes",
+        better="lower",
+        role="gate",
+        tolerance="graph",
+        covers="GraphDef of the training step",
+    ),
+)
+
+BY_FIELD: dict[str, Metric] = {m.field: m for m in METRICS}
+
+# The summary table's columns, in order (the report and ``loadbench run`` print these).
+SUMMARY_FIELDS: tuple[str, ...] = (
+    "samples_per_s",
+    "first_batch_s",
+    "peak_rss_bytes",
+    "memray_peak_bytes",
+    "gpu_peak_bytes",
+    "dataset_graph_bytes",
+    "train_graph_bytes",
+)
