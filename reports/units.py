@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
+from loaders.errors import OptionsError
+
 BYTE_UNITS = ("B", "KB", "MB", "GB", "TB")
+BYTE_SUFFIXES = {
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+    "tib": 2**40,
+    "kb": 10**3,
+    "mb": 10**6,
+    "gb": 10**9,
+    "tb": 10**12,
+    "b": 1,
+}
 
 
 def format_bytes(count: float | None) -> str:
@@ -25,3 +38,34 @@ def format_seconds(seconds: float | None) -> str:
     if seconds is None:
         return "n/a"
     return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+def parse_bytes(text: str | None, flag: str) -> int | None:
+    """'4GB', '512MB', '2GiB', '1000000' to bytes (MB = 10^6, as the tables print)."""
+    if text is None:
+        return None
+    cleaned = text.strip().lower().replace(" ", "")
+    scale = 1
+    for suffix, factor in sorted(BYTE_SUFFIXES.items(), key=lambda kv: -len(kv[0])):
+        if cleaned.endswith(suffix):
+            cleaned, scale = cleaned[: -len(suffix)], factor
+            break
+    try:
+        value = float(cleaned) * scale
+    except ValueError:
+        raise OptionsError(f"{flag} {text!r}: expected a size such as 4GB or 512MB") from None
+    if value < 0:
+        raise OptionsError(f"{flag} {text!r}: must not be negative")
+    return int(value)
+
+
+def parse_percent(text: str, flag: str) -> float:
+    """'10%', '10' or '0.1%' to a fraction (0.10, 0.10, 0.001)."""
+    cleaned = text.strip().rstrip("%").strip()
+    try:
+        value = float(cleaned) / 100
+    except ValueError:
+        raise OptionsError(f"{flag} {text!r}: expected a percentage such as 10%") from None
+    if value < 0:
+        raise OptionsError(f"{flag} {text!r}: must not be negative")
+    return value

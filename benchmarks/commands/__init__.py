@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from benchmarks.commands import data, run
+from benchmarks.commands import compare, data, report, run
 from benchmarks.commands import list as list_command
 
 COMMANDS = {
     "run": run,
+    "report": report,
+    "compare": compare,
     "data": data,
     "list": list_command,
 }

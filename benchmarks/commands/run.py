@@ -18,7 +18,8 @@ from loaders.errors import OptionsError
 from loaders.layout import describe
 from loaders.options import CACHE_MODES, PipelineOptions, parse_count
 from loaders.synth import SynthParams, synthesize
-from reports.units import format_bytes, format_rate, format_seconds
+from reports.metrics import BY_FIELD, SUMMARY_FIELDS
+from reports.units import format_bytes, parse_bytes
 
 HELP = "measure every strategy on a dataset (the built-in synthetic one by default)"
 DEFAULT_PAIRS = 1000
@@ -28,7 +29,7 @@ RESULTS = "results.jsonl"
 # run within minutes on 2 cores.
 DEFAULT_STEPS = {"iterate": 30, "train": 8}
 DEFAULT_WARMUP = {"iterate": 5, "train": 2}
-BYTE_SUFFIXES = {"kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12, "b": 1}
+ALWAYS_SHOWN = ("samples_per_s", "peak_rss_bytes", "dataset_graph_bytes")
 
 
 def prepare_parser(parser: argparse.ArgumentParser) -> None:
@@ -73,26 +74,9 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
     harness.add_argument("--max-memory", help="kill a run whose process tree passes this, e.g. 4GB")
     harness.add_argument("--memray", action="store_true", help="add a memray-tracked run")
     harness.add_argument("--resume", action="store_true", help="skip runs already in OUT")
-
-
-def parse_bytes(text: str | None) -> int | None:
-    """'4GB', '512MB', '1000000' to bytes (decimal units, as the tables print)."""
-    if text is None:
-        return None
-    cleaned = text.strip().lower().replace(" ", "")
-    for suffix, factor in sorted(BYTE_SUFFIXES.items(), key=lambda kv: -len(kv[0])):
-        if cleaned.endswith(suffix):
-            cleaned, scale = cleaned[: -len(suffix)], factor
-            break
-    else:
-        scale = 1
-    try:
-        value = float(cleaned) * scale
-    except ValueError:
-        raise OptionsError(f"--max-memory {text!r}: expected a size such as 4GB or 512MB") from None
-    if value <= 0:
-        raise OptionsError(f"--max-memory {text!r}: must be above 0")
-    return int(value)
+    harness.add_argument(
+        "--no-report", action="store_true", help="do not write OUT/report/index.html at the end"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -112,7 +96,9 @@ def run(args: argparse.Namespace) -> int:
         parallelism=parse_count(args.parallelism, "parallelism"),
         use_multiprocessing=args.use_multiprocessing,
     )
-    max_memory = parse_bytes(args.max_memory)
+    max_memory = parse_bytes(args.max_memory, "--max-memory")
+    if max_memory == 0:
+        raise OptionsError(f"--max-memory {args.max_memory!r}: must be above 0")
     names = args.loaders.split(",") if args.loaders else registry.names()
     for name in names:
         registry.check(name)  # a typo fails now, not after minutes of other runs
@@ -170,6 +156,12 @@ def run(args: argparse.Namespace) -> int:
     finally:
         stop_resource_tracker()
     _print_summary(written)
+    if not args.no_report and out.is_file():
+        from reports.html import write_report
+        from reports.load import load
+
+        report = write_report(load([out]), args.out / "report", sources=[str(out)])
+        print(f"\nreport: {report}")
     return 1 if written and not started else 0
 
 
@@ -198,18 +190,24 @@ def _stem(mode: str, strategy: str) -> str:
 
 
 def _print_summary(written: list[Record]) -> None:
+    """The runs of this invocation, one line each; columns nobody measured are left out."""
     if not written:
         return
-    print(
-        f"\n{'mode':<8} {'strategy':<16} {'status':<10} {'samples/s':>18} {'first batch':>12}"
-        f" {'peak RSS':>10} {'dataset graph':>14} {'train graph':>12}"
-    )
+    columns = [
+        BY_FIELD[f]
+        for f in SUMMARY_FIELDS
+        if any(getattr(r, f) is not None for r in written) or f in ALWAYS_SHOWN
+    ]
+    widths = [
+        max(len(c.label), *(len(c.format(getattr(r, c.field))) for r in written)) for c in columns
+    ]
+    header = "".join(f" {c.label:>{w}}" for c, w in zip(columns, widths, strict=True))
+    print(f"\n{'mode':<8} {'strategy':<16} {'status':<11}{header}")
     for r in written:
-        print(
-            f"{r.mode:<8} {r.strategy:<16} {r.status:<10} {format_rate(r.samples_per_s):>18} "
-            f"{format_seconds(r.first_batch_s):>12} {format_bytes(r.peak_rss_bytes):>10} "
-            f"{format_bytes(r.dataset_graph_bytes):>14} {format_bytes(r.train_graph_bytes):>12}"
+        cells = "".join(
+            f" {c.format(getattr(r, c.field)):>{w}}" for c, w in zip(columns, widths, strict=True)
         )
+        print(f"{r.mode:<8} {r.strategy:<16} {r.status:<11}{cells}")
 
 
 def builtin_dataset(cache_root: Path, pairs: int, size: int) -> Path:
