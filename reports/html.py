@@ -44,7 +44,7 @@ def write_report(
         "comparison": _comparison(comparison, baseline_name) if comparison else None,
     }
     environment = jinja2.Environment(
-        loader=jinja2.PackageLoader("reports", "templates"),
+        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
