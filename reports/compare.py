@@ -29,6 +29,7 @@ class Tolerances:
     throughput: float = 0.25
     memory_floor_bytes: int = 0
     force_throughput: bool = False
+    ignore_throughput: bool = False
 
     def __post_init__(self) -> None:
         for name in ("memory", "graph", "throughput"):
@@ -145,6 +146,9 @@ def compare(baseline: list[Record], current: list[Record], tolerances: Tolerance
                 continue
             old, new = _value(before, metric), _value(after, metric)
             if old is None and new is None:
+                continue
+            if metric.tolerance == "throughput" and tolerances.ignore_throughput:
+                rows.append(_row(label, metric, old, new, "not judged (--ignore-throughput)"))
                 continue
             if metric.tolerance == "throughput" and not (
                 same_machine or tolerances.force_throughput

@@ -37,10 +37,16 @@ def add_tolerances(parser: argparse.ArgumentParser) -> None:
         default="0",
         help="memory changes smaller than this never fail, e.g. 16MB (default 0)",
     )
-    gate.add_argument(
+    throughput = gate.add_mutually_exclusive_group()
+    throughput.add_argument(
         "--force-throughput",
         action="store_true",
         help="judge throughput even when the two files come from different machines",
+    )
+    throughput.add_argument(
+        "--ignore-throughput",
+        action="store_true",
+        help="never judge throughput (a shared CI runner: bytes gate, timings only inform)",
     )
 
 
@@ -54,6 +60,7 @@ def tolerances(args: argparse.Namespace):
         throughput=parse_percent(args.throughput_tolerance, "--throughput-tolerance"),
         memory_floor_bytes=parse_bytes(args.memory_floor, "--memory-floor") or 0,
         force_throughput=args.force_throughput,
+        ignore_throughput=args.ignore_throughput,
     )
 
 

@@ -124,8 +124,11 @@ def test_run_without_steps_uses_the_per_mode_defaults(tiny_root, tmp_path, capsy
     assert record.status == "ok", record.error
     assert record.steps == record.options["steps"] == DEFAULT_STEPS["iterate"]
     assert record.options["warmup_steps"] == DEFAULT_WARMUP["iterate"]
-    assert "[1/1] iterate  generator" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "[1/1] iterate  generator" in out
     assert Path(record.log).is_file()  # TensorFlow's chatter went to the run's log
+    report = tmp_path / "out" / "report" / "index.html"
+    assert f"report: {report}" in out and "generator" in report.read_text()
 
 
 def test_run_exits_1_when_no_child_could_start(tiny_root, tmp_path, monkeypatch, capsys):

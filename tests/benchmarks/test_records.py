@@ -57,3 +57,12 @@ def test_unknown_status_and_schema_are_refused(tmp_path):
     path.write_text('{"schema": 99}\n')
     with pytest.raises(RecordError, match=rf"{path}:1: schema 99"):
         records.read(path)
+
+
+def test_command_line_is_what_a_user_would_type(monkeypatch):
+    from benchmarks.records import command_line
+
+    monkeypatch.setattr("sys.argv", ["/home/u/.venv/bin/loadbench", "run", "--data", "my data"])
+    assert command_line() == "loadbench run --data 'my data'"
+    monkeypatch.setattr("sys.argv", ["/usr/bin/pytest", "benchmarks/", "--benchmark-only"])
+    assert command_line() == "pytest benchmarks/ --benchmark-only"

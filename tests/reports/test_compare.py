@@ -54,6 +54,7 @@ def test_throughput_regression_fails_on_the_same_machine(tmp_path, suite):
     slower = [replace(r, samples_per_s=r.samples_per_s * 0.7) for r in suite]
     assert run_compare(tmp_path, suite, slower) == 1
     assert run_compare(tmp_path, suite, slower, "--throughput-tolerance", "40%") == 0
+    assert run_compare(tmp_path, suite, slower, "--ignore-throughput") == 0
 
 
 def test_throughput_is_not_judged_across_machines_unless_forced(tmp_path, suite, capsys):
