@@ -76,14 +76,14 @@ def _sections(table: pd.DataFrame, out: Path) -> list[dict]:
                 }
                 if field == "dataset_graph_bytes" and row["graph_over_limit"]:
                     cell["text"] += " (over 2 GiB: estimated)"
-                if field == "memray_peak_bytes" and row["memray_flamegraph"]:
+                if field == "memray_peak_bytes" and isinstance(row["memray_flamegraph"], str):
                     cell["link"] = _relative(row["memray_flamegraph"], out)
                 cells.append(cell)
             rows.append(
                 {
                     "strategy": row["strategy"],
                     "status": row["status"],
-                    "error": row["error"],
+                    "error": row["error"] if isinstance(row["error"], str) else None,
                     "runs": row["runs"],
                     "ok_runs": row["ok_runs"],
                     "cells": cells,

@@ -34,7 +34,8 @@ def summary(records: list[Record]) -> pd.DataFrame:
             ok_runs=len(ok),
             graph_over_limit=bool(used["graph_over_limit"].fillna(False).any()),
             memray_flamegraph=next(
-                (p for p in reversed(group["memray_flamegraph"].tolist()) if p), None
+                (p for p in reversed(group["memray_flamegraph"].tolist()) if isinstance(p, str)),
+                None,
             ),
             dataset_bytes=int(group["dataset_bytes"].iloc[0]),
         )

@@ -110,3 +110,24 @@ def test_repeats_and_ties(suite):
     close = [make("a", samples_per_s=100.0), make("b", samples_per_s=97.0)]
     answers = {a.question: a.answer for a in advice(summary(close))}
     assert answers["Fastest (iterate)"].endswith("(b within 5% of it)")
+
+
+def test_reports_do_not_import_tensorflow():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, reports.html, reports.compare, benchmarks.commands.report, "
+        "benchmarks.commands.compare; print('tensorflow' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.strip() == "False", done.stderr
+
+
+def test_memray_peak_links_to_its_flame_graph(tmp_path, suite):
+    flame = tmp_path / "results" / "memray" / "iterate-generator.html"
+    flame.parent.mkdir(parents=True)
+    flame.write_text("<!DOCTYPE html>")
+    tracked = replace(suite[1], memray_peak_bytes=42_000_000, memray_flamegraph=str(flame))
+    html = render(tmp_path, write(tmp_path / "r.jsonl", [suite[0], tracked]))
+    assert '<a href="../results/memray/iterate-generator.html">42.0 MB</a>' in html
