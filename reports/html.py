@@ -152,7 +152,7 @@ def _environment(records: list[Record]) -> list[tuple[str, str]]:
 
 def _comparison(comparison: Comparison, baseline_name: str | None) -> dict:
     rows = []
-    for row in comparison.rows:
+    for row in sorted(comparison.rows, key=lambda r: not r.failed):  # regressions first
         metric = row.unit_metric
         rows.append(
             {
