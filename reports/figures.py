@@ -88,6 +88,10 @@ def graph_sizes(table: pd.DataFrame) -> bytes:
         table.dropna(subset=["dataset_graph_bytes"]).sort_values("mode").drop_duplicates("strategy")
     )
     figure, axis = plt.subplots(figsize=(7.5, 0.45 * max(len(rows), 1) + 1.4))
+    if rows.empty:
+        axis.set_axis_off()
+        axis.text(0.5, 0.5, "no run measured its dataset graph", ha="center", va="center")
+        return _png(figure)
     values = rows["dataset_graph_bytes"].astype(float)
     colors = [FAILED_COLOR if over else OK_COLOR for over in rows["graph_over_limit"]]
     axis.barh(list(rows["strategy"]), values, color=colors)

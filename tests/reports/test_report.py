@@ -131,3 +131,19 @@ def test_memray_peak_links_to_its_flame_graph(tmp_path, suite):
     tracked = replace(suite[1], memray_peak_bytes=42_000_000, memray_flamegraph=str(flame))
     html = render(tmp_path, write(tmp_path / "r.jsonl", [suite[0], tracked]))
     assert '<a href="../results/memray/iterate-generator.html">42.0 MB</a>' in html
+
+
+def test_report_when_every_run_failed(tmp_path):
+    failed = make(
+        "generator",
+        status="error",
+        error="DatasetError: no images",
+        samples_per_s=None,
+        peak_rss_bytes=None,
+        dataset_graph_bytes=None,
+        graph_over_limit=None,
+        rss_timeline=[],
+    )
+    html = render(tmp_path, write(tmp_path / "r.jsonl", [failed]))
+    assert_self_contained(html)
+    assert "DatasetError: no images" in html and "no run ended ok" in html
