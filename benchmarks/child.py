@@ -11,10 +11,13 @@ import json
 import os
 import sys
 import time
+import traceback
 from pathlib import Path
 
 from benchmarks.procs import die_with_parent, lead_own_group, tree_rss_bytes
 from benchmarks.spec import RunSpec
+
+ERROR_LIMIT = 4000  # TensorFlow's errors can carry whole arrays; the log has the rest
 
 
 def child_main(spec: RunSpec, result_path: str) -> None:
@@ -28,7 +31,9 @@ def child_main(spec: RunSpec, result_path: str) -> None:
     try:
         result = {"ok": True, **measure(spec)}
     except Exception as exc:  # a failing measurement is a result, never a lost run
-        _write(result_path, {"ok": False, "error": f"{type(exc).__name__}: {exc}"})
+        traceback.print_exc()  # to the run's log
+        error = f"{type(exc).__name__}: {exc}"
+        _write(result_path, {"ok": False, "error": error[:ERROR_LIMIT]})
         sys.exit(1)
     _write(result_path, result)
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from benchmarks.records import Record
 from loaders.errors import OptionsError
 from reports.metrics import METRICS, Metric
+from reports.units import first_line
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,13 +91,16 @@ def _value(records: list[Record], metric: Metric) -> float | None:
 
 def compare(baseline: list[Record], current: list[Record], tolerances: Tolerances) -> Comparison:
     """Match runs by strategy, dataset, options and mode; judge each gated metric."""
-    now = _by_key(current)
+    now: dict[str, list[Record]] = defaultdict(list)
+    for record in current:  # a failed train run does not know the width it would have used
+        for identity in record.identities():
+            now[identity].append(record)
     rows: list[Row] = []
     failures: list[str] = []
     skipped = 0
-    for key, before in _by_key(baseline).items():
+    for before in _by_key(baseline).values():
         label = run_label(before[0])
-        after = now.get(key)
+        after = next((now[i] for i in before[0].identities() if now.get(i)), None)
         if not after:
             failures.append(f"{label}: in the baseline, missing from the current results")
             rows.append(
@@ -115,7 +119,9 @@ def compare(baseline: list[Record], current: list[Record], tolerances: Tolerance
         is_ok = any(r.status == "ok" for r in after)
         if was_ok and not is_ok:
             last = after[-1]
-            failures.append(f"{label}: ok in the baseline, now {last.status}: {last.error}")
+            failures.append(
+                f"{label}: ok in the baseline, now {last.status}: {first_line(last.error)}"
+            )
             rows.append(
                 Row(
                     run=label,

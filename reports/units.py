@@ -69,3 +69,11 @@ def parse_percent(text: str, flag: str) -> float:
     if value < 0:
         raise OptionsError(f"{flag} {text!r}: must not be negative")
     return value
+
+
+def first_line(text: str | None, limit: int = 200) -> str:
+    """The first line of an error, cut to ``limit`` characters, for one-line displays."""
+    if not text:
+        return ""
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line if len(line) <= limit else line[: limit - 3] + "..."

@@ -19,7 +19,7 @@ from loaders.layout import describe
 from loaders.options import CACHE_MODES, PipelineOptions, parse_count
 from loaders.synth import SynthParams, synthesize
 from reports.metrics import BY_FIELD, SUMMARY_FIELDS
-from reports.units import format_bytes, parse_bytes
+from reports.units import first_line, format_bytes, parse_bytes
 
 HELP = "measure every strategy on a dataset (the built-in synthetic one by default)"
 DEFAULT_PAIRS = 1000
@@ -143,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
             written.append(record)
             print(
                 f" {record.status} in {record.wall_s:.1f} s"
-                + (f": {record.error}" if record.error else "")
+                + (f": {first_line(record.error)}" if record.error else "")
             )
     except KeyboardInterrupt:
         print(

@@ -125,3 +125,22 @@ def test_improvement_is_marked_not_failed():
     )
     [row] = [r for r in result.rows if r.metric == "peak RSS"]
     assert row.improved and not row.failed and row.change == pytest.approx(-0.5)
+
+
+def test_a_failed_train_run_is_matched_although_it_never_learned_its_width(tmp_path, capsys):
+    options = {"batch_size": 32, "cache": "none", "steps": 10, "warmup_steps": 2}
+    trained = make(
+        "generator", mode="train", options={**options, "width": 4}, train_graph_bytes=1_325_711
+    )
+    failed = make(
+        "generator",
+        mode="train",
+        options={**options, "width": None},
+        status="error",
+        error="ValueError: bad\nline two",
+        peak_rss_bytes=None,
+    )
+    assert run_compare(tmp_path, [trained], [failed]) == 1
+    out = capsys.readouterr().out
+    assert "ok in the baseline, now error: ValueError: bad" in out and "missing" not in out
+    assert "line two" not in out  # one line per failure
