@@ -15,7 +15,7 @@ from benchmarks.records import Record
 from benchmarks.spec import MODES, RunSpec
 from loaders.converted import default_cache_root
 from loaders.errors import OptionsError
-from loaders.layout import describe
+from loaders.layout import DatasetSpec, describe
 from loaders.options import CACHE_MODES, PipelineOptions, parse_count
 from loaders.synth import SynthParams, synthesize
 from reports.metrics import BY_FIELD, SUMMARY_FIELDS
@@ -80,14 +80,14 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from benchmarks.runner import run_isolated, stop_resource_tracker
-    from loaders import registry
-
     cache_root = args.cache_dir or default_cache_root()
     synthetic = args.data is None
     root = builtin_dataset(cache_root, args.pairs, args.size) if synthetic else args.data
-    data = describe(root, args.split)
-    options = PipelineOptions(
+    return execute(args, [(describe(root, args.split), synthetic)])
+
+
+def pipeline_options(args: argparse.Namespace) -> PipelineOptions:
+    return PipelineOptions(
         batch_size=args.batch_size,
         shuffle_buffer=args.shuffle,
         seed=args.seed,
@@ -96,6 +96,19 @@ def run(args: argparse.Namespace) -> int:
         parallelism=parse_count(args.parallelism, "parallelism"),
         use_multiprocessing=args.use_multiprocessing,
     )
+
+
+def execute(
+    args: argparse.Namespace, datasets: list[tuple[DatasetSpec, bool]], tag_logs: bool = False
+) -> int:
+    """Measure every strategy in every mode on each dataset, a child per run; append each
+    record as it ends, print the summary, write the report. ``tag_logs`` puts the pair
+    count in log and capture names (a sweep measures one strategy at several sizes)."""
+    from benchmarks.runner import run_isolated, stop_resource_tracker
+    from loaders import registry
+
+    cache_root = args.cache_dir or default_cache_root()
+    options = pipeline_options(args)
     max_memory = parse_bytes(args.max_memory, "--max-memory")
     if max_memory == 0:
         raise OptionsError(f"--max-memory {args.max_memory!r}: must be above 0")
@@ -105,21 +118,29 @@ def run(args: argparse.Namespace) -> int:
     modes = MODES if args.mode == "both" else (args.mode,)
     out = args.out / RESULTS
     done = {key for r in records.read(out) for key in r.identities()} if args.resume else set()
-    dataset = records.dataset_fields(data, synthetic)
-    height, width = data.image_size
-    print(
-        f"dataset {'synthetic' if synthetic else root} split {data.split}: {data.pairs} pairs "
-        f"{width}x{height}, {format_bytes(data.total_bytes)} as uint8; records to {out}"
-    )
-    plan = [(mode, name) for mode in modes for name in names]
+    plan = [
+        (data, synthetic, mode, name)
+        for data, synthetic in datasets
+        for mode in modes
+        for name in names
+    ]
+    for data, synthetic in datasets:
+        height, width = data.image_size
+        print(
+            f"dataset {'synthetic' if synthetic else data.root} split {data.split}: "
+            f"{data.pairs} pairs {width}x{height}, {format_bytes(data.total_bytes)} as uint8"
+        )
+    print(f"records to {out}")
     written: list[Record] = []
     started = 0
     try:
-        for number, (mode, name) in enumerate(plan, start=1):
+        for number, (data, synthetic, mode, name) in enumerate(plan, start=1):
+            dataset = records.dataset_fields(data, synthetic)
+            stem = _stem(mode, name) + (f"-{data.pairs}" if tag_logs else "")
             spec = RunSpec(
                 strategy=name,
                 mode=mode,
-                data_root=str(root),
+                data_root=str(data.root),
                 split=data.split,
                 synthetic=synthetic,
                 options=options,
@@ -127,9 +148,10 @@ def run(args: argparse.Namespace) -> int:
                 steps=args.steps or DEFAULT_STEPS[mode],
                 warmup_steps=DEFAULT_WARMUP[mode] if args.warmup is None else args.warmup,
                 width=args.width,
-                log_path=str(args.out / "logs" / f"{_stem(mode, name)}.log"),
+                log_path=str(args.out / "logs" / f"{stem}.log"),
             )
-            label = f"  [{number}/{len(plan)}] {mode:<8} {name:<16}"
+            size = f" {data.pairs:>6} pairs" if tag_logs else ""
+            label = f"  [{number}/{len(plan)}]{size} {mode:<8} {name:<16}"
             run_options = records.options_fields(spec)
             if records.run_key(name, mode, dataset, run_options) in done:
                 print(f"{label} already recorded, skipped (--resume)")
@@ -137,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"{label} ...", end="", flush=True)
             outcome = run_isolated(spec, args.timeout, max_memory)
             started += outcome.started
-            extra = _memray_run(spec, args, max_memory) if args.memray else {}
+            extra = _memray_run(spec, args, max_memory, stem) if args.memray else {}
             record = records.from_outcome(spec, outcome, dataset, run_options, extra)
             records.append(out, record)
             written.append(record)
@@ -165,14 +187,13 @@ def run(args: argparse.Namespace) -> int:
     return 1 if written and not started else 0
 
 
-def _memray_run(spec: RunSpec, args: argparse.Namespace, max_memory: int | None) -> dict:
+def _memray_run(spec: RunSpec, args: argparse.Namespace, max_memory: int | None, stem: str) -> dict:
     from dataclasses import replace
 
     from benchmarks.runner import memray_flamegraph, run_isolated
 
     folder = args.out / "memray"
     folder.mkdir(parents=True, exist_ok=True)
-    stem = _stem(spec.mode, spec.strategy)
     capture = folder / f"{stem}.bin"
     tracked = replace(spec, memray_path=str(capture), log_path=str(folder / f"{stem}.log"))
     outcome = run_isolated(tracked, args.timeout, max_memory)
