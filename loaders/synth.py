@@ -120,6 +120,29 @@ def synthesize(out: Path, params: SynthParams, workers: int | None = None) -> di
     return split_counts(params.pairs, params.splits)
 
 
+def synthesize_from(
+    source: Path, out: Path, params: SynthParams, workers: int | None = None
+) -> dict[str, int]:
+    """Like ``synthesize``, but take every pair that ``source`` (a finished synthetic
+    dataset with the same size and seed and a single split) already holds, as hard links
+    (copies across file systems): pair i is drawn from seed [seed, i] whatever the total,
+    so a smaller dataset is the first pairs of a larger one."""
+    out = Path(out)
+    _claim(out, params)
+    for split, name in params.assignments():
+        for folder in FOLDERS:
+            target = out / split / folder / f"{name}.png"
+            origin = Path(source) / split / folder / f"{name}.png"
+            if target.exists() or not origin.is_file():
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(origin, target)
+            except OSError:
+                target.write_bytes(origin.read_bytes())
+    return synthesize(out, params, workers)
+
+
 def _claim(out: Path, params: SynthParams) -> None:
     """Refuse to write into a directory holding something else; allow resuming our own."""
     manifest = out / MANIFEST

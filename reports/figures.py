@@ -39,7 +39,8 @@ def _bars(table: pd.DataFrame, field: str, scale: float, xlabel: str, title: str
         rows = table[table["mode"] == mode]
         values = pd.to_numeric(rows[field], errors="coerce").fillna(0) / scale
         colors = [OK_COLOR if s == "ok" else FAILED_COLOR for s in rows["status"]]
-        axis.barh(list(rows["strategy"]), values, color=colors)
+        axis.barh(range(len(rows)), values, color=colors)
+        axis.set_yticks(range(len(rows)), _labels(rows, table))
         for position, (value, status) in enumerate(zip(values, rows["status"], strict=True)):
             text = f" {value:,.0f}" if status == "ok" else f" {status}"
             axis.text(value, position, text, va="center", fontsize=8)
@@ -49,6 +50,13 @@ def _bars(table: pd.DataFrame, field: str, scale: float, xlabel: str, title: str
         axis.margins(x=0.2)
     figure.tight_layout()
     return _png(figure)
+
+
+def _labels(rows: pd.DataFrame, table: pd.DataFrame) -> list[str]:
+    """Strategy names, with the pair count when the table holds several dataset sizes."""
+    if table["pairs"].nunique() > 1:
+        return [f"{s} ({p:,} pairs)" for s, p in zip(rows["strategy"], rows["pairs"], strict=True)]
+    return list(rows["strategy"])
 
 
 def throughput(table: pd.DataFrame) -> bytes:

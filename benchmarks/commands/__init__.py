@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from benchmarks.commands import compare, data, report, run
+from benchmarks.commands import compare, data, report, run, sweep
 from benchmarks.commands import list as list_command
 
 COMMANDS = {
     "run": run,
+    "sweep": sweep,
     "report": report,
     "compare": compare,
     "data": data,

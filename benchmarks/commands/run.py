@@ -32,11 +32,16 @@ DEFAULT_WARMUP = {"iterate": 5, "train": 2}
 ALWAYS_SHOWN = ("samples_per_s", "peak_rss_bytes", "dataset_graph_bytes")
 
 
-def prepare_parser(parser: argparse.ArgumentParser) -> None:
+def prepare_parser(parser: argparse.ArgumentParser, sweep: bool = False) -> None:
     data = parser.add_argument_group("dataset")
-    data.add_argument("--data", type=Path, help="dataset root (default: built-in synthetic)")
-    data.add_argument("--split", default="train", help="split to read (default: train)")
-    data.add_argument("--pairs", type=int, default=DEFAULT_PAIRS, help="built-in dataset pairs")
+    if sweep:  # the built-in dataset at several sizes
+        data.add_argument(
+            "--pairs", default="250,500,1000,2000", help="comma-separated built-in sizes"
+        )
+    else:
+        data.add_argument("--data", type=Path, help="dataset root (default: built-in synthetic)")
+        data.add_argument("--split", default="train", help="split to read (default: train)")
+        data.add_argument("--pairs", type=int, default=DEFAULT_PAIRS, help="built-in dataset pairs")
     data.add_argument("--size", type=int, default=DEFAULT_SIZE, help="built-in image side")
     data.add_argument("--cache-dir", type=Path, help="converted files and built-in dataset")
     what = parser.add_argument_group("what to run")

@@ -233,3 +233,29 @@ def test_memray_adds_a_tracked_run_with_its_flame_graph(tiny_root, tmp_path):
     flamegraph = Path(record.memray_flamegraph)
     assert flamegraph.read_text().lstrip().lower().startswith("<!doctype html")
     assert flamegraph.with_suffix(".bin").stat().st_size > 0  # the capture is kept
+
+
+@pytest.mark.slow
+def test_sweep_reuses_the_largest_dataset_and_fits_each_strategy(tmp_path, capsys):
+    from benchmarks import records
+
+    argv = ["sweep", "--pairs", "40,20", "--size", "32", "--loaders", "tensor_slices,generator"]
+    argv += ["--steps", "2", "--warmup", "1", "--batch-size", "4", "--ram", "16GB"]
+    argv += ["--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "out")]
+    assert main(argv) == 0
+    written = records.read(tmp_path / "out" / "results.jsonl")
+    assert sorted((r.dataset["pairs"], r.strategy) for r in written) == [
+        (20, "generator"),
+        (20, "tensor_slices"),
+        (40, "generator"),
+        (40, "tensor_slices"),
+    ]
+    assert all(r.status == "ok" for r in written)
+    smaller = tmp_path / "cache" / "datasets" / "synthetic-20x32-seed0" / "train" / "time1"
+    assert (smaller / "000000.png").stat().st_nlink >= 2  # linked from the 40-pair one
+    out = capsys.readouterr().out
+    assert "iterate  tensor_slices    dataset_graph_bytes" in out
+    line = next(x for x in out.splitlines() if "tensor_slices    dataset_graph_bytes" in x)
+    assert "(2 GiB graph)" in line  # it grows with the data, so it has a break point
+    line = next(x for x in out.splitlines() if "generator        dataset_graph_bytes" in x)
+    assert "never: does not grow with the data" in line

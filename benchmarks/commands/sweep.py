@@ -1,0 +1,86 @@
+"""``loadbench sweep``: every strategy at several sizes of the built-in dataset, then a
+straight-line fit of each one's memory and graph bytes against dataset bytes, and the
+dataset size at which each line crosses the 2 GiB protobuf limit and the RAM."""
+
+from __future__ import annotations
+
+import argparse
+
+import psutil
+
+from benchmarks import records
+from benchmarks.commands import run as run_command
+from loaders.converted import default_cache_root
+from loaders.errors import OptionsError
+from loaders.layout import describe
+from loaders.synth import SynthParams, synthesize_from
+from reports.units import format_bytes, parse_bytes
+
+HELP = "measure every strategy at several dataset sizes; fit memory and graph against size"
+DEFAULT_SIZES = "250,500,1000,2000"
+PROTOBUF_LIMIT_BYTES = 2**31
+
+
+def prepare_parser(parser: argparse.ArgumentParser) -> None:
+    run_command.prepare_parser(parser, sweep=True)
+    parser.set_defaults(mode="iterate")  # memory against size is the pipeline's question
+    parser.add_argument(
+        "--ram", help="RAM of your training machine, e.g. 64GB (default: this machine's)"
+    )
+
+
+def parse_sizes(text: str) -> list[int]:
+    try:
+        sizes = sorted({int(part) for part in text.split(",") if part.strip()})
+    except ValueError:
+        raise OptionsError(f"--pairs {text!r}: expected counts such as 250,500,1000") from None
+    if len(sizes) < 2 or sizes[0] < 1:
+        raise OptionsError(f"--pairs {text!r}: give at least two sizes, each 1 or more")
+    return sizes
+
+
+def run(args: argparse.Namespace) -> int:
+    sizes = parse_sizes(args.pairs)
+    ram = parse_bytes(args.ram, "--ram") or psutil.virtual_memory().total
+    cache_root = args.cache_dir or default_cache_root()
+    largest = run_command.builtin_dataset(cache_root, sizes[-1], args.size)
+    datasets = []
+    for pairs in sizes:
+        root = cache_root / "datasets" / f"synthetic-{pairs}x{args.size}-seed0"
+        params = SynthParams(pairs=pairs, size=args.size, splits={"train": 1.0}, seed=0)
+        synthesize_from(largest, root, params)  # the first pairs of the largest: no redraw
+        datasets.append((describe(root, "train"), True))
+    status = run_command.execute(args, datasets, tag_logs=True)
+    _print_fits(records.read(args.out / run_command.RESULTS), sizes, ram)
+    return status
+
+
+def _print_fits(found: list[records.Record], sizes: list[int], ram: int) -> None:
+    from reports.fit import fits
+
+    wanted = set(sizes)
+    table = fits([r for r in found if r.dataset.get("pairs") in wanted])
+    if table.empty:
+        print("\nno fit: fewer than two sizes ended ok for every strategy")
+        return
+    print(
+        f"\n{'mode':<8} {'strategy':<16} {'metric':<20} {'per data byte':>13} "
+        f"{'intercept':>10} {'R^2':>6}  reaches the limit at"
+    )
+    for row in table.itertuples():
+        fit = row.fit
+        limit, name = (
+            (PROTOBUF_LIMIT_BYTES, "2 GiB graph")
+            if row.metric == "dataset_graph_bytes"
+            else (ram, f"{format_bytes(ram)} RAM")
+        )
+        at = fit.crossing(limit)
+        if not fit.has_trend:
+            where = "never: does not grow with the data" if at != 0 else f"already over {name}"
+        else:
+            where = f"{format_bytes(at)} of data ({name})"
+        r2 = "n/a" if fit.r2 is None else f"{fit.r2:.3f}"
+        print(
+            f"{row.mode:<8} {row.strategy:<16} {row.metric:<20} {fit.slope:>13.3f} "
+            f"{format_bytes(fit.intercept):>10} {r2:>6}  {where}"
+        )
