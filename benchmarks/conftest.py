@@ -64,24 +64,19 @@ def isolated(benchmark, bench_data, bench_cache, tmp_path) -> Callable[..., Reco
     ``extra_info`` is the run's whole loadbench record (memory, graph sizes, timeline), so
     ``--benchmark-json`` carries every figure and ``loadbench report`` can read it.
     """
-    from benchmarks.commands.run import DEFAULT_STEPS, DEFAULT_WARMUP
+    from benchmarks.commands.run import run_spec
     from benchmarks.runner import run_isolated
-    from benchmarks.spec import RunSpec
     from loaders.options import PipelineOptions
 
-    def measure(strategy: str, mode: str, **fields) -> Record:
-        spec = RunSpec(
-            strategy=strategy,
-            mode=mode,
-            data_root=str(bench_data.root),
-            split=bench_data.split,
-            synthetic=True,
-            options=fields.pop("options", PipelineOptions()),
-            cache_root=str(bench_cache),
-            steps=fields.pop("steps", DEFAULT_STEPS[mode]),
-            warmup_steps=fields.pop("warmup_steps", DEFAULT_WARMUP[mode]),
+    def measure(strategy: str, mode: str, options: PipelineOptions | None = None) -> Record:
+        spec = run_spec(
+            bench_data,
+            True,
+            mode,
+            strategy,
+            options or PipelineOptions(),
+            bench_cache,
             log_path=str(tmp_path / "child.log"),
-            **fields,
         )
         outcome = run_isolated(spec, RUN_TIMEOUT_S)
         dataset = records.dataset_fields(bench_data, synthetic=True)

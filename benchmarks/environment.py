@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import platform
 import subprocess
@@ -18,6 +19,7 @@ def _version(*names: str) -> str | None:
     return None
 
 
+@functools.cache
 def cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -28,6 +30,7 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+@functools.cache
 def git_commit() -> str | None:
     """The commit of the loadbench checkout, or None when installed from a wheel."""
     try:

@@ -103,17 +103,7 @@ def compare(baseline: list[Record], current: list[Record], tolerances: Tolerance
         after = next((now[i] for i in before[0].identities() if now.get(i)), None)
         if not after:
             failures.append(f"{label}: in the baseline, missing from the current results")
-            rows.append(
-                Row(
-                    run=label,
-                    metric="run",
-                    baseline=None,
-                    current=None,
-                    change=None,
-                    verdict="missing",
-                    failed=True,
-                )
-            )
+            rows.append(_verdict_row(label, "run", "missing", failed=True))
             continue
         was_ok = any(r.status == "ok" for r in before)
         is_ok = any(r.status == "ok" for r in after)
@@ -122,29 +112,10 @@ def compare(baseline: list[Record], current: list[Record], tolerances: Tolerance
             failures.append(
                 f"{label}: ok in the baseline, now {last.status}: {first_line(last.error)}"
             )
-            rows.append(
-                Row(
-                    run=label,
-                    metric="status",
-                    baseline=None,
-                    current=None,
-                    change=None,
-                    verdict=f"now {last.status}",
-                    failed=True,
-                )
-            )
+            rows.append(_verdict_row(label, "status", f"now {last.status}", failed=True))
             continue
         if not was_ok:
-            rows.append(
-                Row(
-                    run=label,
-                    metric="status",
-                    baseline=None,
-                    current=None,
-                    change=None,
-                    verdict=f"baseline run was {before[-1].status}",
-                )
-            )
+            rows.append(_verdict_row(label, "status", f"baseline run was {before[-1].status}"))
             continue
         same_machine = {fingerprint(r.env) for r in before} == {fingerprint(r.env) for r in after}
         for metric in METRICS:
@@ -164,6 +135,19 @@ def compare(baseline: list[Record], current: list[Record], tolerances: Tolerance
                 continue
             rows.append(_judge(label, metric, old, new, tolerances, failures))
     return Comparison(rows=rows, failures=failures, skipped_throughput=skipped)
+
+
+def _verdict_row(label: str, what: str, verdict: str, failed: bool = False) -> Row:
+    """A row about the run itself (missing, failing), with no figures to show."""
+    return Row(
+        run=label,
+        metric=what,
+        baseline=None,
+        current=None,
+        change=None,
+        verdict=verdict,
+        failed=failed,
+    )
 
 
 def _row(label: str, metric: Metric, old, new, verdict: str, **flags) -> Row:

@@ -11,8 +11,8 @@ matplotlib.use("Agg")  # no display; must precede pyplot
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from benchmarks.probes import PROTOBUF_LIMIT_BYTES
 from benchmarks.records import Record
-from reports.summary import PROTOBUF_LIMIT_BYTES
 from reports.units import format_bytes
 
 MB = 1e6  # decimal, as every table of loadbench prints

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from benchmarks.probes import PROTOBUF_LIMIT_BYTES
 from benchmarks.records import Record
 from reports.load import frame
 from reports.metrics import BY_FIELD, SUMMARY_FIELDS
 from reports.units import format_bytes
 
-PROTOBUF_LIMIT_BYTES = 2**31
 CLOSE = 0.05  # throughputs this close are a tie on a shared machine
 GROUP = ["dataset", "split", "pairs", "image_size", "mode", "options", "strategy"]
 

@@ -103,6 +103,35 @@ def pipeline_options(args: argparse.Namespace) -> PipelineOptions:
     )
 
 
+def run_spec(
+    data: DatasetSpec,
+    synthetic: bool,
+    mode: str,
+    strategy: str,
+    options: PipelineOptions,
+    cache_root: Path,
+    *,
+    steps: int | None = None,
+    warmup: int | None = None,
+    width: int | None = None,
+    log_path: str | None = None,
+) -> RunSpec:
+    """One run's spec, with the per-mode default steps and warm-up where not given."""
+    return RunSpec(
+        strategy=strategy,
+        mode=mode,
+        data_root=str(data.root),
+        split=data.split,
+        synthetic=synthetic,
+        options=options,
+        cache_root=str(cache_root),
+        steps=steps or DEFAULT_STEPS[mode],
+        warmup_steps=DEFAULT_WARMUP[mode] if warmup is None else warmup,
+        width=width,
+        log_path=log_path,
+    )
+
+
 def execute(
     args: argparse.Namespace, datasets: list[tuple[DatasetSpec, bool]], tag_logs: bool = False
 ) -> int:
@@ -142,16 +171,15 @@ def execute(
         for number, (data, synthetic, mode, name) in enumerate(plan, start=1):
             dataset = records.dataset_fields(data, synthetic)
             stem = _stem(mode, name) + (f"-{data.pairs}" if tag_logs else "")
-            spec = RunSpec(
-                strategy=name,
-                mode=mode,
-                data_root=str(data.root),
-                split=data.split,
-                synthetic=synthetic,
-                options=options,
-                cache_root=str(cache_root),
-                steps=args.steps or DEFAULT_STEPS[mode],
-                warmup_steps=DEFAULT_WARMUP[mode] if args.warmup is None else args.warmup,
+            spec = run_spec(
+                data,
+                synthetic,
+                mode,
+                name,
+                options,
+                cache_root,
+                steps=args.steps,
+                warmup=args.warmup,
                 width=args.width,
                 log_path=str(args.out / "logs" / f"{stem}.log"),
             )

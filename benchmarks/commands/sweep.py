@@ -10,6 +10,7 @@ import psutil
 
 from benchmarks import records
 from benchmarks.commands import run as run_command
+from benchmarks.probes import PROTOBUF_LIMIT_BYTES
 from loaders.converted import default_cache_root
 from loaders.errors import OptionsError
 from loaders.layout import describe
@@ -18,7 +19,6 @@ from reports.units import format_bytes, parse_bytes
 
 HELP = "measure every strategy at several dataset sizes; fit memory and graph against size"
 DEFAULT_SIZES = "250,500,1000,2000"
-PROTOBUF_LIMIT_BYTES = 2**31
 
 
 def prepare_parser(parser: argparse.ArgumentParser) -> None:
