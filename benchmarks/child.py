@@ -12,6 +12,7 @@ import os
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.procs import die_with_parent, lead_own_group, tree_rss_bytes
@@ -20,8 +21,9 @@ from benchmarks.spec import RunSpec
 ERROR_LIMIT = 4000  # TensorFlow's errors can carry whole arrays; the log has the rest
 
 
-def child_main(spec: RunSpec, result_path: str) -> None:
-    """Entry point of the child; writes {"ok": bool, ...} to ``result_path``."""
+def child_main(spec: RunSpec, result_path: str, work: Callable[..., dict] | None = None) -> None:
+    """Entry point of the child: ``work(spec)`` (default: ``measure``) under the harness's
+    set-up; writes {"ok": bool, ...} to ``result_path``. ``spec`` needs a ``log_path``."""
     die_with_parent()
     lead_own_group()
     if spec.log_path:
@@ -29,7 +31,7 @@ def child_main(spec: RunSpec, result_path: str) -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     try:
-        result = {"ok": True, **measure(spec)}
+        result = {"ok": True, **(work or measure)(spec)}
     except Exception as exc:  # a failing measurement is a result, never a lost run
         traceback.print_exc()  # to the run's log
         error = f"{type(exc).__name__}: {exc}"

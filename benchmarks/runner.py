@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from multiprocessing import resource_tracker
@@ -40,8 +41,17 @@ class Outcome:
     started: bool = True  # False: no child process could be started at all
 
 
-def run_isolated(spec: RunSpec, timeout_s: float, max_memory_bytes: int | None = None) -> Outcome:
-    """Run ``spec`` in a fresh spawned child; kill its tree on timeout or over budget."""
+def run_isolated(
+    spec: RunSpec,
+    timeout_s: float,
+    max_memory_bytes: int | None = None,
+    work: Callable[..., dict] | None = None,
+) -> Outcome:
+    """Run ``spec`` in a fresh spawned child; kill its tree on timeout or over budget.
+
+    ``work`` is the module-level function the child calls with ``spec`` (default: the
+    measurement); any frozen spec with a ``log_path`` works.
+    """
     context = multiprocessing.get_context("spawn")  # TensorFlow is not fork-safe
     become_subreaper()
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
@@ -49,7 +59,9 @@ def run_isolated(spec: RunSpec, timeout_s: float, max_memory_bytes: int | None =
         result_path = str(Path(scratch) / "result.json")
         resource_tracker.ensure_running()  # shared by every run: not a stray
         before = _own_children()
-        child = context.Process(target=child_main, args=(spec, result_path), name="loadbench")
+        child = context.Process(
+            target=child_main, args=(spec, result_path, work), name="loadbench"
+        )
         start = time.perf_counter()
         try:
             child.start()

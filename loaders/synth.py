@@ -50,6 +50,11 @@ class SynthParams:
                 f"--splits {format_splits(self.splits)}: fractions must be >= 0 and sum to 1"
             )
 
+    @property
+    def bytes_per_sample(self) -> int:
+        """uint8 bytes of one pair: two RGB images and a one-channel mask."""
+        return self.size * self.size * (3 + 3 + 1)
+
     def assignments(self) -> list[tuple[str, str]]:
         """(split, name) of every pair, in index order."""
         width = max(6, len(str(self.pairs - 1)))

@@ -36,6 +36,11 @@ class TensorSlices:
 
     def samples(self, spec: DatasetSpec, options: PipelineOptions) -> tf.data.Dataset:
         arrays = load_arrays(spec, options.workers)
+        if not tf.executing_eagerly():
+            # Inside a tf.function the arrays become constants of the function's graph,
+            # as they do in any user's code that builds this pipeline there: that graph
+            # then carries the whole split (``loadbench prove-limit``'s "function" path).
+            return tf.data.Dataset.from_tensor_slices(arrays)
         tensors = tuple(tf.experimental.dlpack.from_dlpack(a.__dlpack__()) for a in arrays)
         return tf.data.Dataset.from_tensor_slices(tensors)
 

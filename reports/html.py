@@ -11,12 +11,15 @@ from pathlib import Path
 import jinja2
 import pandas as pd
 
+from benchmarks.limits import PATHS, LimitRecord
+from benchmarks.probes import PROTOBUF_LIMIT_BYTES
 from benchmarks.records import Record
 from reports import figures
 from reports.compare import Comparison
 from reports.load import to_csv
 from reports.metrics import BY_FIELD, SUMMARY_FIELDS
 from reports.summary import advice, best, summary
+from reports.units import format_bytes
 
 SECTION = ["dataset", "split", "pairs", "image_size", "mode", "options"]
 
@@ -28,20 +31,25 @@ def write_report(
     comparison: Comparison | None = None,
     baseline_name: str | None = None,
     memory_budget_bytes: int | None = None,
+    limits: list[LimitRecord] | None = None,
 ) -> Path:
-    """Write ``out/index.html`` and ``out/results.csv``; return the HTML's path."""
+    """Write ``out/index.html`` and ``out/results.csv``; return the HTML's path.
+
+    ``limits`` are prove-limit records: their outcomes get a table of their own.
+    """
     out.mkdir(parents=True, exist_ok=True)
-    table = summary(records)
+    table = summary(records) if records else None
     context = {
         "runs": len(records),
         "sources": sources,
         "written_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "advice": advice(table, memory_budget_bytes),
-        "sections": _sections(table, out),
+        "advice": advice(table, memory_budget_bytes) if records else [],
+        "sections": _sections(table, out) if records else [],
         "columns": [BY_FIELD[f] for f in SUMMARY_FIELDS],
-        "figures": _figures(table, records),
-        "environment": _environment(records),
+        "figures": _figures(table, records) if records else [],
+        "environment": _environment([*records, *(limits or [])]),
         "comparison": _comparison(comparison, baseline_name) if comparison else None,
+        "limits": _limits(limits or []),
     }
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
@@ -53,8 +61,38 @@ def write_report(
     temporary = out / ".index.html.tmp"
     temporary.write_text(html, encoding="utf-8")
     os.replace(temporary, path)
-    to_csv(records, out / "results.csv")
+    if records:
+        to_csv(records, out / "results.csv")
     return path
+
+
+def _limits(found: list[LimitRecord]) -> dict | None:
+    """The prove-limit table: each strategy through each path, with what happened."""
+    if not found:
+        return None
+    limit = found[0].limit_bytes
+    rows = [
+        {
+            "strategy": r.strategy,
+            "path": r.path,
+            "status": r.status,
+            "graph": "-" if r.graph_bytes is None else format_bytes(r.graph_bytes),
+            "peak": "-" if r.peak_rss_bytes is None else format_bytes(r.peak_rss_bytes),
+            "outcome": r.outcome,
+            "failed": r.status not in ("passed",),
+        }
+        for r in found
+    ]
+    data = found[0].dataset
+    size = "x".join(str(v) for v in reversed(data.get("image_size") or []))
+    return {
+        "rows": rows,
+        "paths": [(name, PATHS[name]) for name in dict.fromkeys(r.path for r in found)],
+        "dataset": f"{data.get('pairs')} pairs {size}, "
+        f"{format_bytes((data.get('pairs') or 0) * (data.get('bytes_per_sample') or 0))} as uint8",
+        "limit": format_bytes(limit),
+        "artificial": limit != PROTOBUF_LIMIT_BYTES,
+    }
 
 
 def _sections(table: pd.DataFrame, out: Path) -> list[dict]:

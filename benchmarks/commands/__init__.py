@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from benchmarks.commands import compare, data, report, run, sweep
+from benchmarks.commands import compare, data, prove_limit, report, run, sweep
 from benchmarks.commands import list as list_command
 
 COMMANDS = {
     "run": run,
     "sweep": sweep,
+    "prove-limit": prove_limit,
     "report": report,
     "compare": compare,
     "data": data,

@@ -170,7 +170,7 @@ def execute(
     try:
         for number, (data, synthetic, mode, name) in enumerate(plan, start=1):
             dataset = records.dataset_fields(data, synthetic)
-            stem = _stem(mode, name) + (f"-{data.pairs}" if tag_logs else "")
+            name_stem = stem(mode, name) + (f"-{data.pairs}" if tag_logs else "")
             spec = run_spec(
                 data,
                 synthetic,
@@ -181,7 +181,7 @@ def execute(
                 steps=args.steps,
                 warmup=args.warmup,
                 width=args.width,
-                log_path=str(args.out / "logs" / f"{stem}.log"),
+                log_path=str(args.out / "logs" / f"{name_stem}.log"),
             )
             size = f" {data.pairs:>6} pairs" if tag_logs else ""
             label = f"  [{number}/{len(plan)}]{size} {mode:<8} {name:<16}"
@@ -192,7 +192,7 @@ def execute(
             print(f"{label} ...", end="", flush=True)
             outcome = run_isolated(spec, args.timeout, max_memory)
             started += outcome.started
-            extra = _memray_run(spec, args, max_memory, stem) if args.memray else {}
+            extra = _memray_run(spec, args, max_memory, name_stem) if args.memray else {}
             record = records.from_outcome(spec, outcome, dataset, run_options, extra)
             records.append(out, record)
             written.append(record)
@@ -238,7 +238,7 @@ def _memray_run(spec: RunSpec, args: argparse.Namespace, max_memory: int | None,
     }
 
 
-def _stem(mode: str, strategy: str) -> str:
+def stem(mode: str, strategy: str) -> str:
     """A file name for a run: 'train-generator', 'iterate-my_pkg.readers_Reader'."""
     return f"{mode}-{strategy.replace(':', '_').replace('/', '_')}"
 
