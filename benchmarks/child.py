@@ -38,6 +38,10 @@ def child_main(spec: RunSpec, result_path: str, work: Callable[..., dict] | None
         _write(result_path, {"ok": False, "error": error[:ERROR_LIMIT]})
         sys.exit(1)
     _write(result_path, result)
+    if getattr(spec, "hard_exit", False):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)  # the result is on disk; skip teardown the spec says can hang
 
 
 def _redirect_output(log_path: str) -> None:
@@ -119,7 +123,18 @@ def measure(spec: RunSpec) -> dict:
         "train_graph_bytes": step.graph_def_bytes() if step is not None else None,
         "rss_timeline": sampler.timeline(baseline),
         "memray_peak_bytes": _memray_peak(spec),
+        "memory_profile": _memory_profile(strategy, data, spec),
     }
+
+
+def _memory_profile(strategy, data, spec: RunSpec) -> dict | None:
+    """What the strategy declares it holds (``loaders.memory``), for the memory model."""
+    declare = getattr(strategy, "memory_profile", None)
+    if declare is None:
+        return None
+    from dataclasses import asdict
+
+    return asdict(declare(data, spec.options))
 
 
 def _percentile(ordered: list[float], q: float) -> float | None:

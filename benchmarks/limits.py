@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -30,6 +31,8 @@ PATHS = {
 STATUSES = ("passed", "over_limit", "failed", "crashed", "killed", "timeout", "over_budget")
 # TensorFlow's own words when a graph passes 2 GiB; the log line that says why.
 LIMIT_MESSAGES = ("exceeded maximum protobuf size", "larger than 2GB", "serializer_(msg_).ok()")
+# absl's "E0000 00:00:1795651450.838690   31804 message_lite.cc:592] " before the message.
+GLOG_PREFIX = re.compile(r"^[IWEF]\d{4} [\d:.]+\s+\d+ \S+\] ")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,6 +47,10 @@ class LimitSpec:
     batch_size: int = 32
     log_path: str | None = None
     sample_interval_s: float = 0.05
+    # The child leaves without tearing down what the path started: stopping an
+    # in-process tf.data service worker that runs a Python generator deadlocks (stop()
+    # holds the GIL while it waits for the worker's thread, which waits for the GIL).
+    hard_exit: bool = True
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -92,7 +99,10 @@ def classify(
     if status == "error":
         return "failed", error or "raised an exception"
     if status != "ok":
-        return status, error or status
+        said = error or status
+        if log_line:  # TensorFlow's check failure says more than the stack's last frame
+            said = f"{said.split('; last output:')[0]}: TensorFlow logged {log_line!r}"
+        return status, said
     graph = result.get("graph_bytes")
     if graph == 0:  # TensorFlow's way of saying "over 2 GiB" on this path: no exception
         said = f": TensorFlow logged {log_line!r}" if log_line else ""
@@ -114,7 +124,7 @@ def limit_line(log_path: str | None) -> str | None:
     except OSError:
         return None
     hits = [line.strip() for line in text.splitlines() if any(m in line for m in LIMIT_MESSAGES)]
-    return hits[-1][:300] if hits else None
+    return GLOG_PREFIX.sub("", hits[-1])[:300] if hits else None
 
 
 def append(path: Path, record: LimitRecord) -> None:
@@ -215,17 +225,17 @@ def _service(build) -> dict:
     dispatcher = service.DispatchServer(service.DispatcherConfig(port=0))
     address = dispatcher.target.split("://", 1)[1]
     worker = service.WorkerServer(service.WorkerConfig(dispatcher_address=address, port=0))
-    try:
-        ds = build()
-        distributed = ds.apply(service.distribute("parallel_epochs", dispatcher.target))
-        (time1, _), _ = next(iter(distributed))
-    finally:
-        worker.stop()
-        dispatcher.stop()
+    # Kept until the process ends: stop(), which their __del__ calls, deadlocks with a
+    # Python generator in the pipeline (see LimitSpec.hard_exit).
+    _SERVERS.extend([dispatcher, worker])
+    ds = build()
+    distributed = ds.apply(service.distribute("parallel_epochs", dispatcher.target))
+    (time1, _), _ = next(iter(distributed))
     # What the dispatcher was sent is this graph; it went through, so it is under 2 GiB
     # and cheap to size again (for a smaller limit given with --limit).
     graph_bytes = len(ds._as_serialized_graph().numpy())
     return {"graph_bytes": graph_bytes, "detail": f"distributed; first batch of {time1.shape[0]}"}
 
 
+_SERVERS: list = []
 _PATHS = {"serialize": _serialize, "function": _function, "service": _service}

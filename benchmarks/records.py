@@ -53,6 +53,7 @@ class Record:
     wall_s: float | None = None
     log: str | None = None
     command: str | None = None
+    memory_profile: dict | None = None
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -171,6 +172,7 @@ def from_outcome(
             "dataset_graph_bytes",
             "graph_over_limit",
             "train_graph_bytes",
+            "memory_profile",
         )
     }
     if spec.mode == "train" and result.get("width"):

@@ -59,9 +59,7 @@ def run_isolated(
         result_path = str(Path(scratch) / "result.json")
         resource_tracker.ensure_running()  # shared by every run: not a stray
         before = _own_children()
-        child = context.Process(
-            target=child_main, args=(spec, result_path, work), name="loadbench"
-        )
+        child = context.Process(target=child_main, args=(spec, result_path, work), name="loadbench")
         start = time.perf_counter()
         try:
             child.start()

@@ -13,6 +13,7 @@ import tensorflow as tf
 
 from loaders.images import read_index
 from loaders.layout import DatasetSpec
+from loaders.memory import MemoryProfile
 from loaders.options import PipelineOptions
 from loaders.pipeline import sample_signature
 
@@ -24,6 +25,9 @@ class Generator:
 
     def prepare(self, spec: DatasetSpec, cache_root: Path) -> None:
         """Nothing to convert: files are decoded as they are read."""
+
+    def memory_profile(self, spec: DatasetSpec, options: PipelineOptions) -> MemoryProfile:
+        return MemoryProfile(why="one sample decoded at a time: nothing beyond the pipeline")
 
     def samples(self, spec: DatasetSpec, options: PipelineOptions) -> tf.data.Dataset:
         def decode_in_order():

@@ -16,6 +16,7 @@ from loaders.converted import Conversion, check_size, convert
 from loaders.errors import StrategyError
 from loaders.images import read_index, sample_shapes
 from loaders.layout import DatasetSpec
+from loaders.memory import MemoryProfile
 from loaders.options import PipelineOptions
 from loaders.pipeline import sample_signature
 
@@ -35,6 +36,16 @@ class Memmap:
     def prepare(self, spec: DatasetSpec, cache_root: Path) -> None:
         self.conversion = convert(
             spec, self.name, FORMAT_VERSION, cache_root, lambda d: write_raw(spec, d / FILE_NAME)
+        )
+
+    def memory_profile(self, spec: DatasetSpec, options: PipelineOptions) -> MemoryProfile:
+        blocks = 2 * options.workers + 1
+        return MemoryProfile(
+            mapped_split=True,
+            staged_batches=2 * blocks,
+            why=f"pages read stay mapped; {blocks} blocks of a batch in flight (the parallel "
+            "read's running and finished calls, and the one being unbatched), each copied "
+            "out of the map and then split",
         )
 
     def raw_path(self) -> Path:

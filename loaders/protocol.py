@@ -26,6 +26,10 @@ class Strategy(Protocol):
     of the whole file): allocation profilers such as memray then count the dataset's size
     however little of it is resident, and the benchmark suite bounds the memray peak only
     of the strategies without it. Absent means False.
+
+    It may also define ``memory_profile(spec, options) -> loaders.memory.MemoryProfile``:
+    what it holds in memory itself, which the memory model adds to the shared pipeline's
+    buffers to predict its peak. Without it, its runs get no prediction.
     """
 
     name: str

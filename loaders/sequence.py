@@ -16,6 +16,7 @@ import tensorflow as tf
 
 from loaders.images import read_index, sample_shapes
 from loaders.layout import DatasetSpec
+from loaders.memory import MemoryProfile
 from loaders.options import PipelineOptions
 from loaders.pipeline import batch_slices, epoch_order, sample_signature
 
@@ -28,6 +29,11 @@ except ImportError as exc:  # pragma: no cover - depends on the installed Keras
     ) from exc
 
 
+def queue_size(options: PipelineOptions) -> int:
+    """Batches the enqueuer keeps ready: the prefetch depth, or Keras's default of 10."""
+    return options.prefetch if options.prefetch > 0 else 10
+
+
 class PairDataset(keras.utils.PyDataset):
     """Batches of decoded uint8 samples; the order is reshuffled at each epoch's end."""
 
@@ -35,7 +41,7 @@ class PairDataset(keras.utils.PyDataset):
         super().__init__(
             workers=options.workers,
             use_multiprocessing=options.use_multiprocessing,
-            max_queue_size=options.prefetch if options.prefetch > 0 else 10,
+            max_queue_size=queue_size(options),
         )
         self.spec = spec
         self.options = options
@@ -67,6 +73,12 @@ class Sequence:
 
     def prepare(self, spec: DatasetSpec, cache_root: Path) -> None:
         """Nothing to convert: files are decoded by the PyDataset's workers."""
+
+    def memory_profile(self, spec: DatasetSpec, options: PipelineOptions) -> MemoryProfile:
+        queue = queue_size(options)
+        return MemoryProfile(
+            staged_batches=queue, why=f"the enqueuer's queue of {queue} finished uint8 batches"
+        )
 
     def batches(self, spec: DatasetSpec, options: PipelineOptions) -> tf.data.Dataset:
         py_dataset = PairDataset(spec, options)

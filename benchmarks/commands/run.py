@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from benchmarks import records
@@ -16,7 +17,7 @@ from benchmarks.spec import MODES, RunSpec
 from loaders.converted import default_cache_root
 from loaders.errors import OptionsError
 from loaders.layout import DatasetSpec, describe
-from loaders.options import CACHE_MODES, PipelineOptions, parse_count
+from loaders.options import AUTOTUNE, CACHE_MODES, PipelineOptions, parse_count
 from loaders.synth import SynthParams, synthesize
 from reports.metrics import BY_FIELD, SUMMARY_FIELDS
 from reports.units import first_line, format_bytes, parse_bytes
@@ -30,6 +31,12 @@ RESULTS = "results.jsonl"
 DEFAULT_STEPS = {"iterate": 30, "train": 8}
 DEFAULT_WARMUP = {"iterate": 5, "train": 2}
 ALWAYS_SHOWN = ("samples_per_s", "peak_rss_bytes", "dataset_graph_bytes")
+# --preset seed: the pipeline of the story in DESIGN.md, on a dataset twice the shuffle
+# buffer, so that a cache that keeps the split shows as more than the buffer does.
+SEED_STRATEGY = "generator"
+SEED_BATCH = 200
+SEED_SHUFFLE = 1000
+SEED_PAIRS = 2000
 
 
 def prepare_parser(parser: argparse.ArgumentParser, sweep: bool = False) -> None:
@@ -41,7 +48,12 @@ def prepare_parser(parser: argparse.ArgumentParser, sweep: bool = False) -> None
     else:
         data.add_argument("--data", type=Path, help="dataset root (default: built-in synthetic)")
         data.add_argument("--split", default="train", help="split to read (default: train)")
-        data.add_argument("--pairs", type=int, default=DEFAULT_PAIRS, help="built-in dataset pairs")
+        data.add_argument(
+            "--pairs",
+            type=int,
+            help=f"built-in dataset pairs (default: {DEFAULT_PAIRS}; "
+            f"{SEED_PAIRS} with --preset seed)",
+        )
     data.add_argument("--size", type=int, default=DEFAULT_SIZE, help="built-in image side")
     data.add_argument("--cache-dir", type=Path, help="converted files and built-in dataset")
     what = parser.add_argument_group("what to run")
@@ -73,6 +85,17 @@ def prepare_parser(parser: argparse.ArgumentParser, sweep: bool = False) -> None
     pipe.add_argument("--prefetch", default="auto", help="'auto' or a batch count")
     pipe.add_argument("--parallelism", default="auto", help="'auto' or a count")
     pipe.add_argument("--use-multiprocessing", action="store_true")
+    if not sweep:
+        what.add_argument(
+            "--preset",
+            choices=("seed",),
+            help="seed: the pipeline loadbench comes from, from_generator then .cache()"
+            f".shuffle({SEED_SHUFFLE}).batch({SEED_BATCH}).repeat().prefetch(AUTOTUNE), "
+            "iterated over --epochs with an in-memory cache, a file cache and none",
+        )
+        what.add_argument(
+            "--epochs", type=int, default=2, help="epochs per run with --preset (default: 2)"
+        )
     harness = parser.add_argument_group("harness")
     harness.add_argument("--out", type=Path, default=Path("loadbench-results"))
     harness.add_argument("--timeout", type=float, default=600, help="seconds per run")
@@ -87,8 +110,36 @@ def prepare_parser(parser: argparse.ArgumentParser, sweep: bool = False) -> None
 def run(args: argparse.Namespace) -> int:
     cache_root = args.cache_dir or default_cache_root()
     synthetic = args.data is None
+    if args.pairs is None:
+        args.pairs = SEED_PAIRS if args.preset == "seed" else DEFAULT_PAIRS
     root = builtin_dataset(cache_root, args.pairs, args.size) if synthetic else args.data
-    return execute(args, [(describe(root, args.split), synthetic)])
+    data = describe(root, args.split)
+    if args.preset == "seed":
+        return execute(args, [(data, synthetic)], variants=seed_preset(args, data))
+    return execute(args, [(data, synthetic)])
+
+
+def seed_preset(args: argparse.Namespace, data: DatasetSpec) -> list[PipelineOptions]:
+    """The original pipeline (DESIGN.md) with each cache: its options, and its run length
+    set on ``args`` (whole epochs, no warm-up, so the first epoch's cache growth is in the
+    timeline). It iterates: the question is the pipeline's memory, not the model's."""
+    if args.epochs < 2:
+        raise OptionsError(f"--epochs {args.epochs}: the seed preset needs at least 2 epochs")
+    if args.loaders not in (None, SEED_STRATEGY) or args.mode not in ("both", "iterate"):
+        raise OptionsError(
+            f"--preset seed runs {SEED_STRATEGY} iterating; leave out --loaders and --mode"
+        )
+    args.loaders, args.mode = SEED_STRATEGY, "iterate"
+    batches = -(-data.pairs // SEED_BATCH)  # the last batch of an epoch may be partial
+    args.steps, args.warmup = args.epochs * batches, 0
+    base = PipelineOptions(
+        batch_size=SEED_BATCH,
+        shuffle_buffer=SEED_SHUFFLE,
+        seed=args.seed,
+        prefetch=AUTOTUNE,
+        parallelism=parse_count(args.parallelism, "parallelism"),
+    )
+    return [replace(base, cache=cache) for cache in ("memory", "file", "none")]
 
 
 def pipeline_options(args: argparse.Namespace) -> PipelineOptions:
@@ -133,16 +184,20 @@ def run_spec(
 
 
 def execute(
-    args: argparse.Namespace, datasets: list[tuple[DatasetSpec, bool]], tag_logs: bool = False
+    args: argparse.Namespace,
+    datasets: list[tuple[DatasetSpec, bool]],
+    tag_logs: bool = False,
+    variants: list[PipelineOptions] | None = None,
 ) -> int:
     """Measure every strategy in every mode on each dataset, a child per run; append each
     record as it ends, print the summary, write the report. ``tag_logs`` puts the pair
-    count in log and capture names (a sweep measures one strategy at several sizes)."""
+    count in log and capture names (a sweep measures one strategy at several sizes);
+    ``variants`` replaces the options from ``args`` with several (a preset's)."""
     from benchmarks.runner import run_isolated, stop_resource_tracker
     from loaders import registry
 
     cache_root = args.cache_dir or default_cache_root()
-    options = pipeline_options(args)
+    variants = variants or [pipeline_options(args)]
     max_memory = parse_bytes(args.max_memory, "--max-memory")
     if max_memory == 0:
         raise OptionsError(f"--max-memory {args.max_memory!r}: must be above 0")
@@ -153,10 +208,11 @@ def execute(
     out = args.out / RESULTS
     done = {key for r in records.read(out) for key in r.identities()} if args.resume else set()
     plan = [
-        (data, synthetic, mode, name)
+        (data, synthetic, mode, name, options)
         for data, synthetic in datasets
         for mode in modes
         for name in names
+        for options in variants
     ]
     for data, synthetic in datasets:
         height, width = data.image_size
@@ -168,9 +224,11 @@ def execute(
     written: list[Record] = []
     started = 0
     try:
-        for number, (data, synthetic, mode, name) in enumerate(plan, start=1):
+        for number, (data, synthetic, mode, name, options) in enumerate(plan, start=1):
             dataset = records.dataset_fields(data, synthetic)
             name_stem = stem(mode, name) + (f"-{data.pairs}" if tag_logs else "")
+            if len(variants) > 1:
+                name_stem += f"-cache-{options.cache}"
             spec = run_spec(
                 data,
                 synthetic,
@@ -184,8 +242,11 @@ def execute(
                 log_path=str(args.out / "logs" / f"{name_stem}.log"),
             )
             size = f" {data.pairs:>6} pairs" if tag_logs else ""
-            label = f"  [{number}/{len(plan)}]{size} {mode:<8} {name:<16}"
+            variant = f" cache={options.cache:<6}" if len(variants) > 1 else ""
+            label = f"  [{number}/{len(plan)}]{size} {mode:<8} {name:<16}{variant}"
             run_options = records.options_fields(spec)
+            if getattr(args, "preset", None):
+                run_options["preset"] = args.preset
             if records.run_key(name, mode, dataset, run_options) in done:
                 print(f"{label} already recorded, skipped (--resume)")
                 continue
@@ -256,12 +317,14 @@ def _print_summary(written: list[Record]) -> None:
         max(len(c.label), *(len(c.format(getattr(r, c.field))) for r in written)) for c in columns
     ]
     header = "".join(f" {c.label:>{w}}" for c, w in zip(columns, widths, strict=True))
-    print(f"\n{'mode':<8} {'strategy':<16} {'status':<11}{header}")
+    caches = len({r.options.get("cache") for r in written}) > 1  # a preset's variants
+    print(f"\n{'mode':<8} {'strategy':<16} {'cache  ' if caches else ''}{'status':<11}{header}")
     for r in written:
         cells = "".join(
             f" {c.format(getattr(r, c.field)):>{w}}" for c, w in zip(columns, widths, strict=True)
         )
-        print(f"{r.mode:<8} {r.strategy:<16} {r.status:<11}{cells}")
+        cache = f"{r.options.get('cache'):<7}" if caches else ""
+        print(f"{r.mode:<8} {r.strategy:<16} {cache}{r.status:<11}{cells}")
 
 
 def builtin_dataset(cache_root: Path, pairs: int, size: int) -> Path:

@@ -51,15 +51,39 @@ def run(args: argparse.Namespace) -> int:
         synthesize_from(largest, root, params)  # the first pairs of the largest: no redraw
         datasets.append((describe(root, "train"), True))
     status = run_command.execute(args, datasets, tag_logs=True)
-    _print_fits(records.read(args.out / run_command.RESULTS), sizes, ram)
+    found = records.read(args.out / run_command.RESULTS)
+    found = [r for r in found if r.dataset.get("pairs") in sizes]
+    _print_fits(found, ram)
+    print_model(found)
     return status
 
 
-def _print_fits(found: list[records.Record], sizes: list[int], ram: int) -> None:
+def print_model(found: list[records.Record]) -> None:
+    """Predicted against measured peak for every run the memory model applies to."""
+    from reports.model import TOLERANCE, table
+
+    rows = table(found)
+    if rows.empty:
+        return
+    print(f"\nmemory model (iterate mode; within {TOLERANCE:.0%} is the bar)")
+    print(
+        f"{'strategy':<16} {'pairs':>6} {'measured':>9} {'predicted':>9} {'error':>7}  "
+        "largest terms"
+    )
+    for row in rows.itertuples():
+        largest = sorted(row.terms.items(), key=lambda item: -item[1])[:3]
+        terms = ", ".join(f"{name} {format_bytes(value)}" for name, value in largest)
+        flag = "" if row.within else "  (outside)"
+        print(
+            f"{row.strategy:<16} {row.pairs:>6} {format_bytes(row.measured):>9} "
+            f"{format_bytes(row.predicted):>9} {row.error:>+7.0%}  {terms}{flag}"
+        )
+
+
+def _print_fits(found: list[records.Record], ram: int) -> None:
     from reports.fit import fits
 
-    wanted = set(sizes)
-    table = fits([r for r in found if r.dataset.get("pairs") in wanted])
+    table = fits(found)
     if table.empty:
         print("\nno fit: fewer than two sizes ended ok for every strategy")
         return

@@ -1,0 +1,33 @@
+"""What a strategy keeps in memory, declared by the strategy itself in units the memory
+model (``reports.model``) scales by the run: copies of the split, a memory-mapped split,
+and batch-sized buffers of its own. No TensorFlow here: records carry it as a dict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, kw_only=True)
+class MemoryProfile:
+    """A strategy's own memory, beyond what the shared pipeline holds.
+
+    split_copies: copies of the whole decoded split held at the peak (uint8 bytes).
+    mapped_split: the split is read through a memory map, so every page read stays
+        resident (and counted in RSS) up to the whole file.
+    staged_batches: uint8 batch-sized buffers the strategy holds itself (a worker queue,
+        blocks read ahead), at the run's options.
+    why: one line saying where those figures come from.
+    """
+
+    split_copies: float = 0.0
+    mapped_split: bool = False
+    staged_batches: float = 0.0
+    why: str = ""
+
+    def __post_init__(self) -> None:
+        if self.split_copies < 0 or self.staged_batches < 0:
+            raise ValueError(
+                f"MemoryProfile: split_copies={self.split_copies}, staged_batches="
+                f"{self.staged_batches}: counts must be 0 or more"
+            )

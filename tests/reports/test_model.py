@@ -1,0 +1,96 @@
+"""The memory model: each term from hand-written records, and the error against measured."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from record_factory import make
+
+from reports.model import RUNTIME_BYTES, predict, table
+
+SAMPLE = 28_672  # 64x64: two RGB images and a mask
+PAIRS = 1_000
+BATCH = 32
+FLOAT_BATCH = 4 * BATCH * SAMPLE
+
+
+def run(strategy: str, profile: dict | None, **options):
+    dataset = {"root": "synthetic", "split": "train", "pairs": PAIRS, "bytes_per_sample": SAMPLE}
+    return make(
+        strategy,
+        dataset={**dataset, "image_size": [64, 64]},
+        options={
+            "batch_size": BATCH,
+            "cache": "none",
+            "shuffle_buffer": 0,
+            "prefetch": -1,
+            "parallelism": -1,
+            "steps": 10,
+            "warmup_steps": 2,
+            **options,
+        },
+        memory_profile=profile,
+    )
+
+
+def test_streaming_strategy_holds_three_float_batches_and_the_batch_being_built():
+    prediction = predict(run("generator", {"why": "nothing of its own"}))
+    assert prediction.terms == {
+        "float batches": 3 * FLOAT_BATCH,
+        "batch being assembled": BATCH * SAMPLE,
+        "runtime": RUNTIME_BYTES,
+    }
+    assert prediction.peak_bytes == sum(prediction.terms.values())
+
+
+def test_decoded_split_scales_with_the_dataset():
+    record = run("tensor_slices", {"split_copies": 2})
+    small = predict(record)
+    bigger = predict(replace(record, dataset={**record.dataset, "pairs": 2 * PAIRS}))
+    assert small.terms["decoded split"] == 2 * PAIRS * SAMPLE
+    assert bigger.peak_bytes - small.peak_bytes == 2 * PAIRS * SAMPLE
+
+
+def test_memory_cache_holds_what_was_read_and_shuffle_its_buffer():
+    short = predict(run("generator", {}, cache="memory", shuffle_buffer=100))
+    # 12 batches of 32 read plus 3 ahead: 480 of the 1,000 samples are cached.
+    assert short.terms["in-memory cache"] == (2 + 10 + 3) * BATCH * SAMPLE
+    assert short.terms["shuffle buffer"] == 100 * SAMPLE
+    long = predict(run("generator", {}, cache="memory", steps=100))
+    assert long.terms["in-memory cache"] == PAIRS * SAMPLE  # never more than the split
+    assert "in-memory cache" not in predict(run("generator", {}, cache="file")).terms
+
+
+def test_mapped_split_counts_pages_read_and_staged_batches_count_batches():
+    prediction = predict(run("memmap", {"mapped_split": True, "staged_batches": 10}, steps=100))
+    assert prediction.terms["mapped pages"] == PAIRS * SAMPLE
+    assert prediction.terms["strategy's buffers"] == 10 * BATCH * SAMPLE
+
+
+def test_no_prefetch_holds_one_float_batch_fewer():
+    auto = predict(run("generator", {})).terms["float batches"]
+    off = predict(run("generator", {}, prefetch=0)).terms["float batches"]
+    deep = predict(run("generator", {}, prefetch=8)).terms["float batches"]
+    assert auto - off == FLOAT_BATCH and deep == auto
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        make("generator", mode="train", memory_profile={}),  # the model's own memory
+        make("my.pkg:Reader", memory_profile=None),  # declared nothing
+    ],
+)
+def test_no_prediction_where_the_model_does_not_apply(record):
+    assert predict(record) is None
+
+
+def test_table_gives_the_error_against_measured():
+    profile = {"why": "test"}
+    expected = predict(run("generator", profile)).peak_bytes
+    on_target = replace(run("generator", profile), peak_rss_bytes=expected)
+    far_off = replace(run("generator", profile), peak_rss_bytes=expected // 2)
+    rows = table([on_target, far_off, make("x", status="error")])
+    assert list(rows["error"]) == [0.0, pytest.approx(1.0, abs=1e-6)]
+    assert list(rows["within"]) == [True, False]
