@@ -91,13 +91,15 @@ def measure(spec: RunSpec) -> dict:
         ds = pipeline.build(strategy, data, spec.options, Path(spec.cache_root))
         batches = iter(ds.repeat())
         first_batch_s = None
+        batch_ends: list[float] = []
         for index in range(spec.warmup_steps + spec.steps):
             began = time.perf_counter()
             (time1, time2), label = next(batches)
             if step is not None:
                 float(step(time1, time2, label))  # .numpy() waits for the step to finish
+            batch_ends.append(round(time.perf_counter() - start, 4))
             if first_batch_s is None:
-                first_batch_s = time.perf_counter() - start
+                first_batch_s = batch_ends[0]
             if index >= spec.warmup_steps:
                 step_times.append(time.perf_counter() - began)
                 samples += int(label.shape[0])
@@ -122,6 +124,7 @@ def measure(spec: RunSpec) -> dict:
         "graph_over_limit": over_limit,
         "train_graph_bytes": step.graph_def_bytes() if step is not None else None,
         "rss_timeline": sampler.timeline(baseline),
+        "batch_ends_s": batch_ends,
         "memray_peak_bytes": _memray_peak(spec),
         "memory_profile": _memory_profile(strategy, data, spec),
     }

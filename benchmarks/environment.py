@@ -9,6 +9,8 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
+import psutil
+
 
 def _version(*names: str) -> str | None:
     for name in names:
@@ -53,6 +55,7 @@ def environment(gpu_name: str | None = None, tf_version: str | None = None) -> d
         "python": platform.python_version(),
         "cpu_count": os.cpu_count(),
         "cpu_model": cpu_model(),
+        "ram_bytes": psutil.virtual_memory().total,
         "gpu": gpu_name,
         "commit": git_commit(),
         "hostname": platform.node(),

@@ -54,6 +54,7 @@ class Record:
     log: str | None = None
     command: str | None = None
     memory_profile: dict | None = None
+    batch_ends_s: list[float] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -175,6 +176,7 @@ def from_outcome(
             "memory_profile",
         )
     }
+    metrics["batch_ends_s"] = result.get("batch_ends_s") or []
     if spec.mode == "train" and result.get("width"):
         options = {**options, "width": result["width"]}
     return Record(

@@ -39,6 +39,9 @@ class Outcome:
     wall_s: float
     started_at: str
     started: bool = True  # False: no child process could be started at all
+    # Highest process-tree RSS the parent saw while enforcing --max-memory (None without
+    # a budget): a figure even for a child that crashed before reporting its own.
+    watched_peak_bytes: int | None = None
 
 
 def run_isolated(
@@ -75,15 +78,18 @@ def run_isolated(
             )
         reaper = start_reaper(child.pid)  # the child leads its own process group
         verdict: tuple[str, str] | None = None
+        watched = 0
         try:
             while child.exitcode is None:
                 child.join(POLL_S)
                 if child.exitcode is not None:
                     break
                 elapsed = time.perf_counter() - start
+                used = tree_rss_bytes(child.pid) if max_memory_bytes else 0
+                watched = max(watched, used)
                 if elapsed > timeout_s:
                     verdict = ("timeout", f"no result after {timeout_s:g} s; child tree killed")
-                elif max_memory_bytes and (used := tree_rss_bytes(child.pid)) > max_memory_bytes:
+                elif max_memory_bytes and used > max_memory_bytes:
                     verdict = (
                         "over_budget",
                         f"process tree reached {used / 1e6:,.0f} MB, over --max-memory "
@@ -105,7 +111,14 @@ def run_isolated(
     status, error = verdict or _classify(child.exitcode, result)
     if status == "crashed" and spec.log_path and (last := _last_line(spec.log_path)):
         error = f"{error}; last output: {last}"
-    return Outcome(status=status, error=error, result=result, wall_s=wall_s, started_at=started_at)
+    return Outcome(
+        status=status,
+        error=error,
+        result=result,
+        wall_s=wall_s,
+        started_at=started_at,
+        watched_peak_bytes=watched or None,
+    )
 
 
 def _classify(exitcode: int | None, result: dict) -> tuple[str, str | None]:

@@ -8,8 +8,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from benchmarks.probes import PROTOBUF_LIMIT_BYTES
 from benchmarks.records import Record
 from reports.load import frame
+from reports.units import format_bytes
 
 FITTED = ("peak_rss_bytes", "memray_peak_bytes", "dataset_graph_bytes")
 FLAT_SLOPE = 1e-9  # under a byte per GB of data: the metric does not grow with the data
@@ -59,11 +61,13 @@ def fit_line(x: list[float], y: list[float]) -> Fit | None:
 
 def fits(records: list[Record]) -> pd.DataFrame:
     """One row per strategy, mode and metric over the ok runs: the fit against dataset
-    bytes (medians of repeats at each size)."""
+    bytes (medians of repeats at each size). Runs with other image sizes or options are
+    other lines: only the number of pairs may vary along one."""
     df = frame(records)
     df = df[df["status"] == "ok"]
     rows = []
-    for (strategy, mode), group in df.groupby(["strategy", "mode"], sort=False):
+    same = ["strategy", "mode", "image_size", "options"]
+    for (strategy, mode, _, _), group in df.groupby(same, sort=False, dropna=False):
         for metric in FITTED:
             points = group[["dataset_bytes", metric]].dropna()
             points = points.groupby("dataset_bytes", as_index=False)[metric].median()
@@ -71,3 +75,27 @@ def fits(records: list[Record]) -> pd.DataFrame:
             if found is not None:
                 rows.append({"strategy": strategy, "mode": mode, "metric": metric, "fit": found})
     return pd.DataFrame(rows, columns=["strategy", "mode", "metric", "fit"])
+
+
+def break_points(records: list[Record], ram_bytes: int) -> pd.DataFrame:
+    """``fits`` plus, per row, the limit its metric answers to (the 2 GiB protobuf limit
+    for graph bytes, ``ram_bytes`` for memory), the dataset bytes at which the line
+    reaches it (``at``: None if never, 0 if already past) and that in words."""
+    table = fits(records)
+    limits, names, at, where = [], [], [], []
+    for row in table.itertuples():
+        graph = row.metric == "dataset_graph_bytes"
+        limit = PROTOBUF_LIMIT_BYTES if graph else ram_bytes
+        name = "the 2 GiB graph limit" if graph else f"{format_bytes(limit)} of RAM"
+        crossing = row.fit.crossing(limit)
+        if crossing == 0:
+            said = f"already over {name}"
+        elif not row.fit.has_trend or crossing is None:
+            said = "never: does not grow with the data"
+        else:
+            said = f"{format_bytes(crossing)} of data ({name})"
+        limits.append(limit)
+        names.append(name)
+        at.append(crossing if row.fit.has_trend or crossing == 0 else None)
+        where.append(said)
+    return table.assign(limit=limits, limit_name=names, at=at, where=where)

@@ -10,18 +10,21 @@ from pathlib import Path
 
 import jinja2
 import pandas as pd
+import psutil
 
 from benchmarks.limits import PATHS, LimitRecord
 from benchmarks.probes import PROTOBUF_LIMIT_BYTES
 from benchmarks.records import Record
-from reports import figures
+from reports import figures, model, scaling
 from reports.compare import Comparison
-from reports.load import to_csv
+from reports.fit import break_points
+from reports.load import options_label, to_csv
 from reports.metrics import BY_FIELD, SUMMARY_FIELDS
 from reports.summary import advice, best, summary
 from reports.units import format_bytes
 
 SECTION = ["dataset", "split", "pairs", "image_size", "mode", "options"]
+NEAR = 100  # a break point within 100x the largest dataset measured is highlighted
 
 
 def write_report(
@@ -32,10 +35,13 @@ def write_report(
     baseline_name: str | None = None,
     memory_budget_bytes: int | None = None,
     limits: list[LimitRecord] | None = None,
+    ram_bytes: int | None = None,
 ) -> Path:
     """Write ``out/index.html`` and ``out/results.csv``; return the HTML's path.
 
     ``limits`` are prove-limit records: their outcomes get a table of their own.
+    ``ram_bytes`` is the RAM that memory is held against where records span several
+    dataset sizes (default: the largest the records' machines had).
     """
     out.mkdir(parents=True, exist_ok=True)
     table = summary(records) if records else None
@@ -50,6 +56,9 @@ def write_report(
         "environment": _environment([*records, *(limits or [])]),
         "comparison": _comparison(comparison, baseline_name) if comparison else None,
         "limits": _limits(limits or []),
+        "scaling": _scaling(records, ram_bytes) if records else None,
+        "model": _model(records),
+        "seed": _seed(records),
     }
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
@@ -64,6 +73,102 @@ def write_report(
     if records:
         to_csv(records, out / "results.csv")
     return path
+
+
+def _scaling(records: list[Record], ram_bytes: int | None) -> dict | None:
+    """Memory and graph bytes against dataset size with their fits and break points."""
+    records = scaling.swept(records)
+    if not records:
+        return None
+    ram = ram_bytes or max((r.env.get("ram_bytes") or 0 for r in records), default=0)
+    ram = ram or psutil.virtual_memory().total
+    breaks = break_points(records, ram)
+    near = max(r.dataset["pairs"] * r.dataset["bytes_per_sample"] for r in records) * NEAR
+    rows = [
+        {
+            "mode": row.mode,
+            "strategy": row.strategy,
+            "metric": BY_FIELD[row.metric].label,
+            "slope": f"{row.fit.slope:.3f}",
+            "intercept": format_bytes(row.fit.intercept),
+            "r2": "n/a" if row.fit.r2 is None else f"{row.fit.r2:.3f}",
+            "points": row.fit.points,
+            "where": row.where,
+            "breaks": bool(row.at == row.at and row.at is not None and row.at <= near),
+        }
+        for row in breaks.itertuples()
+    ]
+    png = scaling.scaling(records, breaks, ram)
+    return {"png": base64.b64encode(png).decode("ascii"), "rows": rows, "ram": format_bytes(ram)}
+
+
+def _model(records: list[Record]) -> dict | None:
+    """Predicted against measured peak for every run the memory model applies to."""
+    rows = model.table(records)
+    if rows.empty:
+        return None
+    out = []
+    for row in rows.itertuples():
+        largest = sorted(row.terms.items(), key=lambda item: -item[1])[:3]
+        out.append(
+            {
+                "strategy": row.strategy,
+                "dataset": f"{row.pairs:,} pairs {row.image_size}",
+                "options": options_label(
+                    {k: v for k, v in row.options.items() if k not in ("steps", "warmup_steps")}
+                ),
+                "measured": format_bytes(row.measured),
+                "predicted": format_bytes(row.predicted),
+                "error": f"{row.error:+.0%}",
+                "within": row.within,
+                "terms": ", ".join(f"{name} {format_bytes(v)}" for name, v in largest),
+                "why": row.why,
+            }
+        )
+    worst = rows.loc[rows["error"].abs().idxmax()]
+    return {
+        "rows": out,
+        "tolerance": f"{model.TOLERANCE:.0%}",
+        "within": int(rows["within"].sum()),
+        "count": len(rows),
+        "worst": f"{worst['strategy']} {worst['error']:+.0%}",
+    }
+
+
+def _seed(records: list[Record]) -> dict | None:
+    """The seed preset's runs: memory over time per cache mode, and their figures."""
+    seed = [r for r in records if r.options.get("preset") == "seed"]
+    if not seed:
+        return None
+    held = {id(r): scaling.held_after_first_epoch(r) for r in seed if r.status == "ok"}
+    none = [held[id(r)] for r in seed if r.options.get("cache") == "none" and held.get(id(r))]
+    rows = []
+    for r in seed:
+        kept = held.get(id(r))
+        rows.append(
+            {
+                "cache": r.options.get("cache"),
+                "status": r.status,
+                "samples_per_s": BY_FIELD["samples_per_s"].format(r.samples_per_s),
+                "peak": BY_FIELD["peak_rss_bytes"].format(r.peak_rss_bytes),
+                "held": "-" if kept is None else format_bytes(kept),
+                "over_none": format_bytes(kept - none[-1]) if none and kept is not None else "-",
+            }
+        )
+    first = seed[0]
+    png = scaling.seed_timelines(seed)
+    return {
+        "png": base64.b64encode(png).decode("ascii"),
+        "rows": rows,
+        "dataset": f"{first.dataset.get('pairs'):,} pairs, "
+        f"{format_bytes(first.dataset['pairs'] * first.dataset['bytes_per_sample'])} as uint8",
+        "batch": first.options.get("batch_size"),
+        "float_batch": format_bytes(
+            4 * first.options.get("batch_size", 0) * first.dataset["bytes_per_sample"]
+        ),
+        "shuffle": first.options.get("shuffle_buffer"),
+        "steps": first.options.get("steps"),
+    }
 
 
 def _limits(found: list[LimitRecord]) -> dict | None:
@@ -90,7 +195,7 @@ def _limits(found: list[LimitRecord]) -> dict | None:
         "paths": [(name, PATHS[name]) for name in dict.fromkeys(r.path for r in found)],
         "dataset": f"{data.get('pairs')} pairs {size}, "
         f"{format_bytes((data.get('pairs') or 0) * (data.get('bytes_per_sample') or 0))} as uint8",
-        "limit": format_bytes(limit),
+        "limit": "2 GiB" if limit == PROTOBUF_LIMIT_BYTES else format_bytes(limit),
         "artificial": limit != PROTOBUF_LIMIT_BYTES,
     }
 

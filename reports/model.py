@@ -59,11 +59,15 @@ def predict(record: Record) -> Prediction | None:
     ahead = depth + HELD_FLOAT_BATCHES + profile.get("staged_batches", 0)
     read = (int(options.get("warmup_steps", 0)) + int(options.get("steps", 0)) + ahead) * batch
     seen = min(pairs, read) * sample
+    cached = seen if options.get("cache") == "memory" else 0
+    shuffled = min(int(options.get("shuffle_buffer", 0)), pairs) * sample
     terms = {
         "decoded split": round(profile.get("split_copies", 0) * pairs * sample),
         "mapped pages": seen if profile.get("mapped_split") else 0,
-        "in-memory cache": seen if options.get("cache") == "memory" else 0,
-        "shuffle buffer": min(int(options.get("shuffle_buffer", 0)), pairs) * sample,
+        "in-memory cache": cached,
+        # The cache comes before the shuffle, so the buffer holds the cache's own tensors
+        # (shared, not copied): it adds only what the cache does not hold yet.
+        "shuffle buffer": max(0, shuffled - cached),
         "float batches": (HELD_FLOAT_BATCHES + depth) * batch_bytes * FLOAT_BYTES,
         "batch being assembled": batch_bytes,
         "strategy's buffers": round(profile.get("staged_batches", 0) * batch_bytes),

@@ -178,7 +178,8 @@ def execute(
                 outcome=said,
                 graph_bytes=outcome.result.get("graph_bytes"),
                 limit_bytes=limit,
-                peak_rss_bytes=outcome.result.get("peak_rss_bytes"),
+                # The child's own sampler; a child that died left only the parent's view.
+                peak_rss_bytes=outcome.result.get("peak_rss_bytes") or outcome.watched_peak_bytes,
                 dataset=dataset,
                 env=environment(tf_version=outcome.result.get("tf_version")),
                 started_at=outcome.started_at,

@@ -24,6 +24,7 @@ from reports.units import first_line, format_bytes, parse_bytes
 
 HELP = "measure every strategy on a dataset (the built-in synthetic one by default)"
 DEFAULT_PAIRS = 1000
+DEFAULT_BATCH = 32
 DEFAULT_SIZE = 256
 RESULTS = "results.jsonl"
 # A CPU training step at 256x256, batch 32 takes seconds: fewer steps keep the default
@@ -78,7 +79,9 @@ def prepare_parser(parser: argparse.ArgumentParser, sweep: bool = False) -> None
         "--width", type=int, help="model width in train mode (default: 16 on a GPU, 4 on a CPU)"
     )
     pipe = parser.add_argument_group("pipeline options")
-    pipe.add_argument("--batch-size", type=int, default=32)
+    pipe.add_argument(
+        "--batch-size", type=int, help=f"default: 32 ({SEED_BATCH} with --preset seed)"
+    )
     pipe.add_argument("--shuffle", type=int, default=0, help="shuffle buffer, 0 = off")
     pipe.add_argument("--seed", type=int, default=0)
     pipe.add_argument("--cache", choices=CACHE_MODES, default="none")
@@ -130,10 +133,10 @@ def seed_preset(args: argparse.Namespace, data: DatasetSpec) -> list[PipelineOpt
             f"--preset seed runs {SEED_STRATEGY} iterating; leave out --loaders and --mode"
         )
     args.loaders, args.mode = SEED_STRATEGY, "iterate"
-    batches = -(-data.pairs // SEED_BATCH)  # the last batch of an epoch may be partial
+    batches = -(-data.pairs // (args.batch_size or SEED_BATCH))  # the last may be partial
     args.steps, args.warmup = args.epochs * batches, 0
     base = PipelineOptions(
-        batch_size=SEED_BATCH,
+        batch_size=args.batch_size or SEED_BATCH,
         shuffle_buffer=SEED_SHUFFLE,
         seed=args.seed,
         prefetch=AUTOTUNE,
@@ -144,7 +147,7 @@ def seed_preset(args: argparse.Namespace, data: DatasetSpec) -> list[PipelineOpt
 
 def pipeline_options(args: argparse.Namespace) -> PipelineOptions:
     return PipelineOptions(
-        batch_size=args.batch_size,
+        batch_size=args.batch_size or DEFAULT_BATCH,
         shuffle_buffer=args.shuffle,
         seed=args.seed,
         cache=args.cache,

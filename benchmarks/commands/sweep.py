@@ -10,7 +10,6 @@ import psutil
 
 from benchmarks import records
 from benchmarks.commands import run as run_command
-from benchmarks.probes import PROTOBUF_LIMIT_BYTES
 from loaders.converted import default_cache_root
 from loaders.errors import OptionsError
 from loaders.layout import describe
@@ -50,11 +49,21 @@ def run(args: argparse.Namespace) -> int:
         params = SynthParams(pairs=pairs, size=args.size, splits={"train": 1.0}, seed=0)
         synthesize_from(largest, root, params)  # the first pairs of the largest: no redraw
         datasets.append((describe(root, "train"), True))
+    no_report, args.no_report = args.no_report, True  # written below, with the RAM line
     status = run_command.execute(args, datasets, tag_logs=True)
-    found = records.read(args.out / run_command.RESULTS)
-    found = [r for r in found if r.dataset.get("pairs") in sizes]
+    results = args.out / run_command.RESULTS
+    found = [
+        r
+        for r in records.read(results)
+        if r.dataset.get("pairs") in sizes and r.dataset.get("image_size") == [args.size] * 2
+    ]
     _print_fits(found, ram)
     print_model(found)
+    if found and not no_report:
+        from reports.html import write_report
+
+        report = write_report(found, args.out / "report", sources=[str(results)], ram_bytes=ram)
+        print(f"\nreport: {report}")
     return status
 
 
@@ -81,9 +90,9 @@ def print_model(found: list[records.Record]) -> None:
 
 
 def _print_fits(found: list[records.Record], ram: int) -> None:
-    from reports.fit import fits
+    from reports.fit import break_points
 
-    table = fits(found)
+    table = break_points(found, ram)
     if table.empty:
         print("\nno fit: fewer than two sizes ended ok for every strategy")
         return
@@ -93,18 +102,8 @@ def _print_fits(found: list[records.Record], ram: int) -> None:
     )
     for row in table.itertuples():
         fit = row.fit
-        limit, name = (
-            (PROTOBUF_LIMIT_BYTES, "2 GiB graph")
-            if row.metric == "dataset_graph_bytes"
-            else (ram, f"{format_bytes(ram)} RAM")
-        )
-        at = fit.crossing(limit)
-        if not fit.has_trend:
-            where = "never: does not grow with the data" if at != 0 else f"already over {name}"
-        else:
-            where = f"{format_bytes(at)} of data ({name})"
         r2 = "n/a" if fit.r2 is None else f"{fit.r2:.3f}"
         print(
             f"{row.mode:<8} {row.strategy:<16} {row.metric:<20} {fit.slope:>13.3f} "
-            f"{format_bytes(fit.intercept):>10} {r2:>6}  {where}"
+            f"{format_bytes(fit.intercept):>10} {r2:>6}  {row.where}"
         )

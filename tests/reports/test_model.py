@@ -53,10 +53,14 @@ def test_decoded_split_scales_with_the_dataset():
 
 
 def test_memory_cache_holds_what_was_read_and_shuffle_its_buffer():
-    short = predict(run("generator", {}, cache="memory", shuffle_buffer=100))
-    # 12 batches of 32 read plus 3 ahead: 480 of the 1,000 samples are cached.
+    short = predict(run("generator", {}, cache="memory", shuffle_buffer=600))
+    # 12 batches of 32 read plus 3 ahead: 480 of the 1,000 samples are cached, and the
+    # shuffle buffer's 600 samples share those tensors: only 120 more.
     assert short.terms["in-memory cache"] == (2 + 10 + 3) * BATCH * SAMPLE
-    assert short.terms["shuffle buffer"] == 100 * SAMPLE
+    assert short.terms["shuffle buffer"] == (600 - 480) * SAMPLE
+    assert predict(run("generator", {}, shuffle_buffer=600)).terms["shuffle buffer"] == (
+        600 * SAMPLE
+    )
     long = predict(run("generator", {}, cache="memory", steps=100))
     assert long.terms["in-memory cache"] == PAIRS * SAMPLE  # never more than the split
     assert "in-memory cache" not in predict(run("generator", {}, cache="file")).terms
