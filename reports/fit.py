@@ -98,4 +98,5 @@ def break_points(records: list[Record], ram_bytes: int) -> pd.DataFrame:
         names.append(name)
         at.append(crossing if row.fit.has_trend or crossing == 0 else None)
         where.append(said)
-    return table.assign(limit=limits, limit_name=names, at=at, where=where)
+    at_column = pd.Series(at, index=table.index, dtype=object)  # None stays None, not NaN
+    return table.assign(limit=limits, limit_name=names, at=at_column, where=where)

@@ -94,7 +94,7 @@ def _scaling(records: list[Record], ram_bytes: int | None) -> dict | None:
             "r2": "n/a" if row.fit.r2 is None else f"{row.fit.r2:.3f}",
             "points": row.fit.points,
             "where": row.where,
-            "breaks": bool(row.at == row.at and row.at is not None and row.at <= near),
+            "breaks": row.at is not None and row.at <= near,
         }
         for row in breaks.itertuples()
     ]

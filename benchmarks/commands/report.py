@@ -15,13 +15,18 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
         "results",
         nargs="+",
         type=Path,
-        help="loadbench JSON Lines files and/or pytest-benchmark JSON files",
+        help="loadbench JSON Lines files (run, sweep, prove-limit) and/or pytest-benchmark JSON",
     )
     parser.add_argument("--out", type=Path, default=Path("loadbench-report"), help="folder")
     parser.add_argument("--baseline", type=Path, help="also compare against this results file")
     parser.add_argument(
         "--memory-budget",
         help="answer 'fastest within this much memory', e.g. 2GB (default: twice the lowest peak)",
+    )
+    parser.add_argument(
+        "--ram",
+        help="RAM that memory growth is held against, e.g. 64GB (default: the measuring "
+        "machine's, from the records)",
     )
     add_tolerances(parser)
 
@@ -65,11 +70,16 @@ def tolerances(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
+    from benchmarks.limits import is_limit_file
+    from benchmarks.limits import read as read_limits
     from reports.compare import compare
     from reports.html import write_report
     from reports.load import load
 
-    records = load(args.results)
+    limit_files = [p for p in args.results if is_limit_file(p)]
+    run_files = [p for p in args.results if p not in limit_files]
+    records = load(run_files) if run_files else []
+    limits = [record for path in limit_files for record in read_limits(path)]
     comparison = None
     if args.baseline:
         comparison = compare(load([args.baseline]), records, tolerances(args))
@@ -80,6 +90,8 @@ def run(args: argparse.Namespace) -> int:
         comparison=comparison,
         baseline_name=str(args.baseline) if args.baseline else None,
         memory_budget_bytes=parse_bytes(args.memory_budget, "--memory-budget"),
+        limits=limits,
+        ram_bytes=parse_bytes(args.ram, "--ram"),
     )
     print(f"report: {path}")
     return 0

@@ -20,9 +20,7 @@ BATCH = 20  # small float batches, so allocator noise stays well under the cache
 
 
 def preset_args(**overrides) -> argparse.Namespace:
-    values = dict(
-        epochs=2, loaders=None, mode="both", seed=0, parallelism="auto", batch_size=None
-    )
+    values = dict(epochs=2, loaders=None, mode="both", seed=0, parallelism="auto", batch_size=None)
     values.update(overrides)
     return argparse.Namespace(**values)
 
@@ -37,9 +35,7 @@ def test_preset_is_the_original_pipeline_with_each_cache(tiny_spec):
     assert args.steps == 2  # two epochs of one (partial) batch of the 23 pairs
 
 
-@pytest.mark.parametrize(
-    "overrides", [{"epochs": 1}, {"loaders": "tfrecord"}, {"mode": "train"}]
-)
+@pytest.mark.parametrize("overrides", [{"epochs": 1}, {"loaders": "tfrecord"}, {"mode": "train"}])
 def test_preset_refuses_what_would_not_be_the_seed_pipeline(tiny_spec, overrides):
     with pytest.raises(OptionsError, match="epochs|--preset seed runs generator"):
         run_command.seed_preset(preset_args(**overrides), tiny_spec)

@@ -69,3 +69,39 @@ def test_too_few_sizes_give_no_fit():
     assert fit_line([1e6, 1e6], [2e6, 3e6]) is None
     records = [sized("generator", 100), sized("generator", 100)]
     assert fits(records).empty
+
+
+def test_break_points_from_records_name_the_limit_and_the_data_size():
+    from reports.fit import break_points
+
+    records = [
+        sized(
+            "tensor_slices",
+            pairs,
+            peak_rss_bytes=2 * pairs * PER_SAMPLE + 100_000_000,
+            dataset_graph_bytes=pairs * PER_SAMPLE + 3_000,
+        )
+        for pairs in (250, 500, 1000)
+    ] + [
+        sized("generator", pairs, peak_rss_bytes=60_000_000, dataset_graph_bytes=5_800)
+        for pairs in (250, 500, 1000)
+    ]
+    table = break_points(records, ram_bytes=16_000_000_000)
+    row = {(r.strategy, r.metric): r for r in table.itertuples()}
+    graph = row[("tensor_slices", "dataset_graph_bytes")]
+    assert graph.at == pytest.approx(2**31 - 3_000) and "2 GiB graph limit" in graph.where
+    memory = row[("tensor_slices", "peak_rss_bytes")]
+    assert memory.at == pytest.approx((16e9 - 1e8) / 2) and "16.0 GB of RAM" in memory.where
+    assert row[("generator", "dataset_graph_bytes")].at is None
+    assert row[("generator", "peak_rss_bytes")].where == "never: does not grow with the data"
+
+
+def test_runs_with_other_options_are_other_lines():
+    records = [
+        sized("generator", pairs, options={"batch_size": batch}, peak_rss_bytes=batch * 1_000_000)
+        for pairs in (250, 500)
+        for batch in (8, 32)
+    ]
+    table = fits(records)
+    memory = table[table["metric"] == "peak_rss_bytes"]
+    assert sorted(row.fit.intercept for row in memory.itertuples()) == pytest.approx([8e6, 32e6])

@@ -147,3 +147,94 @@ def test_report_when_every_run_failed(tmp_path):
     html = render(tmp_path, write(tmp_path / "r.jsonl", [failed]))
     assert_self_contained(html)
     assert "DatasetError: no images" in html and "no run ended ok" in html
+
+
+def test_sweep_report_draws_growth_and_break_points(tmp_path):
+    sample = 28_672
+    runs = [
+        make(
+            strategy,
+            dataset={
+                "root": "synthetic",
+                "split": "train",
+                "pairs": pairs,
+                "image_size": [64, 64],
+                "bytes_per_sample": sample,
+            },
+            peak_rss_bytes=(2 * pairs * sample if strategy == "tensor_slices" else 0) + 90_000_000,
+            dataset_graph_bytes=pairs * sample if strategy == "tensor_slices" else 5_800,
+            memory_profile={"split_copies": 2} if strategy == "tensor_slices" else {},
+        )
+        for pairs in (250, 500, 1000)
+        for strategy in ("tensor_slices", "generator")
+    ]
+    html = render(tmp_path, write(tmp_path / "sweep.jsonl", runs), flags=["--ram", "8GB"])
+    assert "Growth with the data, and where each strategy breaks" in html
+    assert "2.1 GB of data (the 2 GiB graph limit)" in html
+    assert "of data (8.0 GB of RAM)" in html and "never: does not grow with the data" in html
+    assert html.count('src="data:image/png;base64,') == 5  # the four figures and the growth
+    assert "Memory model: predicted against measured" in html
+    assert "decoded split" in html  # the model's largest term for tensor_slices
+
+
+def test_report_without_sizes_or_profiles_has_no_growth_or_model(tmp_path, suite):
+    html = render(tmp_path, write(tmp_path / "r.jsonl", suite))
+    assert "Growth with the data" not in html and "Memory model" not in html
+    assert "seed pipeline" not in html and "2 GiB limit, proved" not in html
+
+
+def test_seed_preset_section_shows_each_cache_and_what_it_keeps(tmp_path):
+    sample = 458_752
+    dataset = {
+        "root": "synthetic",
+        "split": "train",
+        "pairs": 400,
+        "image_size": [256, 256],
+        "bytes_per_sample": sample,
+    }
+    runs = []
+    for cache, kept in (("memory", 400 * sample), ("file", 0), ("none", 0)):
+        options = {"batch_size": 200, "shuffle_buffer": 100, "cache": cache, "preset": "seed"}
+        options.update(prefetch=-1, steps=4, warmup_steps=0)
+        timeline = [[t / 10, int(kept * min(1, t / 20)) + 50_000_000] for t in range(41)]
+        runs.append(
+            make(
+                "generator",
+                dataset=dataset,
+                options=options,
+                rss_timeline=timeline,
+                batch_ends_s=[1.0, 2.0, 3.0, 4.0],
+                peak_rss_bytes=max(v for _, v in timeline),
+            )
+        )
+    html = render(tmp_path, write(tmp_path / "seed.jsonl", runs))
+    assert "The seed pipeline: what an in-memory cache costs" in html
+    assert ".cache().shuffle(100).batch(200).repeat().prefetch(AUTOTUNE)" in html
+    # after epoch 1 (2 batches of 200, at 2.0 s) the memory run holds the whole split
+    assert "183.5 MB" in html  # 400 x 458,752 B held above the no-cache run
+
+
+def test_prove_limit_records_get_their_table(tmp_path):
+    from benchmarks import limits
+
+    path = tmp_path / "prove-limit.jsonl"
+    for strategy, status, outcome in (
+        ("tensor_slices", "crashed", "crashed with SIGABRT: TensorFlow logged 'Check failed'"),
+        ("generator", "passed", "distributed; first batch of 32; graph 5,846 B"),
+    ):
+        limits.append(
+            path,
+            limits.LimitRecord(
+                strategy=strategy,
+                path="service",
+                status=status,
+                outcome=outcome,
+                dataset={"pairs": 4705, "image_size": [256, 256], "bytes_per_sample": 458_752},
+            ),
+        )
+    out = tmp_path / "report"
+    assert main(["report", str(path), "--out", str(out)]) == 0
+    html = (out / "index.html").read_text()
+    assert "The 2 GiB limit, proved" in html and "4705 pairs 256x256" in html
+    assert "Check failed" in html and "first batch of 32" in html
+    assert re.search(r"the limit\s+is 2 GiB", html)
