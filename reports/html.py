@@ -99,7 +99,13 @@ def _scaling(records: list[Record], ram_bytes: int | None) -> dict | None:
         for row in breaks.itertuples()
     ]
     png = scaling.scaling(records, breaks, ram)
-    return {"png": base64.b64encode(png).decode("ascii"), "rows": rows, "ram": format_bytes(ram)}
+    mapped = sorted({r.strategy for r in records if (r.memory_profile or {}).get("mapped_split")})
+    return {
+        "png": base64.b64encode(png).decode("ascii"),
+        "rows": rows,
+        "ram": format_bytes(ram),
+        "mapped": ", ".join(mapped),
+    }
 
 
 def _model(records: list[Record]) -> dict | None:

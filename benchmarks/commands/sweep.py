@@ -96,8 +96,10 @@ def _print_fits(found: list[records.Record], ram: int) -> None:
     if table.empty:
         print("\nno fit: fewer than two sizes ended ok for every strategy")
         return
+    sample = found[0].dataset["bytes_per_sample"]
+    print(f"\nfits against dataset bytes ({sample:,} bytes per sample)")
     print(
-        f"\n{'mode':<8} {'strategy':<16} {'metric':<20} {'per data byte':>13} "
+        f"{'mode':<8} {'strategy':<16} {'metric':<20} {'per data byte':>13} {'B per pair':>10} "
         f"{'intercept':>10} {'R^2':>6}  reaches the limit at"
     )
     for row in table.itertuples():
@@ -105,5 +107,6 @@ def _print_fits(found: list[records.Record], ram: int) -> None:
         r2 = "n/a" if fit.r2 is None else f"{fit.r2:.3f}"
         print(
             f"{row.mode:<8} {row.strategy:<16} {row.metric:<20} {fit.slope:>13.3f} "
-            f"{format_bytes(fit.intercept):>10} {r2:>6}  {row.where}"
+            f"{fit.slope * sample:>10,.0f} {format_bytes(fit.intercept):>10} "
+            f"{r2:>6}  {row.where}"
         )

@@ -256,6 +256,11 @@ def test_sweep_reuses_the_largest_dataset_and_fits_each_strategy(tmp_path, capsy
     out = capsys.readouterr().out
     assert "iterate  tensor_slices    dataset_graph_bytes" in out
     line = next(x for x in out.splitlines() if "tensor_slices    dataset_graph_bytes" in x)
-    assert "(2 GiB graph)" in line  # it grows with the data, so it has a break point
+    assert "(the 2 GiB graph limit)" in line  # it grows with the data: a break point
+    assert " 7,168 " in line  # graph bytes per pair: the 32x32 pair's 7,168 bytes
     line = next(x for x in out.splitlines() if "generator        dataset_graph_bytes" in x)
     assert "never: does not grow with the data" in line
+    assert "memory model (iterate mode" in out
+    assert len([x for x in out.splitlines() if x.startswith(("tensor_slices ", "generator "))]) == 4
+    report = (tmp_path / "out" / "report" / "index.html").read_text()
+    assert "Growth with the data" in report and "16.0 GB of RAM" in report
