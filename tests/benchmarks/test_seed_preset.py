@@ -37,7 +37,7 @@ def test_preset_is_the_original_pipeline_with_each_cache(tiny_spec):
 
 @pytest.mark.parametrize("overrides", [{"epochs": 1}, {"loaders": "tfrecord"}, {"mode": "train"}])
 def test_preset_refuses_what_would_not_be_the_seed_pipeline(tiny_spec, overrides):
-    with pytest.raises(OptionsError, match="epochs|--preset seed runs generator"):
+    with pytest.raises(OptionsError, match=r"epochs|--preset seed runs generator"):
         run_command.seed_preset(preset_args(**overrides), tiny_spec)
 
 
