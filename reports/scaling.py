@@ -124,20 +124,21 @@ def seed_timelines(records: list[Record]) -> bytes:
     seed = [r for r in records if r.options.get("preset") == "seed" and r.rss_timeline]
     figure, axis = plt.subplots(figsize=(9, 4.2))
     latest = {r.options.get("cache"): r for r in seed if r.status == "ok"}
-    for cache, record in latest.items():
+    for row, (cache, record) in enumerate(latest.items()):
         seconds = [point[0] for point in record.rss_timeline]
         used = [point[1] / MB for point in record.rss_timeline]
         (line,) = axis.plot(seconds, used, label=f"cache={cache}", linewidth=1.4)
         for number, end in enumerate(epoch_ends(record), start=1):
             axis.axvline(end, color=line.get_color(), linestyle=":", linewidth=1)
-            axis.text(
+            axis.text(  # one height per run, so close epoch ends stay readable
                 end,
-                0,
-                f" epoch {number}",
+                0.03 + 0.15 * row + 0.05 * (number - 1),
+                f"{cache}: epoch {number} ",
                 color=line.get_color(),
                 fontsize=7,
-                rotation=90,
+                ha="right",
                 va="bottom",
+                transform=axis.get_xaxis_transform(),
             )
     if latest:
         some = next(iter(latest.values()))
@@ -162,7 +163,7 @@ def seed_timelines(records: list[Record]) -> bytes:
             fontsize=8,
             va="bottom",
         )
-        axis.legend(fontsize=8, loc="lower right")
+        axis.legend(fontsize=8, loc="upper left")
     axis.set_xlabel("seconds since the pipeline was built")
     axis.set_ylabel("MB above baseline")
     axis.set_title("Seed pipeline: resident memory over its epochs", fontsize=10)
