@@ -47,6 +47,9 @@ def test_ok_run_reports_metrics(tiny_root, cache_root):
     assert result["gpu_peak_bytes"] is None  # no GPU here: null, not zero
     assert 0 < result["dataset_graph_bytes"] < 1e6 and result["graph_over_limit"] is False
     assert result["step_p50_s"] <= result["step_p95_s"]
+    assert result["memory_profile"]["why"]  # the strategy's own memory, for the model
+    ends = result["batch_ends_s"]
+    assert len(ends) == 1 + 4 and ends == sorted(ends) and ends[0] == result["first_batch_s"]
 
 
 @pytest.mark.parametrize(
