@@ -9,11 +9,11 @@ that outcome and a limit, so tests can prove it with a small artificial limit.
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from benchmarks import records
 from benchmarks.probes import PROTOBUF_LIMIT_BYTES
 from loaders.errors import RecordError
 
@@ -129,36 +129,16 @@ def limit_line(log_path: str | None) -> str | None:
 
 def append(path: Path, record: LimitRecord) -> None:
     """One line per record, flushed and synced before the next path starts."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a", encoding="utf-8") as handle:
-        handle.write(json.dumps(asdict(record), sort_keys=True) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
+    records.append_line(path, asdict(record))
 
 
 def read(path: Path) -> list[LimitRecord]:
     """Every prove-limit record in a JSON Lines file; a bad line names file and line."""
     out = []
-    lines = Path(path).read_text(encoding="utf-8").split("\n")
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            data = json.loads(line)
-        except ValueError as exc:
-            if number == len(lines):  # torn final write
-                continue
-            raise RecordError(f"{path}:{number}: not JSON ({exc})") from exc
-        if not isinstance(data, dict) or data.get("kind") != KIND:
+    for number, data in records.lines(path):
+        if data.get("kind") != KIND:
             raise RecordError(f"{path}:{number}: not a prove-limit record")
-        if data.get("schema") != SCHEMA:
-            raise RecordError(
-                f"{path}:{number}: schema {data.get('schema')}, this loadbench reads {SCHEMA}"
-            )
-        try:
-            out.append(LimitRecord(**data))
-        except TypeError as exc:
-            raise RecordError(f"{path}:{number}: {exc}") from exc
+        out.append(records.make(LimitRecord, path, number, data, SCHEMA))
     return out
 
 

@@ -85,10 +85,15 @@ def run_key(strategy: str, mode: str, dataset: dict, options: dict) -> str:
 
 def append(path: Path, record: Record) -> None:
     """Append one line and make it durable before returning."""
+    append_line(path, asdict(record))
+
+
+def append_line(path: Path, data: dict) -> None:
+    """Append ``data`` as one JSON line, flushed and synced before returning."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a", encoding="utf-8") as handle:
-        handle.write(json.dumps(asdict(record), sort_keys=True) + "\n")
+        handle.write(json.dumps(data, sort_keys=True) + "\n")
         handle.flush()
         os.fsync(handle.fileno())
 
@@ -101,27 +106,37 @@ def read(path: Path) -> list[Record]:
     path = Path(path)
     if not path.is_file():
         return []
-    lines = path.read_text(encoding="utf-8").split("\n")
-    out = []
-    for number, line in enumerate(lines, start=1):
+    return [make(Record, path, number, data, SCHEMA) for number, data in lines(path)]
+
+
+def lines(path: Path):
+    """(line number, object) of each JSON line; a torn last line is skipped, any other
+    line that is not a JSON object is an error naming the file and line."""
+    text = Path(path).read_text(encoding="utf-8").split("\n")
+    for number, line in enumerate(text, start=1):
         if not line.strip():
             continue
         try:
             data = json.loads(line)
         except ValueError as exc:
-            if number == len(lines):  # torn final write
+            if number == len(text):  # torn final write
                 continue
             raise RecordError(f"{path}:{number}: not JSON ({exc})") from exc
-        if not isinstance(data, dict) or data.get("schema") != SCHEMA:
-            raise RecordError(
-                f"{path}:{number}: schema {data.get('schema') if isinstance(data, dict) else None}"
-                f", this loadbench reads schema {SCHEMA}"
-            )
-        try:
-            out.append(Record(**data))
-        except TypeError as exc:
-            raise RecordError(f"{path}:{number}: {exc}") from exc
-    return out
+        if not isinstance(data, dict):
+            raise RecordError(f"{path}:{number}: not a JSON object")
+        yield number, data
+
+
+def make(kind, path: Path, number: int, data: dict, schema: int):
+    """``kind(**data)`` for line ``number`` of ``path``, refusing another schema version."""
+    if data.get("schema") != schema:
+        raise RecordError(
+            f"{path}:{number}: schema {data.get('schema')}, this loadbench reads schema {schema}"
+        )
+    try:
+        return kind(**data)
+    except TypeError as exc:
+        raise RecordError(f"{path}:{number}: {exc}") from exc
 
 
 def command_line() -> str:
