@@ -22,6 +22,7 @@ BUILTIN = {
     "sequence": "loaders.sequence:Sequence",
     "tfrecord": "loaders.tfrecord:TFRecord",
     "memmap": "loaders.memmap:Memmap",
+    "fixed_length": "loaders.fixed_length:FixedLength",
 }
 
 
