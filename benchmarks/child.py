@@ -15,7 +15,8 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks.procs import die_with_parent, lead_own_group, tree_rss_bytes
+from benchmarks import service
+from benchmarks.procs import die_with_parent, lead_own_group, rss_bytes, tree_rss_bytes
 from benchmarks.spec import RunSpec
 
 ERROR_LIMIT = 4000  # TensorFlow's errors can carry whole arrays; the log has the rest
@@ -64,6 +65,9 @@ def _write(path: str, data: dict) -> None:
 
 def measure(spec: RunSpec) -> dict:
     """Prepare, take the baseline, run warm-up + steps under the probes, then size graphs."""
+    local = spec.service not in (None, "0") and not spec.service.startswith("grpc://")
+    # Before TensorFlow starts threads: a new user namespace needs a single thread.
+    network = service.isolate_network() if local else None
     import tensorflow as tf
 
     from benchmarks import probes
@@ -81,7 +85,16 @@ def measure(spec: RunSpec) -> dict:
         width = spec.width or (16 if tf.config.list_physical_devices("GPU") else 4)
         step = TrainStep(data.image_size, width=width)
         step.warm_up(spec.options.batch_size)  # tracing is not the loader's memory
+    served = None
+    if local:
+        logs = Path(spec.log_path).with_suffix("") if spec.log_path else None
+        if logs:
+            logs.mkdir(parents=True, exist_ok=True)
+        served = service.start(int(spec.service), logs)
+    target = served.target if served else spec.service
     has_gpu = probes.gpu_reset()
+    idle = {pid: rss_bytes(pid) for pid in (served.worker_pids if served else [])}
+    own_baseline = rss_bytes(os.getpid())
     baseline = tree_rss_bytes(os.getpid())
     step_times: list[float] = []
     samples = 0
@@ -89,6 +102,9 @@ def measure(spec: RunSpec) -> dict:
     with tracker, probes.TreeMemorySampler(spec.sample_interval_s) as sampler:
         start = time.perf_counter()
         ds = pipeline.build(strategy, data, spec.options, Path(spec.cache_root))
+        local_ds = ds
+        if target and target != "0":
+            ds = ds.apply(tf.data.experimental.service.distribute(spec.processing_mode, target))
         batches = iter(ds.repeat())
         first_batch_s = None
         batch_ends: list[float] = []
@@ -104,7 +120,10 @@ def measure(spec: RunSpec) -> dict:
                 step_times.append(time.perf_counter() - began)
                 samples += int(label.shape[0])
     peak = sampler.peak_bytes()
-    graph_bytes, over_limit = probes.dataset_graph_size(ds, data.total_bytes)
+    graph_bytes, over_limit = probes.dataset_graph_size(local_ds, data.total_bytes)
+    worker_peaks = [max(0, sampler.process_peaks.get(pid, 0) - idle[pid]) for pid in sorted(idle)]
+    if served:
+        served.stop()
     steady_s = sum(step_times)
     ordered = sorted(step_times)
     return {
@@ -127,6 +146,11 @@ def measure(spec: RunSpec) -> dict:
         "batch_ends_s": batch_ends,
         "memray_peak_bytes": _memray_peak(spec),
         "memory_profile": _memory_profile(strategy, data, spec),
+        "service": {"target": target, "network": network} if target and target != "0" else None,
+        "client_peak_rss_bytes": max(0, sampler.process_peaks.get(os.getpid(), 0) - own_baseline)
+        if target and target != "0"
+        else None,
+        "worker_peak_rss_bytes": worker_peaks,
     }
 
 

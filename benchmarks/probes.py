@@ -33,6 +33,7 @@ class TreeMemorySampler:
         self._thread = threading.Thread(target=self._run, name="loadbench-rss", daemon=True)
         self._start = 0.0
         self.cpu_s = 0.0  # CPU time the sampling thread itself used: its cost
+        self.process_peaks: dict[int, int] = {}  # each member's own highest RSS seen
 
     def __enter__(self) -> TreeMemorySampler:
         reset_peak_rss_self()
@@ -49,7 +50,12 @@ class TreeMemorySampler:
     def _sample(self) -> None:
         if len(self.samples) % self._rescan_every == 0:
             self._members = descendant_pids(self.pid)
-        used = sum(rss_bytes(member) for member in self._members)
+        used = 0
+        for member in self._members:
+            rss = rss_bytes(member)
+            used += rss
+            if rss > self.process_peaks.get(member, 0):
+                self.process_peaks[member] = rss
         self.samples.append((time.perf_counter() - self._start, used))
 
     def _run(self) -> None:

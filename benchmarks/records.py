@@ -55,6 +55,9 @@ class Record:
     command: str | None = None
     memory_profile: dict | None = None
     batch_ends_s: list[float] = field(default_factory=list)
+    service: dict | None = None
+    client_peak_rss_bytes: int | None = None
+    worker_peak_rss_bytes: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -164,6 +167,8 @@ def options_fields(spec: RunSpec) -> dict:
     """The record's ``options``: pipeline options plus the run length (and width)."""
     fields = asdict(spec.options)
     fields.update(steps=spec.steps, warmup_steps=spec.warmup_steps)
+    if spec.service not in (None, "0"):
+        fields.update(service=spec.service, processing_mode=spec.processing_mode)
     if spec.mode == "train":
         fields["width"] = spec.width
     return fields
@@ -189,8 +194,11 @@ def from_outcome(
             "graph_over_limit",
             "train_graph_bytes",
             "memory_profile",
+            "service",
+            "client_peak_rss_bytes",
         )
     }
+    metrics["worker_peak_rss_bytes"] = result.get("worker_peak_rss_bytes") or []
     metrics["batch_ends_s"] = result.get("batch_ends_s") or []
     if spec.mode == "train" and result.get("width"):
         options = {**options, "width": result["width"]}

@@ -25,6 +25,11 @@ class RunSpec:
     sample_interval_s: period of the process-tree memory sampler.
     log_path: file that takes the child's stdout and stderr (TensorFlow's start-up
         lines, a crash's last words); None leaves them on the terminal.
+    service: route the pipeline through the tf.data service: a worker count ("2": the
+        child starts a dispatcher and that many worker processes on localhost) or the
+        ``grpc://host:port`` of a dispatcher the user runs; None or "0": no service.
+    processing_mode: the service's "parallel_epochs" (every worker an epoch) or
+        "distributed_epoch" (the workers share one).
     """
 
     strategy: str
@@ -40,6 +45,8 @@ class RunSpec:
     sample_interval_s: float = 0.05
     memray_path: str | None = None
     log_path: str | None = None
+    service: str | None = None
+    processing_mode: str = "parallel_epochs"
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -48,5 +55,9 @@ class RunSpec:
             raise OptionsError(f"--steps {self.steps}: must be at least 1")
         if self.warmup_steps < 0:
             raise OptionsError(f"--warmup {self.warmup_steps}: must be 0 or more")
+        if self.processing_mode not in ("parallel_epochs", "distributed_epoch"):
+            raise OptionsError(
+                f"--processing-mode {self.processing_mode!r}: parallel_epochs or distributed_epoch"
+            )
         if self.sample_interval_s <= 0:
             raise OptionsError(f"sample interval {self.sample_interval_s}: must be > 0")

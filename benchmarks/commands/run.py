@@ -99,6 +99,19 @@ def prepare_parser(parser: argparse.ArgumentParser, sweep: bool = False) -> None
         what.add_argument(
             "--epochs", type=int, default=2, help="epochs per run with --preset (default: 2)"
         )
+    if not sweep:
+        served = parser.add_argument_group("tf.data service")
+        served.add_argument(
+            "--service",
+            help="route each pipeline through a tf.data service: worker counts, e.g. 2 or "
+            "0,1,2 (0 = without; a dispatcher and that many worker processes are started on "
+            "localhost per run), or grpc://HOST:PORT of your dispatcher",
+        )
+        served.add_argument(
+            "--processing-mode",
+            choices=("parallel_epochs", "distributed_epoch"),
+            default="parallel_epochs",
+        )
     harness = parser.add_argument_group("harness")
     harness.add_argument("--out", type=Path, default=Path("loadbench-results"))
     harness.add_argument("--timeout", type=float, default=600, help="seconds per run")
@@ -169,6 +182,8 @@ def run_spec(
     warmup: int | None = None,
     width: int | None = None,
     log_path: str | None = None,
+    service: str | None = None,
+    processing_mode: str = "parallel_epochs",
 ) -> RunSpec:
     """One run's spec, with the per-mode default steps and warm-up where not given."""
     return RunSpec(
@@ -183,6 +198,8 @@ def run_spec(
         warmup_steps=DEFAULT_WARMUP[mode] if warmup is None else warmup,
         width=width,
         log_path=log_path,
+        service=service,
+        processing_mode=processing_mode,
     )
 
 
@@ -210,12 +227,16 @@ def execute(
     modes = MODES if args.mode == "both" else (args.mode,)
     out = args.out / RESULTS
     done = {key for r in records.read(out) for key in r.identities()} if args.resume else set()
+    from benchmarks.service import parse_service
+
+    services = parse_service(getattr(args, "service", None)) or [None]
     plan = [
-        (data, synthetic, mode, name, options)
+        (data, synthetic, mode, name, options, served)
         for data, synthetic in datasets
         for mode in modes
         for name in names
         for options in variants
+        for served in services
     ]
     for data, synthetic in datasets:
         height, width = data.image_size
@@ -227,11 +248,15 @@ def execute(
     written: list[Record] = []
     started = 0
     try:
-        for number, (data, synthetic, mode, name, options) in enumerate(plan, start=1):
+        for number, (data, synthetic, mode, name, options, served) in enumerate(plan, start=1):
             dataset = records.dataset_fields(data, synthetic)
             name_stem = stem(mode, name) + (f"-{data.pairs}" if tag_logs else "")
             if len(variants) > 1:
                 name_stem += f"-cache-{options.cache}"
+            if served not in (None, "0"):
+                name_stem += (
+                    "-service-remote" if served.startswith("grpc") else f"-service-{served}"
+                )
             spec = run_spec(
                 data,
                 synthetic,
@@ -243,9 +268,13 @@ def execute(
                 warmup=args.warmup,
                 width=args.width,
                 log_path=str(args.out / "logs" / f"{name_stem}.log"),
+                service=served,
+                processing_mode=getattr(args, "processing_mode", "parallel_epochs"),
             )
             size = f" {data.pairs:>6} pairs" if tag_logs else ""
             variant = f" cache={options.cache:<6}" if len(variants) > 1 else ""
+            if len(services) > 1 or served not in (None, "0"):
+                variant += " local" if served in (None, "0") else f" service={served}"
             label = f"  [{number}/{len(plan)}]{size} {mode:<8} {name:<16}{variant}"
             run_options = records.options_fields(spec)
             if getattr(args, "preset", None):
