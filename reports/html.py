@@ -15,7 +15,7 @@ import psutil
 from benchmarks.limits import PATHS, LimitRecord
 from benchmarks.probes import PROTOBUF_LIMIT_BYTES
 from benchmarks.records import Record
-from reports import figures, model, scaling
+from reports import distribution, figures, model, scaling
 from reports.compare import Comparison
 from reports.fit import break_points
 from reports.load import options_label, to_csv
@@ -59,6 +59,7 @@ def write_report(
         "scaling": _scaling(records, ram_bytes) if records else None,
         "model": _model(records),
         "seed": _seed(records),
+        "distribution": _distribution(records),
     }
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
@@ -139,6 +140,34 @@ def _model(records: list[Record]) -> dict | None:
         "count": len(rows),
         "worst": f"{worst['strategy']} {worst['error']:+.0%}",
     }
+
+
+def _distribution(records: list[Record]) -> dict | None:
+    """Which strategies went through the tf.data service, and at what cost per worker count."""
+    found = distribution.table(records)
+    if found.empty:
+        return None
+    counts = sorted(
+        {c.rsplit("_", 1)[1] for c in found.columns if c.startswith("samples_per_s_")},
+        key=lambda c: (c == "remote", c),
+    )
+    rows = []
+    for row in found.to_dict("records"):
+        cells = []
+        for count in counts:
+            rate = row.get(f"samples_per_s_{count}")
+            client = row.get(f"client_peak_{count}")
+            workers = row.get(f"workers_peak_{count}")
+            cells.append(
+                {
+                    "rate": BY_FIELD["samples_per_s"].format(rate) if rate == rate else "-",
+                    "client": format_bytes(client) if client == client and client else "-",
+                    "workers": format_bytes(workers) if workers == workers and workers else "-",
+                }
+            )
+        rows.append({**row, "cells": cells})
+    names = {"0": "local", "remote": "your dispatcher"}
+    return {"rows": rows, "counts": [names.get(c, f"{c} worker(s)") for c in counts]}
 
 
 def _seed(records: list[Record]) -> dict | None:
