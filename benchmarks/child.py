@@ -92,6 +92,7 @@ def measure(spec: RunSpec) -> dict:
             logs.mkdir(parents=True, exist_ok=True)
         served = service.start(int(spec.service), logs)
     target = served.target if served else spec.service
+    distributed = target not in (None, "0")
     has_gpu = probes.gpu_reset()
     idle = {pid: rss_bytes(pid) for pid in (served.worker_pids if served else [])}
     own_baseline = rss_bytes(os.getpid())
@@ -103,7 +104,7 @@ def measure(spec: RunSpec) -> dict:
         start = time.perf_counter()
         ds = pipeline.build(strategy, data, spec.options, Path(spec.cache_root))
         local_ds = ds
-        if target and target != "0":
+        if distributed:
             ds = ds.apply(tf.data.experimental.service.distribute(spec.processing_mode, target))
         batches = iter(ds.repeat())
         first_batch_s = None
@@ -146,10 +147,12 @@ def measure(spec: RunSpec) -> dict:
         "batch_ends_s": batch_ends,
         "memray_peak_bytes": _memray_peak(spec),
         "memory_profile": _memory_profile(strategy, data, spec),
-        "service": {"target": target, "network": network} if target and target != "0" else None,
-        "client_peak_rss_bytes": max(0, sampler.process_peaks.get(os.getpid(), 0) - own_baseline)
-        if target and target != "0"
-        else None,
+        "service": {"target": target, "network": network} if distributed else None,
+        "client_peak_rss_bytes": (
+            max(0, sampler.process_peaks.get(os.getpid(), 0) - own_baseline)
+            if distributed
+            else None
+        ),
         "worker_peak_rss_bytes": worker_peaks,
     }
 
