@@ -42,11 +42,13 @@ class Prediction:
 
 def predict(record: Record) -> Prediction | None:
     """The predicted peak of one run, or None where the model does not apply (train mode,
-    or a strategy that declared no memory profile)."""
+    a strategy that declared no memory profile, a run through the tf.data service)."""
     profile = record.memory_profile
     data = record.dataset
     options = record.options
     if record.mode != "iterate" or profile is None or not data.get("bytes_per_sample"):
+        return None
+    if options.get("service") not in (None, "0"):  # the peak covers the workers too
         return None
     sample = int(data["bytes_per_sample"])
     pairs = int(data["pairs"])

@@ -84,6 +84,7 @@ def test_no_prefetch_holds_one_float_batch_fewer():
     [
         make("generator", mode="train", memory_profile={}),  # the model's own memory
         make("my.pkg:Reader", memory_profile=None),  # declared nothing
+        make("fixed_length", memory_profile={}, options={"service": "2"}),  # workers too
     ],
 )
 def test_no_prediction_where_the_model_does_not_apply(record):
