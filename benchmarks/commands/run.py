@@ -289,10 +289,7 @@ def execute(
             record = records.from_outcome(spec, outcome, dataset, run_options, extra)
             records.append(out, record)
             written.append(record)
-            print(
-                f" {record.status} in {record.wall_s:.1f} s"
-                + (f": {first_line(record.error)}" if record.error else "")
-            )
+            print(f" {record.status} in {record.wall_s:.1f} s" + _why(record))
     except KeyboardInterrupt:
         print(
             f"\ninterrupted: the {len(written)} run(s) finished so far are in {out}; "
@@ -311,6 +308,17 @@ def execute(
         report = write_report(load([out]), args.out / "report", sources=[str(out)])
         print(f"\nreport: {report}")
     return 1 if written and not started else 0
+
+
+def _why(record: Record) -> str:
+    """': reason' for a run that did not end ok, in a line (a service's worker buries it)."""
+    if not record.error:
+        return ""
+    if record.options.get("service"):
+        from reports.distribution import reason
+
+        return f": {reason(record)}"
+    return f": {first_line(record.error)}"
 
 
 def _memray_run(spec: RunSpec, args: argparse.Namespace, max_memory: int | None, stem: str) -> dict:
