@@ -4,6 +4,7 @@ the run ends (flushed and fsynced), so killing the suite never loses a finished 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shlex
 import sys
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from benchmarks.spec import RunSpec
     from loaders.layout import DatasetSpec
 
+log = logging.getLogger("loadbench")
 SCHEMA = 1
 STATUSES = ("ok", "error", "crashed", "killed", "timeout", "over_budget")
 
@@ -122,7 +124,14 @@ def lines(path: Path):
         try:
             data = json.loads(line)
         except ValueError as exc:
-            if number == len(text):  # torn final write
+            if number == len(text):  # no newline after it: a write cut short (kill, full disk)
+                log.warning(
+                    "%s:%d: skipped a torn last line (a write cut short); the %d line(s) "
+                    "before it are read",
+                    path,
+                    number,
+                    number - 1,
+                )
                 continue
             raise RecordError(f"{path}:{number}: not JSON ({exc})") from exc
         if not isinstance(data, dict):
@@ -132,9 +141,12 @@ def lines(path: Path):
 
 def make(kind, path: Path, number: int, data: dict, schema: int):
     """``kind(**data)`` for line ``number`` of ``path``, refusing another schema version."""
-    if data.get("schema") != schema:
+    found = data.get("schema")
+    if found != schema:
+        newer = isinstance(found, int) and found > schema
         raise RecordError(
-            f"{path}:{number}: schema {data.get('schema')}, this loadbench reads schema {schema}"
+            f"{path}:{number}: schema {found}, this loadbench reads schema {schema}"
+            + ("; the file comes from a newer loadbench: upgrade to read it" if newer else "")
         )
     try:
         return kind(**data)

@@ -32,12 +32,14 @@ def test_round_trip_and_keys(tmp_path):
     assert back[0].key() == record().key()
 
 
-def test_torn_last_line_is_skipped(tmp_path):
+def test_torn_last_line_is_skipped_with_a_warning(tmp_path, caplog):
     path = tmp_path / "r.jsonl"
+    records.append(path, record())
     records.append(path, record())
     with open(path, "a") as handle:
         handle.write('{"schema": 1, "strat')
-    assert len(records.read(path)) == 1
+    assert len(records.read(path)) == 2
+    assert f"{path}:3: skipped a torn last line" in caplog.text
 
 
 def test_bad_line_names_file_and_line(tmp_path):
@@ -55,7 +57,10 @@ def test_unknown_status_and_schema_are_refused(tmp_path):
         record(status="fine")
     path = tmp_path / "r.jsonl"
     path.write_text('{"schema": 99}\n')
-    with pytest.raises(RecordError, match=rf"{path}:1: schema 99"):
+    with pytest.raises(RecordError, match=rf"{path}:1: schema 99.*newer loadbench: upgrade"):
+        records.read(path)
+    path.write_text('{"schema": 0}\n')
+    with pytest.raises(RecordError, match=r"schema 0, this loadbench reads schema 1$"):
         records.read(path)
 
 

@@ -238,3 +238,13 @@ def test_prove_limit_records_get_their_table(tmp_path):
     assert "The 2 GiB limit, proved" in html and "4705 pairs 256x256" in html
     assert "Check failed" in html and "first batch of 32" in html
     assert re.search(r"the limit\s+is 2 GiB", html)
+
+
+def test_report_and_compare_read_a_file_with_a_torn_last_line(tmp_path, suite, caplog):
+    path = write(tmp_path / "r.jsonl", suite)
+    with open(path, "a") as handle:
+        handle.write('{"schema": 1, "strategy": "gener')  # a kill mid-write
+    html = render(tmp_path, path)
+    assert all(r.strategy in html for r in suite)
+    assert main(["compare", str(path), str(path)]) == 0
+    assert f"{path}:6: skipped a torn last line" in caplog.text
