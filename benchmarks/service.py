@@ -15,6 +15,7 @@ from __future__ import annotations
 import ctypes
 import fcntl
 import os
+import shutil
 import socket
 import struct
 import subprocess
@@ -79,6 +80,7 @@ class LocalService:
     target: str
     dispatcher: subprocess.Popen
     workers: list[subprocess.Popen] = field(default_factory=list)
+    scratch: Path | None = None  # where the nodes reported their ports
 
     @property
     def worker_pids(self) -> list[int]:
@@ -89,6 +91,8 @@ class LocalService:
             node.kill()
         for node in [*self.workers, self.dispatcher]:
             node.wait()
+        if self.scratch:
+            shutil.rmtree(self.scratch, ignore_errors=True)
 
 
 def start(workers: int, log_dir: Path | None = None) -> LocalService:
@@ -105,20 +109,28 @@ def start(workers: int, log_dir: Path | None = None) -> LocalService:
         ]
         for index, node in enumerate(nodes):
             _wait_port(scratch / f"worker-{index}.port", node)
-        return LocalService(target=f"grpc://{address}", dispatcher=dispatcher, workers=nodes)
+        return LocalService(
+            target=f"grpc://{address}", dispatcher=dispatcher, workers=nodes, scratch=scratch
+        )
     except BaseException:
         for node in started:
             node.kill()
             node.wait()
+        shutil.rmtree(scratch, ignore_errors=True)
         raise
 
 
 def _node(args, port_file: Path, log_dir, started: list, index: int | None = None):
     name = args[0] if index is None else f"{args[0]}-{index}"
-    log = open(log_dir / f"{name}.log", "wb") if log_dir else subprocess.DEVNULL  # noqa: SIM115
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
     command = [sys.executable, "-m", "benchmarks.service_node", *args, str(port_file)]
-    node = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+    if log_dir is None:
+        node = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, env=env
+        )
+    else:
+        with open(log_dir / f"{name}.log", "wb") as log:  # the node keeps its own descriptor
+            node = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
     started.append(node)
     return node
 
