@@ -13,6 +13,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 
 from benchmarks import service
@@ -65,9 +66,8 @@ def _write(path: str, data: dict) -> None:
 
 def measure(spec: RunSpec) -> dict:
     """Prepare, take the baseline, run warm-up + steps under the probes, then size graphs."""
-    local = spec.service not in (None, "0") and not spec.service.startswith("grpc://")
     # Before TensorFlow starts threads: a new user namespace needs a single thread.
-    network = service.isolate_network() if local else None
+    network = service.isolate_network() if spec.starts_service else None
     import tensorflow as tf
 
     from benchmarks import probes
@@ -86,13 +86,10 @@ def measure(spec: RunSpec) -> dict:
         step = TrainStep(data.image_size, width=width)
         step.warm_up(spec.options.batch_size)  # tracing is not the loader's memory
     served = None
-    if local:
+    if spec.starts_service:
         logs = Path(spec.log_path).with_suffix("") if spec.log_path else None
-        if logs:
-            logs.mkdir(parents=True, exist_ok=True)
         served = service.start(int(spec.service), logs)
     target = served.target if served else spec.service
-    distributed = target not in (None, "0")
     has_gpu = probes.gpu_reset()
     idle = {pid: rss_bytes(pid) for pid in (served.worker_pids if served else [])}
     own_baseline = rss_bytes(os.getpid())
@@ -104,7 +101,7 @@ def measure(spec: RunSpec) -> dict:
         start = time.perf_counter()
         ds = pipeline.build(strategy, data, spec.options, Path(spec.cache_root))
         local_ds = ds
-        if distributed:
+        if spec.distributed:
             ds = ds.apply(tf.data.experimental.service.distribute(spec.processing_mode, target))
         batches = iter(ds.repeat())
         first_batch_s = None
@@ -147,10 +144,10 @@ def measure(spec: RunSpec) -> dict:
         "batch_ends_s": batch_ends,
         "memray_peak_bytes": _memray_peak(spec),
         "memory_profile": _memory_profile(strategy, data, spec),
-        "service": {"target": target, "network": network} if distributed else None,
+        "service": {"target": target, "network": network} if spec.distributed else None,
         "client_peak_rss_bytes": (
             max(0, sampler.process_peaks.get(os.getpid(), 0) - own_baseline)
-            if distributed
+            if spec.distributed
             else None
         ),
         "worker_peak_rss_bytes": worker_peaks,
@@ -162,8 +159,6 @@ def _memory_profile(strategy, data, spec: RunSpec) -> dict | None:
     declare = getattr(strategy, "memory_profile", None)
     if declare is None:
         return None
-    from dataclasses import asdict
-
     return asdict(declare(data, spec.options))
 
 

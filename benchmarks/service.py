@@ -97,6 +97,8 @@ class LocalService:
 
 def start(workers: int, log_dir: Path | None = None) -> LocalService:
     """Start a dispatcher and ``workers`` worker processes on localhost, free ports."""
+    if log_dir is not None:
+        log_dir.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="loadbench-service-"))
     started: list[subprocess.Popen] = []
     try:

@@ -48,6 +48,16 @@ class RunSpec:
     service: str | None = None
     processing_mode: str = "parallel_epochs"
 
+    @property
+    def distributed(self) -> bool:
+        """Whether the pipeline goes through the tf.data service."""
+        return self.service not in (None, "0")
+
+    @property
+    def starts_service(self) -> bool:
+        """Whether the run starts its own dispatcher and workers (not a grpc:// one)."""
+        return self.distributed and not self.service.startswith("grpc://")
+
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise OptionsError(f"mode {self.mode!r}: must be one of {', '.join(MODES)}")

@@ -116,7 +116,6 @@ def _model(records: list[Record]) -> dict | None:
         return None
     out = []
     for row in rows.itertuples():
-        largest = sorted(row.terms.items(), key=lambda item: -item[1])[:3]
         out.append(
             {
                 "strategy": row.strategy,
@@ -128,7 +127,7 @@ def _model(records: list[Record]) -> dict | None:
                 "predicted": format_bytes(row.predicted),
                 "error": f"{row.error:+.0%}",
                 "within": row.within,
-                "terms": ", ".join(f"{name} {format_bytes(v)}" for name, v in largest),
+                "terms": model.largest_terms(row.terms),
                 "why": row.why,
             }
         )

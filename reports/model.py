@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from benchmarks.records import Record
+from reports.distribution import workers
+from reports.units import format_bytes
 
 FLOAT_BYTES = 4  # the pipeline converts uint8 batches to float32 (loaders.pipeline.to_float)
 AUTOTUNE = -1
@@ -48,7 +50,7 @@ def predict(record: Record) -> Prediction | None:
     options = record.options
     if record.mode != "iterate" or profile is None or not data.get("bytes_per_sample"):
         return None
-    if options.get("service") not in (None, "0"):  # the peak covers the workers too
+    if workers(record) != 0:  # through the tf.data service: the peak covers the workers
         return None
     sample = int(data["bytes_per_sample"])
     pairs = int(data["pairs"])
@@ -77,6 +79,12 @@ def predict(record: Record) -> Prediction | None:
     }
     terms = {name: value for name, value in terms.items() if value}
     return Prediction(sum(terms.values()), terms, profile.get("why", ""))
+
+
+def largest_terms(terms: dict[str, int], count: int = 3) -> str:
+    """The ``count`` biggest terms of a prediction, in words: what the peak is made of."""
+    biggest = sorted(terms.items(), key=lambda item: -item[1])[:count]
+    return ", ".join(f"{name} {format_bytes(value)}" for name, value in biggest)
 
 
 def table(records: list[Record]) -> pd.DataFrame:

@@ -18,7 +18,7 @@ from loaders.converted import default_cache_root
 from loaders.errors import OptionsError
 from loaders.layout import DatasetSpec, describe
 from loaders.options import AUTOTUNE, CACHE_MODES, PipelineOptions, parse_count
-from loaders.synth import SynthParams, synthesize
+from loaders.synth import SynthParams, synthesize, synthesize_from
 from reports.metrics import BY_FIELD, SUMMARY_FIELDS
 from reports.units import first_line, format_bytes, parse_bytes
 
@@ -367,9 +367,13 @@ def _print_summary(written: list[Record]) -> None:
         print(f"{r.mode:<8} {r.strategy:<16} {cache}{r.status:<11}{cells}")
 
 
-def builtin_dataset(cache_root: Path, pairs: int, size: int) -> Path:
-    """The synthetic dataset of ``pairs`` pairs of ``size``, made once under the cache."""
+def builtin_dataset(cache_root: Path, pairs: int, size: int, source: Path | None = None) -> Path:
+    """The synthetic dataset of ``pairs`` pairs of ``size``, made once under the cache;
+    from ``source``'s first pairs (hard links) when given a larger one of the same size."""
     params = SynthParams(pairs=pairs, size=size, splits={"train": 1.0}, seed=0)
     root = cache_root / "datasets" / f"synthetic-{pairs}x{size}-seed0"
-    synthesize(root, params)
+    if source is None:
+        synthesize(root, params)
+    else:
+        synthesize_from(source, root, params)  # pair i is the same whatever the total
     return root

@@ -13,7 +13,6 @@ from benchmarks.commands import run as run_command
 from loaders.converted import default_cache_root
 from loaders.errors import OptionsError
 from loaders.layout import describe
-from loaders.synth import SynthParams, synthesize_from
 from reports.units import format_bytes, parse_bytes
 
 HELP = "measure every strategy at several dataset sizes; fit memory and graph against size"
@@ -43,12 +42,9 @@ def run(args: argparse.Namespace) -> int:
     ram = parse_bytes(args.ram, "--ram") or psutil.virtual_memory().total
     cache_root = args.cache_dir or default_cache_root()
     largest = run_command.builtin_dataset(cache_root, sizes[-1], args.size)
-    datasets = []
-    for pairs in sizes:
-        root = cache_root / "datasets" / f"synthetic-{pairs}x{args.size}-seed0"
-        params = SynthParams(pairs=pairs, size=args.size, splits={"train": 1.0}, seed=0)
-        synthesize_from(largest, root, params)  # the first pairs of the largest: no redraw
-        datasets.append((describe(root, "train"), True))
+    # the smaller ones are the first pairs of the largest: no redraw
+    roots = [run_command.builtin_dataset(cache_root, n, args.size, largest) for n in sizes]
+    datasets = [(describe(root, "train"), True) for root in roots]
     no_report, args.no_report = args.no_report, True  # written below, with the RAM line
     status = run_command.execute(args, datasets, tag_logs=True)
     results = args.out / run_command.RESULTS
@@ -69,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
 
 def print_model(found: list[records.Record]) -> None:
     """Predicted against measured peak for every run the memory model applies to."""
-    from reports.model import TOLERANCE, table
+    from reports.model import TOLERANCE, largest_terms, table
 
     rows = table(found)
     if rows.empty:
@@ -80,8 +76,7 @@ def print_model(found: list[records.Record]) -> None:
         "largest terms"
     )
     for row in rows.itertuples():
-        largest = sorted(row.terms.items(), key=lambda item: -item[1])[:3]
-        terms = ", ".join(f"{name} {format_bytes(value)}" for name, value in largest)
+        terms = largest_terms(row.terms)
         flag = "" if row.within else "  (outside)"
         print(
             f"{row.strategy:<16} {row.pairs:>6} {format_bytes(row.measured):>9} "

@@ -14,27 +14,16 @@ from pathlib import Path
 
 import psutil
 import pytest
+from test_runner import spec_for
 
 from benchmarks.runner import run_isolated
 from benchmarks.service import parse_service
 from benchmarks.spec import RunSpec
 from loaders.errors import OptionsError
-from loaders.options import PipelineOptions
 
 
 def served_spec(strategy: str, root, cache_root, workers: str = "1") -> RunSpec:
-    return RunSpec(
-        strategy=strategy,
-        mode="iterate",
-        data_root=str(root),
-        split="train",
-        synthetic=True,
-        options=PipelineOptions(batch_size=4),
-        cache_root=str(cache_root),
-        steps=4,
-        warmup_steps=1,
-        service=workers,
-    )
+    return spec_for(strategy, root, cache_root, service=workers)
 
 
 @pytest.fixture
