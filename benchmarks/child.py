@@ -17,10 +17,18 @@ from dataclasses import asdict
 from pathlib import Path
 
 from benchmarks import service
-from benchmarks.procs import die_with_parent, lead_own_group, rss_bytes, tree_rss_bytes
+from benchmarks.procs import (
+    die_with_parent,
+    lead_own_group,
+    rss_bytes,
+    tree_pss_bytes,
+    tree_rss_bytes,
+)
 from benchmarks.spec import RunSpec
 
 ERROR_LIMIT = 4000  # TensorFlow's errors can carry whole arrays; the log has the rest
+# Training steps timed on one held batch after a train run (compute_only_samples_per_s).
+COMPUTE_ONLY_STEPS = 2
 
 
 def child_main(spec: RunSpec, result_path: str, work: Callable[..., dict] | None = None) -> None:
@@ -72,6 +80,7 @@ def measure(spec: RunSpec) -> dict:
 
     from benchmarks import probes
     from loaders import pipeline, registry
+    from loaders.ceilings import applies_to
     from loaders.layout import describe
 
     data = describe(Path(spec.data_root), spec.split)
@@ -94,12 +103,18 @@ def measure(spec: RunSpec) -> dict:
     idle = {pid: rss_bytes(pid) for pid in (served.worker_pids if served else [])}
     own_baseline = rss_bytes(os.getpid())
     baseline = tree_rss_bytes(os.getpid())
+    baseline_pss = tree_pss_bytes(os.getpid())
     step_times: list[float] = []
+    waits: list[float] = []  # time for next() to hand over a batch
+    computes: list[float] = []  # time of the training step on it
     samples = 0
     tracker = _memray(spec)
     with tracker, probes.TreeMemorySampler(spec.sample_interval_s) as sampler:
         start = time.perf_counter()
-        ds = pipeline.build(strategy, data, spec.options, Path(spec.cache_root))
+        if getattr(strategy, "ceiling", False):  # a ceiling makes its own uint8 batches
+            ds = strategy.batches(data, spec.options)
+        else:
+            ds = pipeline.build(strategy, data, spec.options, Path(spec.cache_root))
         local_ds = ds
         if spec.distributed:
             ds = ds.apply(tf.data.experimental.service.distribute(spec.processing_mode, target))
@@ -109,21 +124,32 @@ def measure(spec: RunSpec) -> dict:
         for index in range(spec.warmup_steps + spec.steps):
             began = time.perf_counter()
             (time1, time2), label = next(batches)
+            arrived = time.perf_counter()
             if step is not None:
                 float(step(time1, time2, label))  # .numpy() waits for the step to finish
-            batch_ends.append(round(time.perf_counter() - start, 4))
+            ended = time.perf_counter()
+            batch_ends.append(round(ended - start, 4))
             if first_batch_s is None:
                 first_batch_s = batch_ends[0]
             if index >= spec.warmup_steps:
-                step_times.append(time.perf_counter() - began)
+                step_times.append(ended - began)
+                waits.append(arrived - began)
+                computes.append(ended - arrived)
                 samples += int(label.shape[0])
     peak = sampler.peak_bytes()
-    graph_bytes, over_limit = probes.dataset_graph_size(local_ds, data.total_bytes)
+    peak_pss = sampler.peak_pss_bytes()
+    graph_bytes, over_limit = (
+        (None, None)
+        if getattr(strategy, "ceiling", False)
+        else probes.dataset_graph_size(local_ds, data.total_bytes)
+    )
     worker_peaks = [max(0, sampler.process_peaks.get(pid, 0) - idle[pid]) for pid in sorted(idle)]
     if served:
         served.stop()
+    compute_only = _compute_only(step, (time1, time2, label)) if step is not None else None
     steady_s = sum(step_times)
     ordered = sorted(step_times)
+    input_wait_s, compute_s = sum(waits), sum(computes)
     return {
         "tf_version": tf.__version__,
         "width": width,
@@ -136,10 +162,25 @@ def measure(spec: RunSpec) -> dict:
         "step_times_s": [round(t, 6) for t in step_times],
         "baseline_rss_bytes": baseline,
         "peak_rss_bytes": max(0, peak - baseline),
+        "baseline_pss_bytes": baseline_pss,
+        "peak_pss_bytes": (
+            max(0, peak_pss - baseline_pss) if None not in (peak_pss, baseline_pss) else None
+        ),
+        "tree_processes": sampler.most_processes,
+        "process_peaks": sampler.members(),
         "gpu_peak_bytes": probes.gpu_peak_bytes() if has_gpu else None,
         "dataset_graph_bytes": graph_bytes,
         "graph_over_limit": over_limit,
         "train_graph_bytes": step.graph_def_bytes() if step is not None else None,
+        "input_wait_s": round(input_wait_s, 6) if step is not None else None,
+        "compute_s": round(compute_s, 6) if step is not None else None,
+        "input_bound_share": (
+            input_wait_s / (input_wait_s + compute_s)
+            if step is not None and input_wait_s + compute_s > 0
+            else None
+        ),
+        "compute_only_samples_per_s": compute_only,
+        "ceiling": None if getattr(strategy, "ceiling", False) else applies_to(strategy),
         "rss_timeline": sampler.timeline(baseline),
         "batch_ends_s": batch_ends,
         "memray_peak_bytes": _memray_peak(spec),
@@ -152,6 +193,15 @@ def measure(spec: RunSpec) -> dict:
         ),
         "worker_peak_rss_bytes": worker_peaks,
     }
+
+
+def _compute_only(step, batch, repeats: int = COMPUTE_ONLY_STEPS) -> float:
+    """Samples per second of the training step alone, on one batch held in memory: the
+    rate a loader would have to keep up with for the step never to wait."""
+    began = time.perf_counter()
+    for _ in range(repeats):
+        float(step(*batch))
+    return repeats * int(batch[2].shape[0]) / (time.perf_counter() - began)
 
 
 def _memory_profile(strategy, data, spec: RunSpec) -> dict | None:

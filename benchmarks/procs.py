@@ -68,6 +68,45 @@ def rss_bytes(pid: int) -> int:
             return 0
 
 
+def pss_bytes(pid: int) -> int | None:
+    """Proportional set size of one process (Linux ``/proc/PID/smaps_rollup``): each
+    resident page divided by the number of processes that map it, so pages shared with
+    other processes (a library, copy-on-write pages after a fork) count once over all of
+    them. 0 when the process is gone; None where the kernel has no smaps_rollup (before
+    4.14) or does not let us read it. About 8 ms for a TensorFlow process (1,200 mappings),
+    against 10 microseconds for ``rss_bytes``: sample it less often."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as handle:
+            for line in handle:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1]) * 1024
+    except FileNotFoundError:
+        return 0 if not os.path.exists(f"/proc/{pid}") else None
+    except (OSError, IndexError, ValueError):
+        return None
+    return None
+
+
+def tree_pss_bytes(pid: int) -> int | None:
+    """Sum of PSS over the tree, sampled now; None when PSS cannot be read."""
+    total = 0
+    for member in descendant_pids(pid):
+        pss = pss_bytes(member)
+        if pss is None:
+            return None
+        total += pss
+    return total
+
+
+def process_name(pid: int) -> str:
+    """The process's command name (``/proc/PID/comm``), '' when it is gone."""
+    try:
+        with open(f"/proc/{pid}/comm", encoding="utf-8", errors="replace") as handle:
+            return handle.read().strip()
+    except OSError:
+        return ""
+
+
 def tree_rss_bytes(pid: int) -> int:
     """Sum of resident memory over the tree, sampled now (0 when it is gone)."""
     return sum(rss_bytes(member) for member in descendant_pids(pid))

@@ -21,7 +21,10 @@ if TYPE_CHECKING:
     from loaders.layout import DatasetSpec
 
 log = logging.getLogger("loadbench")
-SCHEMA = 1
+SCHEMA = 2
+# Versions this loadbench reads: 1 lacks the fields of repeats, PSS, the input-bound share
+# and the ceilings (they read as None), 2 has them.
+KNOWN_SCHEMAS = frozenset({1, 2})
 STATUSES = ("ok", "error", "crashed", "killed", "timeout", "over_budget")
 
 
@@ -60,6 +63,17 @@ class Record:
     service: dict | None = None
     client_peak_rss_bytes: int | None = None
     worker_peak_rss_bytes: list[int] = field(default_factory=list)
+    repeat: int = 0
+    baseline_pss_bytes: int | None = None
+    peak_pss_bytes: int | None = None
+    tree_processes: int | None = None
+    process_peaks: list[dict] = field(default_factory=list)
+    input_wait_s: float | None = None
+    compute_s: float | None = None
+    input_bound_share: float | None = None
+    compute_only_samples_per_s: float | None = None
+    ceiling: str | None = None
+    ceiling_fraction: float | None = None
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -111,7 +125,7 @@ def read(path: Path) -> list[Record]:
     path = Path(path)
     if not path.is_file():
         return []
-    return [make(Record, path, number, data, SCHEMA) for number, data in lines(path)]
+    return [make(Record, path, number, data, KNOWN_SCHEMAS) for number, data in lines(path)]
 
 
 def lines(path: Path):
@@ -139,13 +153,16 @@ def lines(path: Path):
         yield number, data
 
 
-def make(kind, path: Path, number: int, data: dict, schema: int):
-    """``kind(**data)`` for line ``number`` of ``path``, refusing another schema version."""
+def make(kind, path: Path, number: int, data: dict, schemas: int | frozenset[int]):
+    """``kind(**data)`` for line ``number`` of ``path``, refusing a schema version it
+    does not know (``schemas``: one version or a set)."""
+    known = frozenset({schemas}) if isinstance(schemas, int) else schemas
     found = data.get("schema")
-    if found != schema:
-        newer = isinstance(found, int) and found > schema
+    if found not in known:
+        newer = isinstance(found, int) and found > max(known)
+        versions = " and ".join(str(v) for v in sorted(known))
         raise RecordError(
-            f"{path}:{number}: schema {found}, this loadbench reads schema {schema}"
+            f"{path}:{number}: schema {found}, this loadbench reads schema {versions}"
             + ("; the file comes from a newer loadbench: upgrade to read it" if newer else "")
         )
     try:
@@ -208,8 +225,17 @@ def from_outcome(
             "memory_profile",
             "service",
             "client_peak_rss_bytes",
+            "baseline_pss_bytes",
+            "peak_pss_bytes",
+            "tree_processes",
+            "input_wait_s",
+            "compute_s",
+            "input_bound_share",
+            "compute_only_samples_per_s",
+            "ceiling",
         )
     }
+    metrics["process_peaks"] = result.get("process_peaks") or []
     metrics["worker_peak_rss_bytes"] = result.get("worker_peak_rss_bytes") or []
     metrics["batch_ends_s"] = result.get("batch_ends_s") or []
     if spec.mode == "train" and result.get("width"):

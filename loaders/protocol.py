@@ -27,6 +27,10 @@ class Strategy(Protocol):
     however little of it is resident, and the benchmark suite bounds the memray peak only
     of the strategies without it. Absent means False.
 
+    It may also set ``decodes_while_reading = True`` when it decodes image files as it
+    reads: its throughput is then read against the machine's decode ceiling
+    (``loaders.ceilings``), otherwise against the copy ceiling.
+
     It may also define ``memory_profile(spec, options) -> loaders.memory.MemoryProfile``:
     what it holds in memory itself, which the memory model adds to the shared pipeline's
     buffers to predict its peak. Without it, its runs get no prediction.

@@ -24,6 +24,12 @@ BUILTIN = {
     "memmap": "loaders.memmap:Memmap",
     "fixed_length": "loaders.fixed_length:FixedLength",
 }
+# The machine's ceilings (loaders/ceilings.py): created by name like strategies, but
+# not listed by names(); ``loadbench run`` measures them beside the strategies.
+CEILINGS = {
+    "ceiling_decode": "loaders.ceilings:DecodeCeiling",
+    "ceiling_copy": "loaders.ceilings:CopyCeiling",
+}
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,8 @@ def create(name: str) -> Strategy | BatchStrategy:
     """A fresh strategy from a registered name or a ``package.module:Name`` reference."""
     if ":" in name:
         return _instantiate(Registration(name, name, "--loader reference"))
+    if name in CEILINGS:
+        return _instantiate(Registration(name, CEILINGS[name], "built-in ceiling"))
     table = registrations()
     if name not in table:
         raise StrategyError(

@@ -70,6 +70,7 @@ class Sequence:
     """Run a ``PairDataset`` through Keras's enqueuer and hand its batches to tf.data."""
 
     name = "sequence"
+    decodes_while_reading = True  # measured against ceiling_decode
 
     def prepare(self, spec: DatasetSpec, cache_root: Path) -> None:
         """Nothing to convert: files are decoded by the PyDataset's workers."""

@@ -1,8 +1,11 @@
 """The regression decision: a baseline's runs against the current ones, metric by metric.
 
-Pure: records in, a Comparison out. Peak memory and graph bytes are the strict gates;
-throughput is judged only between runs from the same machine (or when forced), because a
-shared machine moves it by more than any sensible tolerance.
+Pure: records in, a Comparison out. Peak memory and graph bytes are the strict gates, on
+the median of the repeats; throughput is judged only between runs from the same machine (or
+when forced), because a shared machine moves it by more than any sensible tolerance. With
+MIN_REPEATS_TESTED ok repeats a side, a throughput drop past the tolerance must also be
+significant (one-sided Mann-Whitney U, p < alpha) to count; with fewer, the tolerance alone
+decides and the verdict says the drop was not tested.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from loaders.errors import OptionsError
 from reports.metrics import METRICS, Metric
 from reports.units import first_line
 
+MIN_REPEATS_TESTED = 5  # ok repeats each side needs before throughput is tested
+
 
 @dataclass(frozen=True, kw_only=True)
 class Tolerances:
@@ -23,6 +28,8 @@ class Tolerances:
 
     memory_floor_bytes: a memory change smaller than this never fails, whatever its
         percentage (a few MB of allocator noise on a small run is not a regression).
+    alpha: significance level of the throughput test; a drop past the tolerance counts only
+        when the Mann-Whitney p-value is below it (with MIN_REPEATS_TESTED repeats a side).
     """
 
     memory: float = 0.10
@@ -31,6 +38,7 @@ class Tolerances:
     memory_floor_bytes: int = 0
     force_throughput: bool = False
     ignore_throughput: bool = False
+    alpha: float = 0.01
 
     def __post_init__(self) -> None:
         for name in ("memory", "graph", "throughput"):
@@ -39,6 +47,8 @@ class Tolerances:
                 raise OptionsError(f"--{name}-tolerance {value:.0%}: must be from 0% to 1000%")
         if self.memory_floor_bytes < 0:
             raise OptionsError(f"--memory-floor {self.memory_floor_bytes}: must be 0 or more")
+        if not 0 < self.alpha < 1:
+            raise OptionsError(f"--alpha {self.alpha:g}: must be between 0 and 1, exclusive")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,6 +62,7 @@ class Row:
     failed: bool = False
     improved: bool = False
     unit_metric: Metric | None = None
+    p_value: float | None = None  # the throughput test's, when both sides had enough repeats
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,10 +94,31 @@ def _by_key(records: list[Record]) -> dict[str, list[Record]]:
     return grouped
 
 
-def _value(records: list[Record], metric: Metric) -> float | None:
+def _values(records: list[Record], metric: Metric) -> list[float]:
+    """The metric's value in each ok repeat that measured it."""
     values = [getattr(r, metric.field) for r in records if r.status == "ok"]
-    values = [v for v in values if v is not None]
+    return [float(v) for v in values if v is not None]
+
+
+def _median(values: list[float]) -> float | None:
     return float(statistics.median(values)) if values else None
+
+
+def p_worse(before: list[float], after: list[float], better: str) -> float:
+    """One-sided Mann-Whitney U p-value for "``after`` is worse than ``before``" (lower
+    when higher is better). Exact without ties; with ties scipy picks (normal approximation).
+    """
+    from scipy.stats import mannwhitneyu  # imported here: only tested runs pay for scipy
+
+    tied = len(set(before) | set(after)) < len(before) + len(after)
+    result = mannwhitneyu(
+        after,
+        before,
+        alternative="less" if better == "higher" else "greater",
+        method="auto" if tied else "exact",
+    )
+    p = float(result.pvalue)
+    return 1.0 if p != p else p  # NaN (no variation to rank) is no evidence of a shift
 
 
 def compare(baseline: list[Record], current: list[Record], tolerances: Tolerances) -> Comparison:
@@ -121,7 +153,8 @@ def compare(baseline: list[Record], current: list[Record], tolerances: Tolerance
         for metric in METRICS:
             if metric.tolerance is None:
                 continue
-            old, new = _value(before, metric), _value(after, metric)
+            old_values, new_values = _values(before, metric), _values(after, metric)
+            old, new = _median(old_values), _median(new_values)
             if old is None and new is None:
                 continue
             if metric.tolerance == "throughput" and tolerances.ignore_throughput:
@@ -133,7 +166,8 @@ def compare(baseline: list[Record], current: list[Record], tolerances: Tolerance
                 skipped += 1
                 rows.append(_row(label, metric, old, new, "not judged: another machine"))
                 continue
-            rows.append(_judge(label, metric, old, new, tolerances, failures))
+            test = _significance(old_values, new_values, metric)
+            rows.append(_judge(label, metric, old, new, tolerances, failures, test))
     return Comparison(rows=rows, failures=failures, skipped_throughput=skipped)
 
 
@@ -150,21 +184,51 @@ def _verdict_row(label: str, what: str, verdict: str, failed: bool = False) -> R
     )
 
 
+def _change(old, new) -> float | None:
+    """Relative change of the median, (new - old) / old; None when it has no meaning."""
+    return (new - old) / old if old not in (None, 0) and new is not None else None
+
+
 def _row(label: str, metric: Metric, old, new, verdict: str, **flags) -> Row:
-    change = (new - old) / old if old not in (None, 0) and new is not None else None
     return Row(
         run=label,
         metric=metric.label,
         baseline=old,
         current=new,
-        change=change,
+        change=_change(old, new),
         verdict=verdict,
         unit_metric=metric,
         **flags,
     )
 
 
-def _judge(label, metric: Metric, old, new, tolerances: Tolerances, failures: list) -> Row:
+@dataclass(frozen=True)
+class _Test:
+    """The throughput test's outcome: its p-value (None when not run) and how to say it."""
+
+    p: float | None = None
+    text: str = ""
+
+
+_NO_TEST = _Test()
+
+
+def _significance(before: list[float], after: list[float], metric: Metric) -> _Test:
+    """Test throughput's shift when both sides have enough repeats; the strict gates never."""
+    if metric.tolerance != "throughput":
+        return _NO_TEST
+    if min(len(before), len(after)) < MIN_REPEATS_TESTED:
+        counts = f"{len(before)} and {len(after)} repeats, {MIN_REPEATS_TESTED} needed"
+        return _Test(text=f"not tested: {counts}")
+    p = p_worse(before, after, metric.better)
+    return _Test(p, f"p={p:.2g}")
+
+
+def _judge(
+    label, metric: Metric, old, new, tolerances: Tolerances, failures: list, test: _Test = _NO_TEST
+) -> Row:
+    """With a p-value, a median past the tolerance counts only when p < alpha; without,
+    the tolerance alone decides."""
     if old is None:
         return _row(label, metric, old, new, "new: not in the baseline")
     if new is None:
@@ -174,8 +238,18 @@ def _judge(label, metric: Metric, old, new, tolerances: Tolerances, failures: li
     relative = worse / old if old else (float("inf") if worse > 0 else 0.0)
     if metric.tolerance == "memory" and abs(new - old) < tolerances.memory_floor_bytes:
         return _row(label, metric, old, new, "ok (under the memory floor)")
+    note = f", {test.text}" if test.text else ""
+    if relative > allowed and test.p is not None and test.p >= tolerances.alpha:
+        change = _change(old, new)
+        shift = f"median {change:+.0%}" if change is not None else "median worse"
+        verdict = f"ok ({shift} but not significant{note} >= {tolerances.alpha:g})"
+        return _row(label, metric, old, new, verdict, p_value=test.p)
     if relative > allowed:
         text = f"{metric.label} {metric.format(old)} -> {metric.format(new)}"
-        failures.append(f"{label}: {text}, {relative:+.1%} worse, over the {allowed:.0%} tolerance")
-        return _row(label, metric, old, new, f"regressed (> {allowed:.0%})", failed=True)
-    return _row(label, metric, old, new, "ok", improved=relative < -allowed)
+        failures.append(
+            f"{label}: {text}, {relative:+.1%} worse, over the {allowed:.0%} tolerance{note}"
+        )
+        verdict = f"regressed (> {allowed:.0%}{note})"
+        return _row(label, metric, old, new, verdict, failed=True, p_value=test.p)
+    verdict = f"ok ({test.text})" if test.text else "ok"
+    return _row(label, metric, old, new, verdict, improved=relative < -allowed, p_value=test.p)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks.records import SCHEMA, Record, read
+from benchmarks.records import KNOWN_SCHEMAS, Record, read
 from loaders.errors import RecordError
 from reports.metrics import METRICS
 
@@ -51,8 +51,9 @@ def _pytest_benchmark(path: Path, data: dict) -> list[Record]:
         if not isinstance(info, dict) or "strategy" not in info or "schema" not in info:
             continue  # a benchmark of the suite's own (the sampler's cost), not a run
         where = f"{path}: benchmark {index} ({bench.get('name')})"
-        if info["schema"] != SCHEMA:
-            raise RecordError(f"{where}: schema {info['schema']}, this loadbench reads {SCHEMA}")
+        if info["schema"] not in KNOWN_SCHEMAS:
+            versions = " and ".join(map(str, sorted(KNOWN_SCHEMAS)))
+            raise RecordError(f"{where}: schema {info['schema']}, this loadbench reads {versions}")
         try:
             out.append(Record(**info))
         except TypeError as exc:
@@ -91,6 +92,8 @@ def frame(records: list[Record]) -> pd.DataFrame:
             "key": record.key(),
             **{m.field: getattr(record, m.field) for m in METRICS},
             "baseline_rss_bytes": record.baseline_rss_bytes,
+            "repeat": record.repeat,
+            "tree_processes": record.tree_processes,
             "graph_over_limit": record.graph_over_limit,
             "memray_flamegraph": record.memray_flamegraph,
             "started_at": record.started_at,

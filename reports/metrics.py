@@ -8,13 +8,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from reports.units import format_bytes, format_rate, format_seconds
+from reports.units import format_bytes, format_rate, format_seconds, format_share
 
-Unit = Literal["bytes", "samples/s", "seconds"]
+Unit = Literal["bytes", "samples/s", "seconds", "share"]
 FORMATTERS: dict[str, Callable[[float | None], str]] = {
     "bytes": format_bytes,
     "samples/s": format_rate,
     "seconds": format_seconds,
+    "share": format_share,
 }
 
 
@@ -76,13 +77,48 @@ METRICS: tuple[Metric, ...] = (
         role="inform",
     ),
     Metric(
+        field="ceiling_fraction",
+        label="of ceiling",
+        unit="share",
+        better="higher",
+        role="inform",
+        covers="iterating throughput over this machine's decode or copy ceiling",
+    ),
+    Metric(
+        field="input_bound_share",
+        label="input-bound",
+        unit="share",
+        better="lower",
+        role="inform",
+        covers="training: share of the loop spent waiting for the next batch",
+    ),
+    Metric(
+        field="compute_only_samples_per_s",
+        label="step alone",
+        unit="samples/s",
+        better="higher",
+        role="inform",
+        covers="training step on one batch held in memory: the rate to keep up with",
+    ),
+    Metric(
+        field="peak_pss_bytes",
+        label="peak PSS",
+        unit="bytes",
+        better="lower",
+        role="gate",
+        tolerance="memory",
+        covers="proportional set size summed over the run's process tree, above its "
+        "baseline: pages shared between processes count once",
+    ),
+    Metric(
         field="peak_rss_bytes",
         label="peak RSS",
         unit="bytes",
         better="lower",
         role="gate",
         tolerance="memory",
-        covers="resident memory of the run's whole process tree, above its baseline",
+        covers="resident memory summed over the run's process tree, above its baseline "
+        "(a page shared by several processes counts once per process)",
     ),
     Metric(
         field="memray_peak_bytes",
@@ -91,7 +127,8 @@ METRICS: tuple[Metric, ...] = (
         better="lower",
         role="gate",
         tolerance="memory",
-        covers="heap of the main process only, from a separate tracked run",
+        covers="heap of the main process only (memray cannot follow spawned workers), "
+        "from a separate tracked run",
     ),
     Metric(
         field="gpu_peak_bytes",
@@ -127,7 +164,10 @@ BY_FIELD: dict[str, Metric] = {m.field: m for m in METRICS}
 # The summary table's columns, in order (the report and ``loadbench run`` print these).
 SUMMARY_FIELDS: tuple[str, ...] = (
     "samples_per_s",
+    "ceiling_fraction",
+    "input_bound_share",
     "first_batch_s",
+    "peak_pss_bytes",
     "peak_rss_bytes",
     "memray_peak_bytes",
     "gpu_peak_bytes",

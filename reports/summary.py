@@ -3,23 +3,99 @@
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass
 
 import pandas as pd
 
 from benchmarks.probes import PROTOBUF_LIMIT_BYTES
 from benchmarks.records import Record
+from loaders.registry import CEILINGS
 from reports.load import frame
 from reports.metrics import BY_FIELD, SUMMARY_FIELDS
 from reports.units import format_bytes
 
 CLOSE = 0.05  # throughputs this close are a tie on a shared machine
 GROUP = ["dataset", "split", "pairs", "image_size", "mode", "options", "strategy"]
+# A measurement is flagged unstable when its repeats' throughput varies this much
+# (coefficient of variation), or when their bytes differ by more than BYTES_SPREAD of
+# the median (the largest less the smallest).
+UNSTABLE_CV = 0.10
+BYTES_SPREAD = 0.05
+CV_FIELDS = ("samples_per_s",)
+BYTES_FIELDS = ("peak_pss_bytes", "peak_rss_bytes", "dataset_graph_bytes", "train_graph_bytes")
+UNSTABLE_HINT = "close other work, or raise --steps (and --repeats)"
+
+
+@dataclass(frozen=True)
+class Spread:
+    """The repeats of one figure: median, smallest, largest and, for throughput, the
+    coefficient of variation (sample standard deviation over the mean)."""
+
+    median: float
+    low: float
+    high: float
+    count: int
+    cv: float | None = None
+
+    @property
+    def relative_range(self) -> float:
+        return (self.high - self.low) / self.median if self.median else 0.0
+
+
+def spread(values: list[float]) -> Spread | None:
+    """The spread of ``values``; None when there are none."""
+    clean = [float(v) for v in values if v is not None and v == v]
+    if not clean:
+        return None
+    mean = statistics.fmean(clean)
+    cv = statistics.stdev(clean) / mean if len(clean) > 1 and mean else None
+    return Spread(statistics.median(clean), min(clean), max(clean), len(clean), cv)
+
+
+def unstable(spreads: dict[str, Spread]) -> list[str]:
+    """Why a measurement's repeats disagree, one reason per figure; empty when they do not
+    (or when there is a single repeat)."""
+    reasons = []
+    for field in CV_FIELDS:
+        found = spreads.get(field)
+        if found and found.cv is not None and found.cv >= UNSTABLE_CV:
+            reasons.append(f"{BY_FIELD[field].label} CV {found.cv:.0%} (>= {UNSTABLE_CV:.0%})")
+    for field in BYTES_FIELDS:
+        found = spreads.get(field)
+        if found and found.count > 1 and found.relative_range > BYTES_SPREAD:
+            reasons.append(
+                f"{BY_FIELD[field].label} differs {found.relative_range:.0%} between repeats "
+                f"(> {BYTES_SPREAD:.0%})"
+            )
+    return reasons
+
+
+def with_spread(row: pd.Series | dict, field: str, ranged: bool = True) -> str:
+    """The median of a summary row's figure with its range (and CV) over the repeats:
+    '1,733 samples/s (1,650-1,801, CV 4%)', '204.1 MB (198.0-215.3)'; the bare median for
+    a single repeat, or with ``ranged`` False."""
+    metric = BY_FIELD[field]
+    value = row.get(field)
+    text = metric.format(None if value is None or value != value else value)
+    found = (row.get("spreads") or {}).get(field)
+    if not ranged or found is None or found.count < 2:
+        return text
+    low, high = metric.format(found.low), metric.format(found.high)
+    unit = text.rpartition(" ")[2] if " " in text else ""
+    if unit and low.endswith(f" {unit}") and high.endswith(f" {unit}"):
+        low, high = low.removesuffix(f" {unit}"), high.removesuffix(f" {unit}")
+    cv = f", CV {found.cv:.0%}" if field in CV_FIELDS and found.cv is not None else ""
+    return f"{text} ({low}-{high}{cv})"
 
 
 def summary(records: list[Record]) -> pd.DataFrame:
     """One row per strategy, mode, dataset and options: the median of its ok runs (all of
-    its runs when none is ok), with ``runs`` and ``ok_runs`` counts and the last error."""
+    its runs when none is ok), with ``runs`` and ``ok_runs`` counts and the last error.
+
+    ``spreads`` holds each figure's Spread over the ok repeats, ``unstable`` the reasons
+    to doubt them; ``memory_bytes`` is the tree's PSS where it was measured, else its
+    summed RSS, and ``memory_figure`` says which ("PSS" or "RSS")."""
     df = frame(records)
     rows = []
     for keys, group in df.groupby(GROUP, sort=False, dropna=False):
@@ -39,9 +115,20 @@ def summary(records: list[Record]) -> pd.DataFrame:
             ),
             dataset_bytes=int(group["dataset_bytes"].iloc[0]),
         )
-        for field in SUMMARY_FIELDS:
+        spreads = {}
+        for field in (*SUMMARY_FIELDS, "compute_only_samples_per_s"):
             values = pd.to_numeric(used[field], errors="coerce").dropna()
             row[field] = float(values.median()) if len(ok) and len(values) else None
+            if len(ok) and (found := spread(values.tolist())):
+                spreads[field] = found
+        row["spreads"] = spreads
+        row["unstable"] = unstable(spreads)
+        pss = row.get("peak_pss_bytes")
+        row["memory_figure"] = "PSS" if pss is not None else "RSS"
+        row["memory_bytes"] = pss if pss is not None else row.get("peak_rss_bytes")
+        row["processes"] = (
+            int(used["tree_processes"].max()) if used["tree_processes"].notna().any() else None
+        )
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -51,7 +138,8 @@ def best(table: pd.DataFrame) -> dict[tuple[int, str], bool]:
     dataset and options; ties are all marked."""
     marks: dict[tuple[int, str], bool] = {}
     comparable = ["dataset", "split", "pairs", "image_size", "mode", "options"]
-    for _, group in table[table["status"] == "ok"].groupby(comparable, sort=False, dropna=False):
+    measured = table[(table["status"] == "ok") & ~table["strategy"].isin(CEILINGS)]
+    for _, group in measured.groupby(comparable, sort=False, dropna=False):
         for field in SUMMARY_FIELDS:
             values = pd.to_numeric(group[field], errors="coerce").dropna()
             if len(values) < 2 or values.nunique() == 1:
@@ -75,27 +163,20 @@ def advice(table: pd.DataFrame, memory_budget_bytes: int | None = None) -> list[
     serialized, per mode. The default budget is twice the leanest strategy's peak."""
     out: list[Advice] = []
     for mode, group in table.groupby("mode", sort=False):
-        ok = group[group["status"] == "ok"]
+        ok = group[(group["status"] == "ok") & ~group["strategy"].isin(CEILINGS)]
         where = f"({mode})"
         if ok.empty:
             out.append(Advice(f"Any strategy {where}?", "no run ended ok"))
             continue
-        memory = ok.dropna(subset=["peak_rss_bytes"])
+        memory = ok.dropna(subset=["memory_bytes"])
         speed = ok.dropna(subset=["samples_per_s"])
         if len(memory):
-            lean = memory.loc[memory["peak_rss_bytes"].idxmin()]
-            out.append(
-                Advice(
-                    f"Lowest memory {where}",
-                    f"{lean['strategy']}: {format_bytes(lean['peak_rss_bytes'])} peak RSS",
-                )
-            )
+            lean = memory.loc[memory["memory_bytes"].idxmin()]
+            out.append(Advice(f"Lowest memory {where}", f"{lean['strategy']}: {_memory(lean)}"))
         if len(speed):
             fast = speed.loc[speed["samples_per_s"].idxmax()]
             rate = BY_FIELD["samples_per_s"].format(fast["samples_per_s"])
-            answer = (
-                f"{fast['strategy']}: {rate} at {format_bytes(fast['peak_rss_bytes'])} peak RSS"
-            )
+            answer = f"{fast['strategy']}: {rate} at {_memory(fast)}"
             close = speed[
                 (speed["samples_per_s"] >= (1 - CLOSE) * fast["samples_per_s"])
                 & (speed.index != fast.name)
@@ -104,19 +185,24 @@ def advice(table: pd.DataFrame, memory_budget_bytes: int | None = None) -> list[
                 answer += f" ({', '.join(close['strategy'])} within {CLOSE:.0%} of it)"
             out.append(Advice(f"Fastest {where}", answer))
         if len(memory) and len(speed):
-            budget = memory_budget_bytes or 2 * int(memory["peak_rss_bytes"].min())
+            budget = memory_budget_bytes or 2 * int(memory["memory_bytes"].min())
             label = "your budget" if memory_budget_bytes else "twice the lowest peak"
-            within = speed[speed["peak_rss_bytes"] <= budget]
+            within = speed[speed["memory_bytes"] <= budget]
             question = f"Fastest within {format_bytes(budget)} ({label}) {where}"
             if within.empty:
                 out.append(Advice(question, "none"))
             else:
                 pick = within.loc[within["samples_per_s"].idxmax()]
                 rate = BY_FIELD["samples_per_s"].format(pick["samples_per_s"])
-                answer = f"{pick['strategy']}: {rate} at {format_bytes(pick['peak_rss_bytes'])}"
+                answer = f"{pick['strategy']}: {rate} at {_memory(pick)}"
                 out.append(Advice(question, answer))
     out.append(_serialization(table))
     return out
+
+
+def _memory(row: pd.Series) -> str:
+    """'204.0 MB peak PSS': a row's memory figure, saying which one it is."""
+    return f"{format_bytes(row['memory_bytes'])} peak {row['memory_figure']}"
 
 
 def _serialization(table: pd.DataFrame) -> Advice:

@@ -34,6 +34,13 @@ def format_rate(samples_per_s: float | None) -> str:
     return "n/a" if samples_per_s is None else f"{samples_per_s:,.0f} samples/s"
 
 
+def format_share(share: float | None) -> str:
+    """A fraction as a percentage: 0.123 -> '12.3%'."""
+    if share is None or share != share:
+        return "n/a"
+    return f"{share:.1%}" if share < 10 else f"{share:,.0%}"
+
+
 def format_seconds(seconds: float | None) -> str:
     if seconds is None:
         return "n/a"

@@ -42,6 +42,14 @@ def add_tolerances(parser: argparse.ArgumentParser) -> None:
         default="0",
         help="memory changes smaller than this never fail, e.g. 16MB (default 0)",
     )
+    gate.add_argument(
+        "--alpha",
+        type=float,
+        default=0.01,
+        help="significance level of the throughput test: with 5+ repeats a side, a drop past "
+        "the tolerance fails only if a one-sided Mann-Whitney U test gives p < alpha "
+        "(default 0.01)",
+    )
     throughput = gate.add_mutually_exclusive_group()
     throughput.add_argument(
         "--force-throughput",
@@ -66,6 +74,7 @@ def tolerances(args: argparse.Namespace):
         memory_floor_bytes=parse_bytes(args.memory_floor, "--memory-floor") or 0,
         force_throughput=args.force_throughput,
         ignore_throughput=args.ignore_throughput,
+        alpha=args.alpha,
     )
 
 

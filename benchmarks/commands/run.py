@@ -7,6 +7,7 @@ cache directory). Each run's record is appended to ``OUT/results.jsonl`` as it e
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -18,20 +19,28 @@ from loaders.converted import default_cache_root
 from loaders.errors import OptionsError
 from loaders.layout import DatasetSpec, describe
 from loaders.options import AUTOTUNE, CACHE_MODES, PipelineOptions, parse_count
+from loaders.registry import CEILINGS
 from loaders.synth import SynthParams, synthesize, synthesize_from
 from reports.metrics import BY_FIELD, SUMMARY_FIELDS
 from reports.units import first_line, format_bytes, parse_bytes
 
 HELP = "measure every strategy on a dataset (the built-in synthetic one by default)"
 DEFAULT_PAIRS = 1000
-DEFAULT_BATCH = 32
 DEFAULT_SIZE = 256
 RESULTS = "results.jsonl"
-# A CPU training step at 256x256, batch 32 takes seconds: fewer steps keep the default
-# run within minutes on 2 cores.
-DEFAULT_STEPS = {"iterate": 30, "train": 8}
-DEFAULT_WARMUP = {"iterate": 5, "train": 2}
-ALWAYS_SHOWN = ("samples_per_s", "peak_rss_bytes", "dataset_graph_bytes")
+# Each run is a fresh child: importing TensorFlow alone takes about 3 s of it on 2 cores,
+# and a training run adds about 5 s to build, trace and first run the step. A CPU step at
+# 256x256 costs about 50 ms per sample, so training takes batches of 8: the default run
+# (3 repeats of every strategy in both modes, and the two ceilings) stays within minutes.
+DEFAULT_BATCH = {"iterate": 32, "train": 8}
+DEFAULT_STEPS = {"iterate": 20, "train": 5}
+DEFAULT_WARMUP = {"iterate": 3, "train": 1}
+DEFAULT_REPEATS = 3
+CEILING_NAMES = frozenset(CEILINGS)
+# Copying held batches is 20 to 50 times faster than any strategy: this many times the
+# steps keep its timed span from being a few milliseconds.
+CEILING_STEPS = {"ceiling_copy": 20}
+RANGED = ("samples_per_s", "peak_pss_bytes", "peak_rss_bytes")  # printed with their spread
 # --preset seed: the pipeline of the story in DESIGN.md, on a dataset twice the shuffle
 # buffer, so that a cache that keeps the split shows as more than the buffer does.
 SEED_STRATEGY = "generator"
@@ -80,14 +89,22 @@ def prepare_parser(parser: argparse.ArgumentParser, sweep: bool = False) -> None
     )
     pipe = parser.add_argument_group("pipeline options")
     pipe.add_argument(
-        "--batch-size", type=int, help=f"default: 32 ({SEED_BATCH} with --preset seed)"
+        "--batch-size",
+        type=int,
+        help=f"default: {DEFAULT_BATCH['iterate']} iterating, {DEFAULT_BATCH['train']} "
+        f"training ({SEED_BATCH} with --preset seed)",
     )
     pipe.add_argument("--shuffle", type=int, default=0, help="shuffle buffer, 0 = off")
     pipe.add_argument("--seed", type=int, default=0)
     pipe.add_argument("--cache", choices=CACHE_MODES, default="none")
     pipe.add_argument("--prefetch", default="auto", help="'auto' or a batch count")
     pipe.add_argument("--parallelism", default="auto", help="'auto' or a count")
-    pipe.add_argument("--use-multiprocessing", action="store_true")
+    pipe.add_argument(
+        "--use-multiprocessing",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="sequence's PyDataset workers are processes (default), or threads with --no-...",
+    )
     if not sweep:
         what.add_argument(
             "--preset",
@@ -113,6 +130,21 @@ def prepare_parser(parser: argparse.ArgumentParser, sweep: bool = False) -> None
             default="parallel_epochs",
         )
     harness = parser.add_argument_group("harness")
+    harness.add_argument(
+        "--repeats",
+        type=int,
+        default=1 if sweep else DEFAULT_REPEATS,
+        help="runs of each measurement, each in a fresh child; the summary shows their "
+        f"median and spread (default: {1 if sweep else DEFAULT_REPEATS})",
+    )
+    if not sweep:
+        harness.add_argument(
+            "--ceilings",
+            action=argparse.BooleanOptionalAction,
+            default=True,
+            help="also measure the machine's decode and copy ceilings (default: yes; not with "
+            "--preset)",
+        )
     harness.add_argument("--out", type=Path, default=Path("loadbench-results"))
     harness.add_argument("--timeout", type=float, default=600, help="seconds per run")
     harness.add_argument("--max-memory", help="kill a run whose process tree passes this, e.g. 4GB")
@@ -159,8 +191,10 @@ def seed_preset(args: argparse.Namespace, data: DatasetSpec) -> list[PipelineOpt
 
 
 def pipeline_options(args: argparse.Namespace) -> PipelineOptions:
+    """The options of ``args``; a batch size left out is the iterating default (a
+    training run's is set per mode, ``for_mode``)."""
     return PipelineOptions(
-        batch_size=args.batch_size or DEFAULT_BATCH,
+        batch_size=args.batch_size or DEFAULT_BATCH["iterate"],
         shuffle_buffer=args.shuffle,
         seed=args.seed,
         cache=args.cache,
@@ -209,10 +243,15 @@ def execute(
     tag_logs: bool = False,
     variants: list[PipelineOptions] | None = None,
 ) -> int:
-    """Measure every strategy in every mode on each dataset, a child per run; append each
-    record as it ends, print the summary, write the report. ``tag_logs`` puts the pair
-    count in log and capture names (a sweep measures one strategy at several sizes);
-    ``variants`` replaces the options from ``args`` with several (a preset's)."""
+    """Measure every strategy in every mode on each dataset, ``--repeats`` times, a child
+    per run; append each record as it ends, print the summary, write the report.
+
+    The repeats go in rounds (every run once, then every run again), so that a slow spell
+    of a shared machine touches every strategy alike; each round starts with the
+    machine's ceilings (``--ceilings``), which later iterating records are read against.
+    ``tag_logs`` puts the pair count in log and capture names (a sweep measures one
+    strategy at several sizes); ``variants`` replaces the options from ``args`` with
+    several (a preset's)."""
     from benchmarks.runner import run_isolated, stop_resource_tracker
     from loaders import registry
 
@@ -221,23 +260,36 @@ def execute(
     max_memory = parse_bytes(args.max_memory, "--max-memory")
     if max_memory == 0:
         raise OptionsError(f"--max-memory {args.max_memory!r}: must be above 0")
+    if args.repeats < 1:
+        raise OptionsError(f"--repeats {args.repeats}: must be at least 1")
     names = args.loaders.split(",") if args.loaders else registry.names()
     for name in names:
         registry.check(name)  # a typo fails now, not after minutes of other runs
     modes = MODES if args.mode == "both" else (args.mode,)
     out = args.out / RESULTS
-    done = {key for r in records.read(out) for key in r.identities()} if args.resume else set()
+    earlier = records.read(out) if args.resume else []
+    done = {(key, r.repeat) for r in earlier for key in r.identities()}
     from benchmarks.service import parse_service
 
     services = parse_service(getattr(args, "service", None)) or [None]
-    plan = [
-        (data, synthetic, mode, name, options, served)
+    ceilings = (
+        list(registry.CEILINGS)
+        if getattr(args, "ceilings", False) and not (len(variants) > 1 or services != [None])
+        else []
+    )
+    one_round = [
+        (data, synthetic, "iterate", name, variants[0], None)
+        for data, synthetic in datasets
+        for name in ceilings
+    ] + [
+        (data, synthetic, mode, name, for_mode(options, mode, args), served)
         for data, synthetic in datasets
         for mode in modes
         for name in names
         for options in variants
         for served in services
     ]
+    plan = [(repeat, *run) for repeat in range(args.repeats) for run in one_round]
     for data, synthetic in datasets:
         height, width = data.image_size
         print(
@@ -245,10 +297,13 @@ def execute(
             f"{data.pairs} pairs {width}x{height}, {format_bytes(data.total_bytes)} as uint8"
         )
     print(f"records to {out}")
+    rates = CeilingRates(earlier)
     written: list[Record] = []
     started = 0
     try:
-        for number, (data, synthetic, mode, name, options, served) in enumerate(plan, start=1):
+        for number, (repeat, data, synthetic, mode, name, options, served) in enumerate(
+            plan, start=1
+        ):
             dataset = records.dataset_fields(data, synthetic)
             name_stem = stem(mode, name) + (f"-{data.pairs}" if tag_logs else "")
             if len(variants) > 1:
@@ -257,6 +312,8 @@ def execute(
                 name_stem += (
                     "-service-remote" if served.startswith("grpc") else f"-service-{served}"
                 )
+            if args.repeats > 1:
+                name_stem += f"-r{repeat}"
             spec = run_spec(
                 data,
                 synthetic,
@@ -264,7 +321,7 @@ def execute(
                 name,
                 options,
                 cache_root,
-                steps=args.steps,
+                steps=(args.steps or DEFAULT_STEPS[mode]) * CEILING_STEPS.get(name, 1),
                 warmup=args.warmup,
                 width=args.width,
                 log_path=str(args.out / "logs" / f"{name_stem}.log"),
@@ -275,19 +332,26 @@ def execute(
             variant = f" cache={options.cache:<6}" if len(variants) > 1 else ""
             if len(services) > 1 or served not in (None, "0"):
                 variant += " local" if served in (None, "0") else f" service={served}"
-            label = f"  [{number}/{len(plan)}]{size} {mode:<8} {name:<16}{variant}"
+            again = f" #{repeat + 1}" if args.repeats > 1 else ""
+            label = f"  [{number}/{len(plan)}]{size} {mode:<8} {name:<16}{variant}{again}"
             run_options = records.options_fields(spec)
             if getattr(args, "preset", None):
                 run_options["preset"] = args.preset
-            if records.run_key(name, mode, dataset, run_options) in done:
+            if (records.run_key(name, mode, dataset, run_options), repeat) in done:
                 print(f"{label} already recorded, skipped (--resume)")
                 continue
             print(f"{label} ...", end="", flush=True)
             outcome = run_isolated(spec, args.timeout, max_memory)
             started += outcome.started
             extra = _memray_run(spec, args, max_memory, name_stem) if args.memray else {}
+            extra["repeat"] = repeat
+            if mode == "iterate" and (ceiling := outcome.result.get("ceiling")):
+                extra["ceiling_fraction"] = rates.fraction(
+                    dataset, ceiling, outcome.result.get("samples_per_s")
+                )
             record = records.from_outcome(spec, outcome, dataset, run_options, extra)
             records.append(out, record)
+            rates.add(record)
             written.append(record)
             print(f" {record.status} in {record.wall_s:.1f} s" + _why(record))
     except KeyboardInterrupt:
@@ -308,6 +372,39 @@ def execute(
         report = write_report(load([out]), args.out / "report", sources=[str(out)])
         print(f"\nreport: {report}")
     return 1 if written and not started else 0
+
+
+def for_mode(options: PipelineOptions, mode: str, args: argparse.Namespace) -> PipelineOptions:
+    """``options`` with the mode's default batch size where ``--batch-size`` was left out."""
+    if args.batch_size is not None or options.batch_size != DEFAULT_BATCH["iterate"]:
+        return options  # given, or set by a preset
+    return replace(options, batch_size=DEFAULT_BATCH[mode])
+
+
+class CeilingRates:
+    """Throughputs of the ceiling runs so far, per dataset: what iterating records are
+    read against (their median, so one slow ceiling run does not move every fraction)."""
+
+    def __init__(self, earlier: list[Record]) -> None:
+        self._rates: dict[tuple[str, str], list[float]] = {}
+        for record in earlier:
+            self.add(record)
+
+    @staticmethod
+    def _key(dataset: dict, ceiling: str) -> tuple[str, str]:
+        return records.run_key(ceiling, "iterate", dataset, {}), ceiling
+
+    def add(self, record: Record) -> None:
+        if record.strategy in CEILING_NAMES and record.status == "ok" and record.samples_per_s:
+            key = self._key(record.dataset, record.strategy)
+            self._rates.setdefault(key, []).append(record.samples_per_s)
+
+    def fraction(self, dataset: dict, ceiling: str, samples_per_s: float | None) -> float | None:
+        """``samples_per_s`` over the median of the ceiling's runs; None without either."""
+        rates = self._rates.get(self._key(dataset, ceiling))
+        if not rates or not samples_per_s:
+            return None
+        return samples_per_s / statistics.median(rates)
 
 
 def _why(record: Record) -> str:
@@ -345,26 +442,39 @@ def stem(mode: str, strategy: str) -> str:
 
 
 def _print_summary(written: list[Record]) -> None:
-    """The runs of this invocation, one line each; columns nobody measured are left out."""
+    """The measurements of this invocation, a line each: the median of their repeats with
+    its spread, and why a measurement is unstable; columns nobody measured are left out."""
     if not written:
         return
-    columns = [
-        BY_FIELD[f]
-        for f in SUMMARY_FIELDS
-        if any(getattr(r, f) is not None for r in written) or f in ALWAYS_SHOWN
-    ]
-    widths = [
-        max(len(c.label), *(len(c.format(getattr(r, c.field))) for r in written)) for c in columns
-    ]
-    header = "".join(f" {c.label:>{w}}" for c, w in zip(columns, widths, strict=True))
-    caches = len({r.options.get("cache") for r in written}) > 1  # a preset's variants
-    print(f"\n{'mode':<8} {'strategy':<16} {'cache  ' if caches else ''}{'status':<11}{header}")
-    for r in written:
-        cells = "".join(
-            f" {c.format(getattr(r, c.field)):>{w}}" for c, w in zip(columns, widths, strict=True)
-        )
-        cache = f"{r.options.get('cache'):<7}" if caches else ""
-        print(f"{r.mode:<8} {r.strategy:<16} {cache}{r.status:<11}{cells}")
+    from reports.summary import UNSTABLE_HINT, summary, with_spread
+
+    table = summary(written)
+    fields = [f for f in SUMMARY_FIELDS if table[f].notna().any() or f == "samples_per_s"]
+    cells = [[with_spread(row, f, f in RANGED) for f in fields] for _, row in table.iterrows()]
+    labels = [BY_FIELD[f].label for f in fields]
+    widths = [max(len(label), *(len(c[i]) for c in cells)) for i, label in enumerate(labels)]
+    caches = table["options"].str.extract(r"cache=(\w+)")[0]
+    show_cache = caches.nunique() > 1  # a preset's variants
+    header = "".join(f"  {label:>{w}}" for label, w in zip(labels, widths, strict=True))
+    cache_head = f"{'cache':<7}" if show_cache else ""
+    print(f"\n{'mode':<8} {'strategy':<16} {cache_head}{'status':<11}{'runs':>5}{header}")
+    flagged = []
+    for (index, row), line in zip(table.iterrows(), cells, strict=True):
+        body = "".join(f"  {c:>{w}}" for c, w in zip(line, widths, strict=True))
+        cache = f"{caches[index]:<7}" if show_cache else ""
+        runs = f"{row['ok_runs']}/{row['runs']}"
+        mark = " *" if row["unstable"] else ""
+        name = f"{row['mode']:<8} {row['strategy']:<16} {cache}"
+        print(f"{name}{row['status']:<11}{runs:>5}{body}{mark}")
+        if row["unstable"]:
+            flagged.append(f"  {row['mode']} {row['strategy']}: {'; '.join(row['unstable'])}")
+    print(
+        "Medians of the ok repeats (smallest-largest, CV: coefficient of variation); peak PSS "
+        "counts pages shared between the run's processes once, peak RSS sums them per process."
+    )
+    if flagged:
+        print(f"* unstable ({UNSTABLE_HINT}):")
+        print("\n".join(flagged))
 
 
 def builtin_dataset(cache_root: Path, pairs: int, size: int, source: Path | None = None) -> Path:

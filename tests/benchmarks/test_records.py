@@ -60,7 +60,7 @@ def test_unknown_status_and_schema_are_refused(tmp_path):
     with pytest.raises(RecordError, match=rf"{path}:1: schema 99.*newer loadbench: upgrade"):
         records.read(path)
     path.write_text('{"schema": 0}\n')
-    with pytest.raises(RecordError, match=r"schema 0, this loadbench reads schema 1$"):
+    with pytest.raises(RecordError, match=r"schema 0, this loadbench reads schema 1 and 2$"):
         records.read(path)
 
 

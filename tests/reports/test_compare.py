@@ -9,7 +9,9 @@ import pytest
 from record_factory import make, write
 
 from benchmarks.cli import main
-from reports.compare import Tolerances, compare
+from benchmarks.records import Record
+from loaders.errors import OptionsError
+from reports.compare import MIN_REPEATS_TESTED, Tolerances, compare
 
 
 def run_compare(tmp_path, baseline, current, *flags) -> int:
@@ -144,3 +146,104 @@ def test_a_failed_train_run_is_matched_although_it_never_learned_its_width(tmp_p
     out = capsys.readouterr().out
     assert "ok in the baseline, now error: ValueError: bad" in out and "missing" not in out
     assert "line two" not in out  # one line per failure
+
+
+# Five repeats a side whose throughput median drops 40% (100 -> 60 samples/s), no ties.
+OVERLAPPING = ([62, 95, 100, 105, 140], [30, 45, 60, 120, 130])  # exact one-sided p = 53/252
+SHIFTED = ([90, 95, 100, 105, 110], [50, 55, 60, 65, 70])  # every current value lower: 1/252
+
+
+def repeats(values, **fields) -> list[Record]:
+    """One run repeated on the same machine, one record per throughput value."""
+    return [make("generator", samples_per_s=float(v), **fields) for v in values]
+
+
+def throughput(result):
+    [row] = [r for r in result.rows if r.metric == "samples/s"]
+    return row
+
+
+def test_an_overlapping_throughput_drop_is_not_a_significant_regression():
+    before, after = OVERLAPPING
+    result = compare(repeats(before), repeats(after), Tolerances())
+    row = throughput(result)
+    assert (row.baseline, row.current, row.change) == (100, 60, pytest.approx(-0.4))
+    assert row.p_value == pytest.approx(53 / 252)  # 0.21
+    assert row.verdict == "ok (median -40% but not significant, p=0.21 >= 0.01)"
+    assert not row.failed and not result.failed and result.failures == []
+    # the test, not the tolerance, let it pass: a looser alpha makes the same drop fail
+    loose = compare(repeats(before), repeats(after), Tolerances(alpha=0.25))
+    assert throughput(loose).verdict == "regressed (> 25%, p=0.21)" and loose.failed
+
+
+def test_a_clean_throughput_drop_is_a_significant_regression():
+    before, after = SHIFTED
+    result = compare(repeats(before), repeats(after), Tolerances())
+    row = throughput(result)
+    assert (row.baseline, row.current) == (100, 60)
+    assert row.p_value == pytest.approx(1 / 252)  # 0.004, the smallest 5-vs-5 exact p
+    assert row.verdict == "regressed (> 25%, p=0.004)" and row.failed
+    assert result.failures == [
+        "iterate generator (100 pairs 64x64): samples/s 100 samples/s -> 60 samples/s, "
+        "+40.0% worse, over the 25% tolerance, p=0.004"
+    ]
+    # significant but within the tolerance: the tolerance still has to be passed
+    wide = compare(repeats(before), repeats(after), Tolerances(throughput=0.5))
+    assert throughput(wide).verdict == "ok (p=0.004)" and not wide.failed
+    # and throughput from another machine is still not judged at all
+    elsewhere = repeats(after, env={"hostname": "laptop"})
+    assert throughput(compare(repeats(before), elsewhere, Tolerances())).p_value is None
+
+
+def test_with_three_repeats_the_tolerance_alone_decides():
+    assert MIN_REPEATS_TESTED == 5
+    # the same overlapping drop that the test lets pass with five repeats a side
+    result = compare(repeats([95, 100, 140]), repeats([30, 60, 130]), Tolerances())
+    row = throughput(result)
+    assert (row.baseline, row.current, row.p_value) == (100, 60, None)
+    assert row.verdict == "regressed (> 25%, not tested: 3 and 3 repeats, 5 needed)"
+    assert row.failed and len(result.failures) == 1
+    assert result.failures[0].endswith("not tested: 3 and 3 repeats, 5 needed")
+    small = compare(repeats([95, 100, 105]), repeats([85, 90, 95]), Tolerances())
+    assert throughput(small).verdict == "ok (not tested: 3 and 3 repeats, 5 needed)"
+    assert not small.failed
+
+
+def test_only_ok_repeats_count_towards_the_test():
+    before, after = SHIFTED
+    current = repeats(after[:3]) + [
+        replace(r, status="crashed", error="crashed") for r in repeats([10, 10])
+    ]
+    result = compare(repeats(before), current, Tolerances())
+    row = throughput(result)
+    assert row.verdict == "regressed (> 25%, not tested: 5 and 3 repeats, 5 needed)"
+    assert row.p_value is None and row.current == 55
+
+
+def test_memory_stays_a_strict_gate_on_the_median_of_five_repeats():
+    mb = 1_000_000
+    before = [make("generator", peak_rss_bytes=v * mb) for v in (60, 95, 100, 105, 140)]
+    after = [make("generator", peak_rss_bytes=v * mb) for v in (50, 90, 120, 125, 130)]
+    result = compare(before, after, Tolerances())  # overlapping values, median +20%
+    [row] = [r for r in result.rows if r.metric == "peak RSS"]
+    assert row.verdict == "regressed (> 10%)" and row.failed and row.p_value is None
+    assert result.failed
+    assert throughput(result).verdict == "ok (p=1)"  # identical throughput: no shift
+
+
+@pytest.mark.parametrize("alpha", [0.0, 1.0, -0.01, 1.5, float("nan")])
+def test_alpha_must_be_between_0_and_1(alpha):
+    with pytest.raises(OptionsError, match="--alpha"):
+        Tolerances(alpha=alpha)
+
+
+def test_alpha_flag_reaches_the_decision(tmp_path, capsys):
+    before, after = OVERLAPPING
+    old = write(tmp_path / "baseline.jsonl", repeats(before))  # written once: writes append
+    new = write(tmp_path / "current.jsonl", repeats(after))
+    assert main(["compare", str(old), str(new)]) == 0
+    assert "not significant, p=0.21 >= 0.01" in capsys.readouterr().out
+    assert main(["compare", str(old), str(new), "--alpha", "0.3"]) == 1
+    assert "regressed (> 25%, p=0.21)" in capsys.readouterr().out
+    assert main(["compare", str(old), str(new), "--alpha", "1"]) == 2
+    assert "--alpha 1: must be between 0 and 1" in capsys.readouterr().err

@@ -94,7 +94,7 @@ def test_best_marks_and_advice_come_from_the_numbers(suite):
     assert answers["Fastest (iterate)"].startswith("tensor_slices: 5,000 samples/s")
     # twice the lowest peak is 400 MB: tfrecord (2,300/s at 300 MB) beats sequence
     assert answers["Fastest within 400.0 MB (twice the lowest peak) (iterate)"] == (
-        "tfrecord: 2,300 samples/s at 300.0 MB"
+        "tfrecord: 2,300 samples/s at 300.0 MB peak RSS"
     )
     assert answers["Which cannot serialize their dataset graph (2 GiB protobuf limit)?"] == (
         "tensor_slices"
