@@ -28,7 +28,8 @@ class PipelineOptions:
     prefetch: batches prepared ahead of the consumer; AUTOTUNE (-1) lets tf.data pick,
         0 disables prefetching.
     parallelism: parallel calls for decoding and conversion maps (and PyDataset
-        workers); AUTOTUNE (-1) lets tf.data pick (the CPU count for PyDataset).
+        workers); AUTOTUNE (-1) lets tf.data pick (the CPU count for PyDataset); 1 makes
+        the shared float conversion a plain map, which computes nothing ahead.
     deterministic: keep the element order fixed even with parallel maps; turning it
         off may be faster, at the cost of the same-batches guarantee.
     use_multiprocessing: PyDataset workers are processes instead of threads.

@@ -44,13 +44,24 @@ def build(
                 "use cache='none'"
             )
         ds = strategy.batches(spec, options)
-    ds = ds.map(
-        to_float, num_parallel_calls=options.parallelism, deterministic=options.deterministic
-    )
+    # parallelism 1 is a plain map: a parallel map with one call would still compute the
+    # next batch ahead of the consumer, and "nothing runs ahead" must be expressible.
+    if options.parallelism == 1:
+        ds = ds.map(to_float)
+    else:
+        ds = ds.map(
+            to_float, num_parallel_calls=options.parallelism, deterministic=options.deterministic
+        )
     if options.prefetch:
         ds = ds.prefetch(options.prefetch)
     tf_options = tf.data.Options()
     tf_options.deterministic = options.deterministic
+    if not options.prefetch:
+        # tf.data otherwise adds a prefetch of its own after a last synchronous map
+        # (``inject_prefetch``, on by default): prefetch 0 means nothing runs ahead.
+        tf_options.experimental_optimization.inject_prefetch = False
+    if options.parallelism == 1:  # nor would tf.data make the plain map parallel
+        tf_options.experimental_optimization.map_parallelization = False
     return ds.with_options(tf_options)
 
 

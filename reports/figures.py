@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 
 import matplotlib
 
@@ -13,11 +14,14 @@ import pandas as pd
 
 from benchmarks.probes import PROTOBUF_LIMIT_BYTES
 from benchmarks.records import Record
+from loaders.registry import CEILINGS
 from reports.units import format_bytes
 
 MB = 1e6  # decimal, as every table of loadbench prints
 FAILED_COLOR = "#c0392b"
 OK_COLOR = "#2e86c1"
+CEILING_COLOR = "#95a5a6"
+BUSY = 0.9  # MLPerf Storage's bar: the accelerator busy at least 90% of the time
 
 
 def _png(figure) -> bytes:
@@ -31,25 +35,78 @@ def _modes(table: pd.DataFrame) -> list[str]:
     return list(dict.fromkeys(table["mode"]))
 
 
-def _bars(table: pd.DataFrame, field: str, scale: float, xlabel: str, title: str) -> bytes:
+def _bars(
+    table: pd.DataFrame,
+    field: str,
+    scale: float,
+    xlabel: str,
+    title: str,
+    spread_of: Callable[[pd.Series], str] | None = None,
+) -> bytes:
+    """Horizontal bars of ``field`` per strategy, one panel per mode, with min-max error
+    bars over the repeats (the spread of ``spread_of(row)``'s field, default ``field``).
+    Ceiling rows are grey; failed rows red, labelled with their status."""
     modes = _modes(table)
+    spread_field = spread_of or (lambda _: field)
     height = 0.45 * max(len(table[table["mode"] == m]) for m in modes) + 1.2
     figure, axes = plt.subplots(1, len(modes), figsize=(5.2 * len(modes), height), squeeze=False)
     for axis, mode in zip(axes[0], modes, strict=True):
         rows = table[table["mode"] == mode]
-        values = pd.to_numeric(rows[field], errors="coerce").fillna(0) / scale
-        colors = [OK_COLOR if s == "ok" else FAILED_COLOR for s in rows["status"]]
-        axis.barh(range(len(rows)), values, color=colors)
+        values = pd.to_numeric(rows[field], errors="coerce") / scale
+        bounds = [_bounds(row, spread_field(row)) for _, row in rows.iterrows()]
+        scaled = [None if b is None else (b[0] / scale, b[1] / scale) for b in bounds]
+        errors = _errors(values, scaled)
+        colors = [
+            _color(s, status) for s, status in zip(rows["strategy"], rows["status"], strict=True)
+        ]
+        axis.barh(range(len(rows)), values.fillna(0), color=colors)
+        axis.errorbar(
+            values.fillna(0),
+            range(len(rows)),
+            xerr=errors,
+            fmt="none",
+            ecolor="#333333",
+            elinewidth=1,
+            capsize=3,
+        )
         axis.set_yticks(range(len(rows)), _labels(rows, table))
-        for position, (value, status) in enumerate(zip(values, rows["status"], strict=True)):
-            text = f" {value:,.0f}" if status == "ok" else f" {status}"
-            axis.text(value, position, text, va="center", fontsize=8)
+        for position, (value, high, status) in enumerate(
+            zip(values, errors[1], rows["status"], strict=True)
+        ):
+            text = (
+                f" {status}" if status != "ok" else " n/a" if value != value else f" {value:,.0f}"
+            )
+            axis.text(
+                0 if value != value else value + high, position, text, va="center", fontsize=8
+            )
         axis.invert_yaxis()
         axis.set_title(f"{title} ({mode})", fontsize=10)
         axis.set_xlabel(xlabel)
         axis.margins(x=0.2)
     figure.tight_layout()
     return _png(figure)
+
+
+def _color(strategy: str, status: str) -> str:
+    if status != "ok":
+        return FAILED_COLOR
+    return CEILING_COLOR if strategy.split(" ")[0] in CEILINGS else OK_COLOR
+
+
+def _bounds(row: pd.Series, field: str) -> tuple[float, float] | None:
+    """The smallest and largest repeat of a row's figure; None without two repeats."""
+    found = (row.get("spreads") or {}).get(field)
+    return (found.low, found.high) if found is not None and found.count > 1 else None
+
+
+def _errors(values: pd.Series, bounds: list) -> list[list[float]]:
+    """Error bar lengths below and above each value to its (low, high); 0 where None."""
+    below, above = [], []
+    for value, found in zip(values, bounds, strict=True):
+        known = found is not None and value == value
+        below.append(max(0.0, value - found[0]) if known else 0.0)
+        above.append(max(0.0, found[1] - value) if known else 0.0)
+    return [below, above]
 
 
 def _labels(rows: pd.DataFrame, table: pd.DataFrame) -> list[str]:
@@ -63,8 +120,68 @@ def throughput(table: pd.DataFrame) -> bytes:
     return _bars(table, "samples_per_s", 1, "samples/s (higher is better)", "Throughput")
 
 
+def memory_label(table: pd.DataFrame) -> str:
+    """What the peak memory figure plots: 'PSS (tree, shared pages once)', 'RSS (summed)',
+    or both where some rows lack PSS."""
+    figures = set(table["memory_figure"].dropna())
+    if figures == {"PSS"}:
+        return "PSS (tree, shared pages once)"
+    if figures == {"RSS"} or not figures:
+        return "RSS (summed)"
+    return "PSS (tree, shared pages once), else RSS (summed)"
+
+
 def peak_memory(table: pd.DataFrame) -> bytes:
-    return _bars(table, "peak_rss_bytes", MB, "MB above baseline (lower is better)", "Peak RSS")
+    """Each row's ``memory_bytes``: PSS where it was measured, else RSS."""
+    label = memory_label(table)
+    if "else RSS" in label:  # name the bars that are RSS
+        rss = table["memory_figure"] == "RSS"
+        table = table.assign(strategy=table["strategy"].where(~rss, table["strategy"] + " (RSS)"))
+    return _bars(
+        table,
+        "memory_bytes",
+        MB,
+        f"peak {label},\nMB above baseline (lower is better)",
+        "Peak PSS" if label.startswith("PSS (tree, shared pages once)") else "Peak RSS",
+        spread_of=lambda row: f"peak_{str(row['memory_figure']).lower()}_bytes",
+    )
+
+
+def busy_share(table: pd.DataFrame, labels: list[str]) -> bytes:
+    """Training rows (named by ``labels``): the share of the loop the step was busy
+    (1 - input-bound share), with min-max error bars and the 90% line."""
+    rows = table.reset_index(drop=True)
+    busy = 100 * (1 - pd.to_numeric(rows["input_bound_share"], errors="coerce"))
+    bounds = [_bounds(row, "input_bound_share") for _, row in rows.iterrows()]
+    errors = _errors(
+        busy, [None if b is None else (100 * (1 - b[1]), 100 * (1 - b[0])) for b in bounds]
+    )
+    figure, axis = plt.subplots(figsize=(7.5, 0.45 * max(len(rows), 1) + 1.5))
+    colors = [OK_COLOR if v >= 100 * BUSY else FAILED_COLOR for v in busy.fillna(0)]
+    axis.barh(range(len(rows)), busy.fillna(0), color=colors)
+    axis.errorbar(
+        busy.fillna(0), range(len(rows)), xerr=errors, fmt="none", ecolor="#333333", capsize=3
+    )
+    axis.set_yticks(range(len(rows)), labels)
+    for position, (value, high) in enumerate(zip(busy, errors[1], strict=True)):
+        text = " n/a" if value != value else f" {value:.0f}%"
+        axis.text(0 if value != value else value + high, position, text, va="center", fontsize=8)
+    axis.axvline(100 * BUSY, color="#555555", linestyle="--", linewidth=1.2)
+    axis.text(
+        100 * BUSY,
+        -0.6,
+        "90% busy (MLPerf Storage's bar) ",
+        color="#555555",
+        fontsize=8,
+        ha="right",
+        va="bottom",
+    )
+    axis.set_xlim(0, 110)
+    axis.set_ylim(len(rows) - 0.4, -1.2)
+    axis.set_xlabel("training step busy, % of the loop (higher is better)")
+    axis.set_title("Is the training step kept busy?", fontsize=10)
+    figure.tight_layout()
+    return _png(figure)
 
 
 def timelines(records: list[Record]) -> bytes:

@@ -9,11 +9,15 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from statistics import median
 
 import psutil
 import pytest
 
 from benchmarks.cli import main
+
+# One run per measurement and no ceilings: the repeats and ceilings have their own test.
+ONCE = ("--repeats", "1", "--no-ceilings")
 
 
 def test_synth_then_check_in_process(tmp_path, capsys):
@@ -76,7 +80,17 @@ def test_installed_command_runs_every_strategy_and_resumes(tiny_root, tmp_path):
     from benchmarks import records
 
     loaders = "tensor_slices,generator,sequence,tfrecord,memmap,outside_strategy:IndexedReader"
-    argv = [*loadbench(), "run", "--data", str(tiny_root), "--batch-size", "5", "--steps", "2"]
+    argv = [
+        *loadbench(),
+        "run",
+        "--data",
+        str(tiny_root),
+        *ONCE,
+        "--batch-size",
+        "5",
+        "--steps",
+        "2",
+    ]
     argv += ["--warmup", "1", "--mode", "iterate", "--loaders", loaders]
     argv += ["--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "out")]
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "plugins")}
@@ -117,7 +131,7 @@ def test_run_without_steps_uses_the_per_mode_defaults(tiny_root, tmp_path, capsy
     from benchmarks import records
     from benchmarks.commands.run import DEFAULT_STEPS, DEFAULT_WARMUP
 
-    argv = ["run", "--data", str(tiny_root), "--mode", "iterate", "--loaders", "generator"]
+    argv = ["run", "--data", str(tiny_root), *ONCE, "--mode", "iterate", "--loaders", "generator"]
     argv += ["--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "out")]
     assert main(argv) == 0
     [record] = records.read(tmp_path / "out" / "results.jsonl")
@@ -140,7 +154,7 @@ def test_run_exits_1_when_no_child_could_start(tiny_root, tmp_path, monkeypatch,
         raise OSError(11, "Resource temporarily unavailable")
 
     monkeypatch.setattr(SpawnProcess, "start", refuse)
-    argv = ["run", "--data", str(tiny_root), "--mode", "iterate", "--loaders", "generator"]
+    argv = ["run", "--data", str(tiny_root), *ONCE, "--mode", "iterate", "--loaders", "generator"]
     argv += ["--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "out")]
     assert main(argv) == 1
     [record] = records.read(tmp_path / "out" / "results.jsonl")
@@ -150,7 +164,17 @@ def test_run_exits_1_when_no_child_could_start(tiny_root, tmp_path, monkeypatch,
 
 def start_suite(tiny_root, tmp_path, loaders: str, mode: str = "iterate") -> subprocess.Popen:
     """``loadbench run`` in the background, with the test plugins importable."""
-    argv = [*loadbench(), "run", "--data", str(tiny_root), "--batch-size", "5", "--steps", "2"]
+    argv = [
+        *loadbench(),
+        "run",
+        "--data",
+        str(tiny_root),
+        *ONCE,
+        "--batch-size",
+        "5",
+        "--steps",
+        "2",
+    ]
     argv += ["--warmup", "1", "--mode", mode, "--loaders", loaders, "--timeout", "300"]
     argv += ["--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "out")]
     env = {
@@ -193,7 +217,17 @@ def test_killed_parent_keeps_records_leaves_no_process_and_resume_goes_on(tiny_r
     assert_all_gone(family)  # the run's child and its worker went with it
     [kept] = records.read(out)
     assert (kept.strategy, kept.mode, kept.status) == ("generator", "iterate", "ok")
-    argv = [*loadbench(), "run", "--data", str(tiny_root), "--batch-size", "5", "--steps", "2"]
+    argv = [
+        *loadbench(),
+        "run",
+        "--data",
+        str(tiny_root),
+        *ONCE,
+        "--batch-size",
+        "5",
+        "--steps",
+        "2",
+    ]
     argv += ["--warmup", "1", "--loaders", "generator", "--resume"]
     argv += ["--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "out")]
     resumed = subprocess.run(argv, capture_output=True, text=True, timeout=300)
@@ -223,7 +257,7 @@ def test_ctrl_c_stops_the_suite_and_leaves_no_process(tiny_root, tmp_path):
 def test_memray_adds_a_tracked_run_with_its_flame_graph(tiny_root, tmp_path):
     from benchmarks import records
 
-    argv = ["run", "--data", str(tiny_root), "--mode", "iterate", "--loaders", "generator"]
+    argv = ["run", "--data", str(tiny_root), *ONCE, "--mode", "iterate", "--loaders", "generator"]
     argv += ["--steps", "2", "--warmup", "1", "--memray"]
     argv += ["--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "out")]
     assert main(argv) == 0
@@ -264,3 +298,43 @@ def test_sweep_reuses_the_largest_dataset_and_fits_each_strategy(tmp_path, capsy
     assert len([x for x in out.splitlines() if x.startswith(("tensor_slices ", "generator "))]) == 4
     report = (tmp_path / "out" / "report" / "index.html").read_text()
     assert "Growth with the data" in report and "16.0 GB of RAM" in report
+
+
+@pytest.mark.slow
+def test_repeats_run_in_rounds_after_the_ceilings_and_resume_by_repeat(tiny_root, tmp_path, capsys):
+    from benchmarks import records
+
+    argv = ["run", "--data", str(tiny_root), "--mode", "iterate", "--loaders", "generator,tfrecord"]
+    argv += ["--steps", "3", "--warmup", "1", "--repeats", "2", "--no-report"]
+    argv += ["--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "out")]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    written = records.read(tmp_path / "out" / "results.jsonl")
+    round_ = ["ceiling_decode", "ceiling_copy", "generator", "tfrecord"]
+    assert [(r.strategy, r.repeat) for r in written] == [
+        (name, repeat) for repeat in (0, 1) for name in round_
+    ]
+    assert all(r.status == "ok" for r in written), [r.error for r in written]
+    ceilings = {r.strategy: r for r in written if r.strategy.startswith("ceiling")}
+    assert ceilings["ceiling_copy"].steps == 3 * 20  # copying is timed over more batches
+    by = {(r.strategy, r.repeat): r for r in written}
+    decode = [by["ceiling_decode", 0].samples_per_s, by["ceiling_decode", 1].samples_per_s]
+    copy = [by["ceiling_copy", 0].samples_per_s, by["ceiling_copy", 1].samples_per_s]
+    # Each record is read against the median of the ceiling's runs measured before it.
+    generator, tfrecord = by["generator", 1], by["tfrecord", 1]
+    assert generator.ceiling == "ceiling_decode" and tfrecord.ceiling == "ceiling_copy"
+    assert generator.ceiling_fraction == pytest.approx(generator.samples_per_s / median(decode))
+    assert tfrecord.ceiling_fraction == pytest.approx(tfrecord.samples_per_s / median(copy))
+    assert by["generator", 0].ceiling_fraction == pytest.approx(
+        by["generator", 0].samples_per_s / decode[0]
+    )
+    assert all(r.peak_pss_bytes is not None and r.tree_processes >= 1 for r in written)
+    # The summary: a line per measurement, its median with the range of its two repeats.
+    line = next(x for x in out.splitlines() if x.startswith("iterate  generator"))
+    assert " 2/2 " in line and "CV " in line
+    again = main([*argv, "--resume"])
+    assert again == 0
+    assert capsys.readouterr().out.count("already recorded, skipped") == 8
+    argv[argv.index("--repeats") + 1] = "3"  # one more round: only it is run
+    assert main([*argv, "--resume"]) == 0
+    assert [r.repeat for r in records.read(tmp_path / "out" / "results.jsonl")][8:] == [2] * 4

@@ -81,7 +81,16 @@ def test_a_python_pipeline_is_not_distributable_and_says_why(tiny_root, cache_ro
 
 
 def test_nodes_go_on_ctrl_c(tiny_root, tmp_path, service_file):
-    command = [sys.executable, "-m", "benchmarks.cli", "run", "--data", str(tiny_root)]
+    command = [
+        sys.executable,
+        "-m",
+        "benchmarks.cli",
+        "run",
+        "--data",
+        str(tiny_root),
+        "--repeats",
+        "1",
+    ]
     command += ["--loaders", "served:SleepsWhileServed", "--mode", "iterate", "--service", "1"]
     command += ["--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache")]
     plugins = str(Path(__file__).parents[1] / "plugins")

@@ -1,0 +1,83 @@
+"""The memory probes against known truths: shared pages counted once by PSS, and the RSS
+sampler against GNU time's high-water mark."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+
+from benchmarks import procs
+from benchmarks.probes import TreeMemorySampler
+
+SHARED_MB = 200
+
+
+def _forked_tree() -> subprocess.Popen:
+    """A process that touches 200 MB, then forks two children that only sleep: the three
+    map the same 200 MB of copy-on-write pages."""
+    code = f"""
+import os, time
+block = bytearray({SHARED_MB} * 2**20)
+for i in range(0, len(block), 4096):
+    block[i] = 1
+for _ in range(2):
+    if os.fork() == 0:
+        time.sleep(30)
+        os._exit(0)
+print("ready", flush=True)
+time.sleep(30)
+"""
+    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+
+
+def test_pss_counts_pages_shared_by_forked_children_once():
+    parent = _forked_tree()
+    try:
+        assert parent.stdout.readline().strip() == "ready"
+        time.sleep(0.3)  # both children forked (the parent forks before it prints)
+        members = procs.descendant_pids(parent.pid)
+        assert len(members) == 3
+        with TreeMemorySampler(0.05, root_pid=parent.pid) as sampler:
+            time.sleep(0.5)
+        if not sampler.pss_available:
+            pytest.skip("this kernel does not expose /proc/PID/smaps_rollup")
+        one = SHARED_MB * 2**20
+        pss, rss = sampler.peak_pss_bytes(), sampler.peak_bytes()
+        # The tree holds the block once (plus three small interpreters' private pages).
+        assert abs(pss - one) / one < 0.10, (pss, one)
+        # Summed RSS counts it once per process.
+        assert rss > 2.7 * one, (rss, one)
+        assert len(sampler.members()) == 2  # the two children, each with its own peaks
+        assert all(m["peak_pss_bytes"] < m["peak_rss_bytes"] for m in sampler.members())
+    finally:
+        parent.kill()
+        parent.wait()
+
+
+@pytest.mark.skipif(not shutil.which("/usr/bin/time"), reason="GNU time is not installed")
+def test_rss_sampler_agrees_with_gnu_time():
+    code = """
+import time
+block = bytearray(300 * 2**20)
+for i in range(0, len(block), 4096):
+    block[i] = 1
+time.sleep(1.0)
+"""
+    timed = subprocess.Popen(
+        ["/usr/bin/time", "-v", sys.executable, "-c", code], stderr=subprocess.PIPE, text=True
+    )
+    with TreeMemorySampler(0.05, root_pid=timed.pid) as sampler:
+        _, report = timed.communicate(timeout=60)
+    assert timed.returncode == 0, report
+    found = re.search(r"Maximum resident set size \(kbytes\): (\d+)", report)
+    assert found, report
+    gnu = int(found.group(1)) * 1024
+    python = max(
+        (peak for pid, peak in sampler.process_peaks.items() if pid != timed.pid), default=0
+    )
+    assert abs(python - gnu) / gnu < 0.10, (python, gnu)

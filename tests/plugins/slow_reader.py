@@ -1,0 +1,35 @@
+"""A strategy whose every batch costs a known time: the input-bound share's truth."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import tensorflow as tf
+
+from loaders.pipeline import sample_signature
+
+SLEEP_S = 0.03  # before each batch, in the consumer's thread when nothing runs ahead
+
+
+class SleepsBeforeEachBatch:
+    """Zero batches, each handed over SLEEP_S after it was asked for."""
+
+    name = "sleeps_before_batch"
+
+    def prepare(self, spec, cache_root):
+        """Nothing to convert."""
+
+    def batches(self, spec, options):
+        height, width = spec.image_size
+        shapes = ((height, width, 3), (height, width, 3), (height, width, 1))
+
+        def slow():
+            for start in range(0, spec.pairs, options.batch_size):
+                rows = min(options.batch_size, spec.pairs - start)
+                time.sleep(SLEEP_S)
+                yield tuple(np.zeros((rows, *shape), np.uint8) for shape in shapes)
+
+        return tf.data.Dataset.from_generator(
+            slow, output_signature=sample_signature(spec, batched=True)
+        )

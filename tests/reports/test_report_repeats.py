@@ -1,0 +1,168 @@
+"""The report of repeated measurements: medians with their range, unstable flags, PSS
+against summed RSS, the busy share of the training step and the machine's ceilings."""
+
+from __future__ import annotations
+
+import html as markup
+import re
+
+import pandas as pd
+from record_factory import make, write
+from test_report import render
+
+from reports import figures
+from reports.summary import UNSTABLE_HINT, summary
+
+WORKERS = [
+    {"pid": 11, "name": "worker-a", "peak_rss_bytes": 410_000_000, "peak_pss_bytes": 150_000_000},
+    {"pid": 12, "name": "worker-b", "peak_rss_bytes": 405_000_000, "peak_pss_bytes": 148_000_000},
+]
+
+
+def repeats(strategy: str, rates: list[float], mode: str = "iterate", **fields) -> list:
+    """One record per repeat, with the given throughputs."""
+    return [
+        make(strategy, mode=mode, samples_per_s=rate, repeat=index, **fields)
+        for index, rate in enumerate(rates)
+    ]
+
+
+def row_of(page: str, strategy: str, start: int = 0) -> str:
+    """The first table row at or after ``start`` whose first cell names ``strategy``."""
+    found = re.compile(rf'<tr[^>]*>\s*<td class="text">{re.escape(strategy)}\b.*?</tr>', re.S)
+    match = found.search(page, start)
+    assert match, f"no row for {strategy}"
+    return match.group(0)
+
+
+def text(page: str) -> str:
+    """The page without tags, entities decoded, whitespace collapsed."""
+    return " ".join(markup.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+
+
+def test_cells_show_the_median_and_range_of_the_repeats(tmp_path):
+    runs = repeats("generator", [990.0, 1000.0, 1010.0], peak_pss_bytes=80_000_000)
+    runs += repeats("tfrecord", [2000.0])
+    page = render(tmp_path, write(tmp_path / "r.jsonl", runs))
+    row = text(row_of(page, "generator"))
+    assert "3/3 ok" in row
+    assert "1,000 samples/s (990-1,010, CV 1%)" in row
+    assert "80.0 MB (all 3 equal)" in row  # peak PSS: the repeats agree
+    single = text(row_of(page, "tfrecord"))
+    assert "1/1 ok" in single and "2,000 samples/s" in single and "CV" not in single
+    assert "unstable" not in single
+
+
+def test_an_unstable_measurement_is_flagged_with_its_reason(tmp_path):
+    runs = repeats("generator", [500.0, 1000.0, 1500.0]) + repeats("tfrecord", [1000.0] * 3)
+    page = render(tmp_path, write(tmp_path / "r.jsonl", runs))
+    assert re.search(r'<tr class="unstable">\s*<td class="text">generator', page)
+    assert f"unstable: samples/s CV 50% (>= 10%); {UNSTABLE_HINT}" in text(page)
+    assert 'class="unstable"' not in row_of(page, "tfrecord")
+
+
+def test_a_failed_repeat_shows_in_the_repeats_count(tmp_path):
+    killed = make("generator", status="killed", error="killed", samples_per_s=None, repeat=2)
+    runs = [*repeats("generator", [1000.0, 1010.0]), killed]
+    page = render(tmp_path, write(tmp_path / "r.jsonl", runs))
+    row = row_of(page, "generator")
+    assert '<td class="partial">2/3 ok</td>' in row
+    assert "1,005 samples/s (1,000-1,010, CV 1%)" in text(row)
+
+
+def test_the_busy_section_tells_input_bound_from_busy(tmp_path):
+    train = {"mode": "train", "compute_only_samples_per_s": 200.0}
+    runs = repeats("generator", [70.0, 72.0, 74.0], input_bound_share=0.6, **train)
+    runs += repeats("tensor_slices", [180.0, 181.0, 182.0], input_bound_share=0.05, **train)
+    page = render(tmp_path, write(tmp_path / "r.jsonl", runs))
+    assert "Is the training step kept busy?" in page
+    section = page[page.index("<h2>Is the training step kept busy?</h2>") :]
+    assert page.count('src="data:image/png;base64,') == 5  # the four figures and the busy bars
+    generator = text(row_of(section, "generator"))
+    assert "input-bound: the step waits 60.0% of the time" in generator
+    assert "40.0%" in generator and "200 samples/s" in generator  # busy share, step alone
+    assert "keeps the step busy" in text(row_of(section, "tensor_slices"))
+
+
+def test_no_busy_section_without_training_records(tmp_path, suite):
+    page = render(tmp_path, write(tmp_path / "r.jsonl", suite))
+    assert "kept busy" not in page and "This machine" not in page and "<h3>Processes" not in page
+
+
+def test_the_ceilings_section_shows_each_strategys_fraction(tmp_path):
+    steps = {"batch_size": 32, "cache": "none", "steps": 200, "warmup_steps": 2}
+    runs = repeats("ceiling_decode", [990.0, 1000.0, 1010.0], dataset_graph_bytes=None)
+    runs += repeats("ceiling_copy", [8000.0] * 3, options=steps, dataset_graph_bytes=None)
+    runs += [
+        make("generator", samples_per_s=rate, ceiling="ceiling_decode", ceiling_fraction=share)
+        for rate, share in ((480.0, 0.48), (500.0, 0.5), (520.0, 0.52))
+    ]
+    runs += [make("tfrecord", samples_per_s=4000.0, ceiling="ceiling_copy", ceiling_fraction=0.5)]
+    page = render(tmp_path, write(tmp_path / "r.jsonl", runs))
+    assert "<h2>This machine's ceilings</h2>" in page
+    section = page[page.index("<h2>This machine's ceilings</h2>") :]
+    assert "1,000 samples/s (990-1,010, CV 1%)" in text(row_of(section, "ceiling_decode"))
+    assert "decoded in parallel by tf.data" in section and "copied from memory" in section
+    generator = text(row_of(section, "generator"))
+    assert "ceiling_decode" in generator and "50.0% (48.0%-52.0%)" in generator
+    assert "ceiling_copy" in text(row_of(section, "tfrecord"))
+    assert "100% is out of reach" in text(section)
+    # in the summary table: italic, labelled, never the best
+    ceiling = row_of(page, "ceiling_decode")
+    assert 'class="ceiling"' in ceiling and "machine ceiling" in ceiling
+    assert 'class="best"' not in ceiling
+
+
+def test_memray_of_a_multi_process_tree_covers_the_main_process_only(tmp_path):
+    runs = [
+        make("sequence", tree_processes=3, process_peaks=WORKERS, memray_peak_bytes=42_000_000),
+        make("generator", tree_processes=1, memray_peak_bytes=40_000_000),
+    ]
+    page = render(tmp_path, write(tmp_path / "r.jsonl", runs))
+    assert "42.0 MB (main process only)" in text(row_of(page, "sequence"))
+    assert "main process only" not in row_of(page, "generator")
+
+
+def test_the_processes_table_shows_pss_below_summed_rss(tmp_path):
+    runs = repeats(
+        "sequence",
+        [400.0, 410.0],
+        tree_processes=3,
+        process_peaks=WORKERS,
+        peak_pss_bytes=350_000_000,
+        peak_rss_bytes=900_000_000,
+    )
+    runs.append(make("generator", tree_processes=1))
+    page = render(tmp_path, write(tmp_path / "r.jsonl", runs))
+    section = page[page.index("<h3>Processes</h3>") :]
+    section = section[: section.index("</table>")]
+    tree = text(row_of(section, "sequence"))
+    assert "3" in tree and "350.0 MB (all 2 equal)" in tree and "900.0 MB (all 2 equal)" in tree
+    assert "peak PSS" in section and "peak RSS (summed)" in section
+    worker = text(row_of(section, "worker-a"))
+    assert "pid 11" in worker and "150.0 MB" in worker and "410.0 MB" in worker
+    assert "worker-b" in section and "generator" not in section
+
+
+def test_peak_memory_says_which_figure_it_plots(tmp_path):
+    both = summary([make("generator", peak_pss_bytes=50_000_000), make("memmap")])
+    assert figures.memory_label(both) == "PSS (tree, shared pages once), else RSS (summed)"
+    assert figures.memory_label(summary([make("memmap")])) == "RSS (summed)"
+    pss = summary([make("generator", peak_pss_bytes=50_000_000)])
+    assert figures.memory_label(pss) == "PSS (tree, shared pages once)"
+    runs = [make("generator", peak_pss_bytes=50_000_000), make("memmap")]
+    page = render(tmp_path, write(tmp_path / "r.jsonl", runs))
+    assert "PSS could not be read for memmap: their bars are summed RSS" in page
+
+
+def test_figures_draw_with_missing_figures_and_repeats():
+    runs = repeats("generator", [100.0, 120.0], input_bound_share=0.3, mode="train")
+    runs += [make("tfrecord", mode="train", samples_per_s=None, peak_rss_bytes=None)]
+    table = summary(runs)
+    assert pd.isna(table.loc[1, "input_bound_share"])
+    for png in (
+        figures.throughput(table),
+        figures.peak_memory(table),
+        figures.busy_share(table, list(table["strategy"])),
+    ):
+        assert png.startswith(b"\x89PNG")
