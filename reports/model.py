@@ -90,13 +90,19 @@ def largest_terms(terms: dict[str, int], count: int = 3) -> str:
 def table(records: list[Record]) -> pd.DataFrame:
     """Predicted against measured for every ok run the model applies to, one row each:
     strategy, pairs, dataset_bytes, options, measured, predicted, error (a fraction of
-    the measured peak), within (|error| <= 25%), terms, why."""
+    the measured peak), within (|error| <= 25%), terms, why.
+
+    Measured is the tree's peak RSS, or its peak PSS where the tree had several processes
+    (forked workers share their parent's pages, which summed RSS counts once per worker).
+    """
     rows = []
     for record in records:
         prediction = predict(record) if record.status == "ok" else None
         if prediction is None or not record.peak_rss_bytes:
             continue
         measured = record.peak_rss_bytes
+        if (record.tree_processes or 1) > 1 and record.peak_pss_bytes:
+            measured = record.peak_pss_bytes
         error = (prediction.peak_bytes - measured) / measured
         rows.append(
             {

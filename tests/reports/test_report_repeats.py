@@ -166,3 +166,22 @@ def test_figures_draw_with_missing_figures_and_repeats():
         figures.busy_share(table, list(table["strategy"])),
     ):
         assert png.startswith(b"\x89PNG")
+
+
+def test_pytest_benchmark_json_with_repeats_loads_every_repeat(tmp_path):
+    import json
+    from dataclasses import asdict
+
+    from reports.load import load
+
+    runs = [make("generator", samples_per_s=v, repeat=i) for i, v in enumerate((90, 100, 110))]
+    info = {
+        **asdict(runs[-1]),
+        "repeat_records": [asdict(r) for r in runs[:-1]],
+        "spread": {"samples_per_s": {"median": 100.0, "low": 90.0, "high": 110.0}},
+    }
+    path = tmp_path / "bench.json"
+    bench = {"name": "test_strategy[generator-iterate]", "stats": {}, "extra_info": info}
+    path.write_text(json.dumps({"benchmarks": [bench]}))
+    loaded = load([path])
+    assert [(r.repeat, r.samples_per_s) for r in loaded] == [(0, 90), (1, 100), (2, 110)]
