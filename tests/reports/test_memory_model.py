@@ -99,3 +99,23 @@ def test_table_gives_the_error_against_measured():
     rows = table([on_target, far_off, make("x", status="error")])
     assert list(rows["error"]) == [0.0, pytest.approx(1.0, abs=1e-6)]
     assert list(rows["within"]) == [True, False]
+
+
+def test_forked_workers_add_their_copied_pages_and_are_measured_by_pss():
+    from reports.model import FORKED_WORKER_BYTES
+
+    profile = {"staged_batches": 7.0, "worker_processes": 2, "why": "two worker processes"}
+    forked = replace(
+        run("sequence", profile),
+        tree_processes=3,
+        peak_pss_bytes=700_000_000,
+        peak_rss_bytes=1_400_000_000,  # the parent's pages counted once per worker
+    )
+    prediction = predict(forked)
+    assert prediction.terms["worker processes"] == 2 * FORKED_WORKER_BYTES
+    [row] = table([forked]).itertuples()
+    assert row.measured == 700_000_000  # PSS, not the summed RSS
+    threads = replace(forked, tree_processes=1, memory_profile={**profile, "worker_processes": 0})
+    assert "worker processes" not in predict(threads).terms
+    [row] = table([threads]).itertuples()
+    assert row.measured == 1_400_000_000  # one process: its RSS, as the model was calibrated
