@@ -71,3 +71,23 @@ def test_command_line_is_what_a_user_would_type(monkeypatch):
     assert command_line() == "loadbench run --data 'my data'"
     monkeypatch.setattr("sys.argv", ["/usr/bin/pytest", "benchmarks/", "--benchmark-only"])
     assert command_line() == "pytest benchmarks/ --benchmark-only"
+
+
+def test_schema_1_records_are_read_with_their_newer_fields_null(tmp_path):
+    import json
+    from dataclasses import asdict
+
+    old = asdict(record(peak_rss_bytes=5))
+    for newer in ("repeat", "peak_pss_bytes", "process_peaks", "input_bound_share", "ceiling"):
+        old.pop(newer)
+    old["schema"] = 1
+    path = tmp_path / "old.jsonl"
+    path.write_text(json.dumps(old) + "\n")
+    [back] = records.read(path)
+    assert back.schema == 1 and back.peak_rss_bytes == 5
+    assert back.peak_pss_bytes is None and back.repeat == 0 and back.process_peaks == []
+    assert records.SCHEMA == 2 and record().schema == 2
+
+
+def test_a_repeat_is_not_part_of_a_run_s_identity():
+    assert record(repeat=0).key() == record(repeat=2).key()
