@@ -3,6 +3,7 @@ sampler against GNU time's high-water mark."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -81,3 +82,26 @@ time.sleep(1.0)
         (peak for pid, peak in sampler.process_peaks.items() if pid != timed.pid), default=0
     )
     assert abs(python - gnu) / gnu < 0.10, (python, gnu)
+
+
+def test_an_exiting_process_reads_as_no_memory_not_as_pss_unavailable():
+    # A zombie's smaps_rollup is empty: were that "unavailable", one worker exiting during
+    # a run would void the whole run's PSS.
+    child = os.fork()
+    if child == 0:
+        os._exit(0)
+    try:
+        deadline = time.monotonic() + 5
+        while _state(child) != "Z" and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert _state(child) == "Z"
+        assert procs.pss_bytes(child) == 0
+    finally:
+        os.waitpid(child, 0)
+    assert procs.pss_bytes(child) == 0  # gone
+    assert procs.pss_bytes(os.getpid()) > 0
+
+
+def _state(pid: int) -> str:
+    with open(f"/proc/{pid}/stat") as handle:
+        return handle.read().rsplit(")", 1)[1].split()[0]
