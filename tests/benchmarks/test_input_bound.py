@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 import slow_reader
+from test_runner import spec_for
 
 from benchmarks.runner import run_isolated
 from loaders.options import PipelineOptions
-from tests.benchmarks.test_runner import spec_for
 
 BATCH = 4
 STEPS = 12

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from record_factory import make
 
 from reports.summary import BYTES_SPREAD, UNSTABLE_CV, spread, summary, unstable, with_spread
-from tests.reports.record_factory import make
 
 
 def repeats(strategy: str, rates, peaks, **fields):
