@@ -30,6 +30,8 @@ from benchmarks.spec import RunSpec
 ERROR_LIMIT = 4000  # TensorFlow's errors can carry whole arrays; the log has the rest
 # Training steps timed on one held batch after a train run (compute_only_samples_per_s).
 COMPUTE_ONLY_STEPS = 2
+# A run with a time floor (RunSpec.min_measured_s) takes at most this many times its steps.
+MAX_EXTENSION = 100
 
 
 def child_main(spec: RunSpec, result_path: str, work: Callable[..., dict] | None = None) -> None:
@@ -125,7 +127,8 @@ def measure(spec: RunSpec) -> dict:
         batches = iter(ds.repeat())
         first_batch_s = None
         batch_ends: list[float] = []
-        for index in range(spec.warmup_steps + spec.steps):
+        index = 0
+        while _more(spec, index, sum(step_times)):
             began = time.perf_counter()
             (time1, time2), label = next(batches)
             arrived = time.perf_counter()
@@ -140,6 +143,7 @@ def measure(spec: RunSpec) -> dict:
                 waits.append(arrived - began)
                 computes.append(ended - arrived)
                 samples += int(label.shape[0])
+            index += 1
     peak = sampler.peak_bytes()
     peak_pss = sampler.peak_pss_bytes()
     graph_bytes, over_limit = (
@@ -197,6 +201,19 @@ def measure(spec: RunSpec) -> dict:
         ),
         "worker_peak_rss_bytes": worker_peaks,
     }
+
+
+def _more(spec: RunSpec, index: int, measured_s: float) -> bool:
+    """Whether the loop takes another batch: the warm-up and ``steps``, then more until
+    the measured batches span ``min_measured_s`` (at most ``MAX_EXTENSION`` times the
+    steps): a fast pipeline's 20 batches take a few hundredths of a second, too short a
+    span to time on a shared machine."""
+    planned = spec.warmup_steps + spec.steps
+    if index < planned:
+        return True
+    return measured_s < spec.min_measured_s and index < spec.warmup_steps + spec.steps * (
+        MAX_EXTENSION
+    )
 
 
 def _compute_only(step, batch, repeats: int = COMPUTE_ONLY_STEPS) -> float:

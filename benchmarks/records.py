@@ -196,6 +196,8 @@ def options_fields(spec: RunSpec) -> dict:
     """The record's ``options``: pipeline options plus the run length (and width)."""
     fields = asdict(spec.options)
     fields.update(steps=spec.steps, warmup_steps=spec.warmup_steps)
+    if spec.min_measured_s:
+        fields["min_measured_s"] = spec.min_measured_s
     if spec.distributed:
         fields.update(service=spec.service, processing_mode=spec.processing_mode)
     if spec.mode == "train":

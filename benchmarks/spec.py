@@ -18,6 +18,11 @@ class RunSpec:
 
     steps: batches measured after the warm-up (the dataset repeats as needed), fixed so
         every strategy does the same work.
+    min_measured_s: a time floor: after ``steps``, the run goes on taking batches until
+        the measured ones span this many seconds (0: exactly ``steps``), so that a fast
+        pipeline is not timed over a few hundredths of a second. Figures that depend on
+        how much was read (a memory map's resident pages, an in-memory cache) then depend
+        on the machine's speed too: the record's ``steps`` says how many were taken.
     warmup_steps: batches consumed first and excluded from the rates: they pay for
         tracing, thread start-up and autotuning.
     width: FC-Siam-diff width in train mode; None picks the paper's 16 on a GPU and 4 on
@@ -41,6 +46,7 @@ class RunSpec:
     cache_root: str
     steps: int = 40
     warmup_steps: int = 5
+    min_measured_s: float = 0.0
     width: int | None = None
     sample_interval_s: float = 0.05
     memray_path: str | None = None
@@ -69,5 +75,7 @@ class RunSpec:
             raise OptionsError(
                 f"--processing-mode {self.processing_mode!r}: parallel_epochs or distributed_epoch"
             )
+        if self.min_measured_s < 0:
+            raise OptionsError(f"--min-time {self.min_measured_s:g}: must be 0 or more")
         if self.sample_interval_s <= 0:
             raise OptionsError(f"sample interval {self.sample_interval_s}: must be > 0")

@@ -67,7 +67,8 @@ def predict(record: Record) -> Prediction | None:
     # Samples read by the end of the run: warm-up and measured batches, plus what the
     # prefetch and the strategy's own buffers had read ahead.
     ahead = depth + HELD_FLOAT_BATCHES + profile.get("staged_batches", 0)
-    read = (int(options.get("warmup_steps", 0)) + int(options.get("steps", 0)) + ahead) * batch
+    steps = record.steps if record.steps is not None else int(options.get("steps", 0))
+    read = (int(options.get("warmup_steps", 0)) + steps + ahead) * batch
     seen = min(pairs, read) * sample
     cached = seen if options.get("cache") == "memory" else 0
     shuffled = min(int(options.get("shuffle_buffer", 0)), pairs) * sample

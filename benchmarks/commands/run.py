@@ -36,10 +36,11 @@ DEFAULT_BATCH = {"iterate": 32, "train": 8}
 DEFAULT_STEPS = {"iterate": 20, "train": 5}
 DEFAULT_WARMUP = {"iterate": 3, "train": 1}
 DEFAULT_REPEATS = 3
+# Iterating, a fast pipeline takes 20 batches in a few hundredths of a second: runs go on
+# until their measured batches span a second (--min-time), so its rate is not timed over
+# a scheduler hiccup or two. Training steps take long enough as they are.
+DEFAULT_MIN_TIME = {"iterate": 1.0, "train": 0.0}
 CEILING_NAMES = frozenset(CEILINGS)
-# Copying held batches is 20 to 50 times faster than any strategy: this many times the
-# steps keep its timed span from being a few milliseconds.
-CEILING_STEPS = {"ceiling_copy": 20}
 RANGED = ("samples_per_s", "peak_pss_bytes", "peak_rss_bytes")  # printed with their spread
 # --preset seed: the pipeline of the story in DESIGN.md, on a dataset twice the shuffle
 # buffer, so that a cache that keeps the split shows as more than the buffer does.
@@ -87,6 +88,14 @@ def prepare_parser(parser: argparse.ArgumentParser, sweep: bool = False) -> None
     what.add_argument(
         "--width", type=int, help="model width in train mode (default: 16 on a GPU, 4 on a CPU)"
     )
+    if not sweep:
+        what.add_argument(
+            "--min-time",
+            type=float,
+            help="after --steps, go on until the measured batches span this many seconds "
+            f"(default: {DEFAULT_MIN_TIME['iterate']:g} iterating, none training or with "
+            "--preset; 0: exactly --steps)",
+        )
     pipe = parser.add_argument_group("pipeline options")
     pipe.add_argument(
         "--batch-size",
@@ -218,6 +227,7 @@ def run_spec(
     log_path: str | None = None,
     service: str | None = None,
     processing_mode: str = "parallel_epochs",
+    min_measured_s: float = 0.0,
 ) -> RunSpec:
     """One run's spec, with the per-mode default steps and warm-up where not given."""
     return RunSpec(
@@ -234,7 +244,20 @@ def run_spec(
         log_path=log_path,
         service=service,
         processing_mode=processing_mode,
+        min_measured_s=min_measured_s,
     )
+
+
+def min_time(args: argparse.Namespace, mode: str) -> float:
+    """The run's time floor: ``--min-time``, else the mode's default for ``loadbench
+    run`` (none for a preset's whole epochs, nor for a sweep, whose fits are about data
+    read, not the machine's speed)."""
+    given = getattr(args, "min_time", None)
+    if given is not None:
+        return given
+    if getattr(args, "preset", None) or not hasattr(args, "ceilings"):
+        return 0.0
+    return DEFAULT_MIN_TIME[mode]
 
 
 def execute(
@@ -321,7 +344,8 @@ def execute(
                 name,
                 options,
                 cache_root,
-                steps=(args.steps or DEFAULT_STEPS[mode]) * CEILING_STEPS.get(name, 1),
+                steps=args.steps,
+                min_measured_s=min_time(args, mode),
                 warmup=args.warmup,
                 width=args.width,
                 log_path=str(args.out / "logs" / f"{name_stem}.log"),

@@ -52,3 +52,21 @@ def test_iterating_has_no_input_bound_share(tiny_root, cache_root):
     assert outcome.result["input_bound_share"] is None
     assert outcome.result["compute_only_samples_per_s"] is None
     assert outcome.result["ceiling"] == "ceiling_decode"  # it decodes PNG as it reads
+
+
+def test_a_time_floor_extends_the_run_past_its_steps(tiny_root, cache_root):
+    spec = spec_for(
+        "slow_reader:SleepsBeforeEachBatch",
+        tiny_root,
+        cache_root,
+        steps=2,
+        min_measured_s=0.4,
+        options=PipelineOptions(batch_size=BATCH, prefetch=0, parallelism=1),
+    )
+    outcome = run_isolated(spec, timeout_s=120)
+    assert outcome.status == "ok", outcome.error
+    result = outcome.result
+    assert sum(result["step_times_s"]) >= 0.4
+    # 30 ms a batch: about 14 batches, where the steps alone would have been 2.
+    assert 10 <= result["steps"] <= 20
+    assert len(result["batch_ends_s"]) == result["steps"] + spec.warmup_steps

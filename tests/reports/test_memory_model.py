@@ -17,19 +17,21 @@ FLOAT_BATCH = 4 * BATCH * SAMPLE
 
 def run(strategy: str, profile: dict | None, **options):
     dataset = {"root": "synthetic", "split": "train", "pairs": PAIRS, "bytes_per_sample": SAMPLE}
+    options = {
+        "batch_size": BATCH,
+        "cache": "none",
+        "shuffle_buffer": 0,
+        "prefetch": -1,
+        "parallelism": -1,
+        "steps": 10,
+        "warmup_steps": 2,
+        **options,
+    }
     return make(
         strategy,
         dataset={**dataset, "image_size": [64, 64]},
-        options={
-            "batch_size": BATCH,
-            "cache": "none",
-            "shuffle_buffer": 0,
-            "prefetch": -1,
-            "parallelism": -1,
-            "steps": 10,
-            "warmup_steps": 2,
-            **options,
-        },
+        options=options,
+        steps=options["steps"],  # a time floor could have taken more than asked
         memory_profile=profile,
     )
 
@@ -119,3 +121,11 @@ def test_forked_workers_add_their_copied_pages_and_are_measured_by_pss():
     assert "worker processes" not in predict(threads).terms
     [row] = table([threads]).itertuples()
     assert row.measured == 1_400_000_000  # one process: its RSS, as the model was calibrated
+
+
+def test_samples_read_are_the_steps_taken_not_the_steps_asked():
+    asked = run("memmap", {"mapped_split": True})
+    extended = replace(asked, steps=20)  # a time floor took 20 batches where 10 were asked
+    grown = extended.steps - asked.steps
+    mapped = predict(extended).terms["mapped pages"] - predict(asked).terms["mapped pages"]
+    assert mapped == grown * BATCH * SAMPLE
