@@ -164,7 +164,7 @@ def busy_share(table: pd.DataFrame, labels: list[str]) -> bytes:
     )
     axis.set_yticks(range(len(rows)), labels)
     for position, (value, high) in enumerate(zip(busy, errors[1], strict=True)):
-        text = " n/a" if value != value else f" {value:.0f}%"
+        text = " n/a" if value != value else f" {value:.1f}%"
         axis.text(0 if value != value else value + high, position, text, va="center", fontsize=8)
     axis.axvline(100 * BUSY, color="#555555", linestyle="--", linewidth=1.2)
     axis.text(
