@@ -129,15 +129,22 @@ def test_installed_command_exits_2_on_bad_data(tmp_path):
 
 def test_run_without_steps_uses_the_per_mode_defaults(tiny_root, tmp_path, capsys):
     from benchmarks import records
-    from benchmarks.commands.run import DEFAULT_STEPS, DEFAULT_WARMUP
+    from benchmarks.commands.run import DEFAULT_MIN_TIME, DEFAULT_STEPS, DEFAULT_WARMUP
 
     argv = ["run", "--data", str(tiny_root), *ONCE, "--mode", "iterate", "--loaders", "generator"]
     argv += ["--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "out")]
     assert main(argv) == 0
     [record] = records.read(tmp_path / "out" / "results.jsonl")
     assert record.status == "ok", record.error
-    assert record.steps == record.options["steps"] == DEFAULT_STEPS["iterate"]
+    assert record.options["steps"] == DEFAULT_STEPS["iterate"]
     assert record.options["warmup_steps"] == DEFAULT_WARMUP["iterate"]
+    # The steps, then on until the measured batches span the time floor.
+    assert record.options["min_measured_s"] == DEFAULT_MIN_TIME["iterate"]
+    assert record.steps >= DEFAULT_STEPS["iterate"]
+    warmup = DEFAULT_WARMUP["iterate"]
+    measured_s = record.batch_ends_s[-1] - record.batch_ends_s[warmup - 1]
+    assert len(record.batch_ends_s) == warmup + record.steps
+    assert record.steps == DEFAULT_STEPS["iterate"] or measured_s >= 0.99
     out = capsys.readouterr().out
     assert "[1/1] iterate  generator" in out
     assert Path(record.log).is_file()  # TensorFlow's chatter went to the run's log
