@@ -491,7 +491,10 @@ def _print_summary(written: list[Record]) -> None:
         name = f"{row['mode']:<8} {row['strategy']:<16} {cache}"
         print(f"{name}{row['status']:<11}{runs:>5}{body}{mark}")
         if row["unstable"]:
-            flagged.append(f"  {row['mode']} {row['strategy']}: {'; '.join(row['unstable'])}")
+            which = f"{row['mode']} {row['strategy']}" + (
+                f" cache={caches[index]}" if show_cache else ""
+            )
+            flagged.append(f"  {which}: {'; '.join(row['unstable'])}")
     print(
         "Medians of the ok repeats (smallest-largest, CV: coefficient of variation); peak PSS "
         "counts pages shared between the run's processes once, peak RSS sums them per process."
