@@ -92,6 +92,7 @@ def measure(spec: RunSpec) -> dict:
     data = describe(Path(spec.data_root), spec.split)
     strategy = registry.create(spec.strategy)
     strategy.prepare(data, Path(spec.cache_root))  # one-time conversion: not measured
+    ceiling = getattr(strategy, "ceiling", False)  # one of the machine's ceilings
     step = None
     width = None
     if spec.mode == "train":
@@ -117,7 +118,7 @@ def measure(spec: RunSpec) -> dict:
     tracker = _memray(spec)
     with tracker, probes.TreeMemorySampler(spec.sample_interval_s) as sampler:
         start = time.perf_counter()
-        if getattr(strategy, "ceiling", False):  # a ceiling makes its own uint8 batches
+        if ceiling:  # a ceiling makes its own uint8 batches
             ds = strategy.batches(data, spec.options)
         else:
             ds = pipeline.build(strategy, data, spec.options, Path(spec.cache_root))
@@ -147,9 +148,7 @@ def measure(spec: RunSpec) -> dict:
     peak = sampler.peak_bytes()
     peak_pss = sampler.peak_pss_bytes()
     graph_bytes, over_limit = (
-        (None, None)
-        if getattr(strategy, "ceiling", False)
-        else probes.dataset_graph_size(local_ds, data.total_bytes)
+        (None, None) if ceiling else probes.dataset_graph_size(local_ds, data.total_bytes)
     )
     worker_peaks = [max(0, sampler.process_peaks.get(pid, 0) - idle[pid]) for pid in sorted(idle)]
     if served:
@@ -188,7 +187,7 @@ def measure(spec: RunSpec) -> dict:
             else None
         ),
         "compute_only_samples_per_s": compute_only,
-        "ceiling": None if getattr(strategy, "ceiling", False) else applies_to(strategy),
+        "ceiling": None if ceiling else applies_to(strategy),
         "rss_timeline": sampler.timeline(baseline),
         "batch_ends_s": batch_ends,
         "memray_peak_bytes": _memray_peak(spec),

@@ -20,6 +20,14 @@ from benchmarks.cli import main
 ONCE = ("--repeats", "1", "--no-ceilings")
 
 
+def installed_run(tiny_root, tmp_path) -> list[str]:
+    """The installed ``loadbench run`` on the tiny dataset, once, 2 steps of 5, with its
+    cache and output under ``tmp_path``."""
+    argv = [*loadbench(), "run", "--data", str(tiny_root), *ONCE, "--batch-size", "5"]
+    argv += ["--steps", "2", "--cache-dir", str(tmp_path / "cache")]
+    return [*argv, "--out", str(tmp_path / "out")]
+
+
 def test_synth_then_check_in_process(tmp_path, capsys):
     out = tmp_path / "ds"
     argv = ["data", "synth", "--out", str(out), "--pairs", "10", "--size", "32"]
@@ -80,19 +88,8 @@ def test_installed_command_runs_every_strategy_and_resumes(tiny_root, tmp_path):
     from benchmarks import records
 
     loaders = "tensor_slices,generator,sequence,tfrecord,memmap,outside_strategy:IndexedReader"
-    argv = [
-        *loadbench(),
-        "run",
-        "--data",
-        str(tiny_root),
-        *ONCE,
-        "--batch-size",
-        "5",
-        "--steps",
-        "2",
-    ]
+    argv = installed_run(tiny_root, tmp_path)
     argv += ["--warmup", "1", "--mode", "iterate", "--loaders", loaders]
-    argv += ["--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "out")]
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "plugins")}
     suite = subprocess.Popen(
         argv,
@@ -171,19 +168,8 @@ def test_run_exits_1_when_no_child_could_start(tiny_root, tmp_path, monkeypatch,
 
 def start_suite(tiny_root, tmp_path, loaders: str, mode: str = "iterate") -> subprocess.Popen:
     """``loadbench run`` in the background, with the test plugins importable."""
-    argv = [
-        *loadbench(),
-        "run",
-        "--data",
-        str(tiny_root),
-        *ONCE,
-        "--batch-size",
-        "5",
-        "--steps",
-        "2",
-    ]
+    argv = installed_run(tiny_root, tmp_path)
     argv += ["--warmup", "1", "--mode", mode, "--loaders", loaders, "--timeout", "300"]
-    argv += ["--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "out")]
     env = {
         **os.environ,
         "PYTHONPATH": str(Path(__file__).parents[1] / "plugins"),
@@ -224,19 +210,8 @@ def test_killed_parent_keeps_records_leaves_no_process_and_resume_goes_on(tiny_r
     assert_all_gone(family)  # the run's child and its worker went with it
     [kept] = records.read(out)
     assert (kept.strategy, kept.mode, kept.status) == ("generator", "iterate", "ok")
-    argv = [
-        *loadbench(),
-        "run",
-        "--data",
-        str(tiny_root),
-        *ONCE,
-        "--batch-size",
-        "5",
-        "--steps",
-        "2",
-    ]
+    argv = installed_run(tiny_root, tmp_path)
     argv += ["--warmup", "1", "--loaders", "generator", "--resume"]
-    argv += ["--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "out")]
     resumed = subprocess.run(argv, capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     assert resumed.stdout.count("already recorded, skipped") == 1  # iterate, not train
