@@ -156,7 +156,8 @@ def measure(spec: RunSpec) -> dict:
     compute_only = _compute_only(step, (time1, time2, label)) if step is not None else None
     steady_s = sum(step_times)
     ordered = sorted(step_times)
-    input_wait_s, compute_s = sum(waits), sum(computes)
+    # Rounded before the share is taken, so the record's share is exactly its own fields'.
+    input_wait_s, compute_s = round(sum(waits), 6), round(sum(computes), 6)
     return {
         "tf_version": tf.__version__,
         "width": width,
@@ -179,8 +180,8 @@ def measure(spec: RunSpec) -> dict:
         "dataset_graph_bytes": graph_bytes,
         "graph_over_limit": over_limit,
         "train_graph_bytes": step.graph_def_bytes() if step is not None else None,
-        "input_wait_s": round(input_wait_s, 6) if step is not None else None,
-        "compute_s": round(compute_s, 6) if step is not None else None,
+        "input_wait_s": input_wait_s if step is not None else None,
+        "compute_s": compute_s if step is not None else None,
         "input_bound_share": (
             input_wait_s / (input_wait_s + compute_s)
             if step is not None and input_wait_s + compute_s > 0
