@@ -9,6 +9,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import json
+import multiprocessing
 import os
 import sys
 import time
@@ -43,6 +44,12 @@ def child_main(spec: RunSpec, result_path: str, work: Callable[..., dict] | None
         _redirect_output(spec.log_path)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    # A spawned interpreter would spawn its own subprocesses too, each importing
+    # TensorFlow again (seconds each, and their own copy of its heap). The strategy's
+    # worker processes (a PyDataset's with use_multiprocessing) start as they would in
+    # the user's own training script: with this platform's default, fork on Linux up
+    # to Python 3.13.
+    multiprocessing.set_start_method(None, force=True)
     try:
         result = {"ok": True, **(work or measure)(spec)}
     except Exception as exc:  # a failing measurement is a result, never a lost run

@@ -17,22 +17,17 @@ class MemoryProfile:
         resident (and counted in RSS) up to the whole file.
     staged_batches: uint8 batch-sized buffers the strategy holds itself (a worker queue,
         blocks read ahead), at the run's options.
-    worker_processes: processes the strategy forks to read (a PyDataset's workers with
-        use_multiprocessing): each writes to pages it shares with its parent, which the
-        kernel then copies (copy-on-write), and holds an interpreter's state of its own.
     why: one line saying where those figures come from.
     """
 
     split_copies: float = 0.0
     mapped_split: bool = False
     staged_batches: float = 0.0
-    worker_processes: int = 0
     why: str = ""
 
     def __post_init__(self) -> None:
-        if self.split_copies < 0 or self.staged_batches < 0 or self.worker_processes < 0:
+        if self.split_copies < 0 or self.staged_batches < 0:
             raise ValueError(
                 f"MemoryProfile: split_copies={self.split_copies}, staged_batches="
-                f"{self.staged_batches}, worker_processes={self.worker_processes}: counts "
-                "must be 0 or more"
+                f"{self.staged_batches}: counts must be 0 or more"
             )

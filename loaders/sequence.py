@@ -77,16 +77,14 @@ class Sequence:
 
     def memory_profile(self, spec: DatasetSpec, options: PipelineOptions) -> MemoryProfile:
         queue = queue_size(options)
-        processes = options.workers if options.use_multiprocessing else 0
-        kind = "worker process" if processes else "worker thread"
+        kind = "worker process" if options.use_multiprocessing else "worker thread"
         return MemoryProfile(
             # Calibrated, not derived: at the peak of default runs the queue held 5 to 9 of
-            # its 10 batches (the consumer keeps up with two decoding workers).
+            # its 10 batches (the consumer keeps up with two decoding workers). Forked
+            # worker processes add nothing measurable on top (reports.model).
             staged_batches=options.workers + queue / 2,
-            worker_processes=processes,
             why=f"a batch being built per {kind} ({options.workers}), and the enqueuer's "
-            f"queue of {queue} batches, about half full (calibrated)"
-            + ("; each forked worker's copied pages (calibrated)" if processes else ""),
+            f"queue of {queue} batches, about half full (calibrated)",
         )
 
     def batches(self, spec: DatasetSpec, options: PipelineOptions) -> tf.data.Dataset:

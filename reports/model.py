@@ -30,12 +30,6 @@ HELD_FLOAT_BATCHES = 2
 # In iterate mode the consumer keeps up, so the prefetch buffer holds at most one batch
 # whatever its depth (autotuned or fixed: depth 2 at batch 32 measured no higher than 1).
 PREFETCHED_BATCHES = 1
-# What each forked reader process adds to the tree's PSS beyond the batch it builds: the
-# parent's pages it writes to (Python's reference counts touch the whole heap), copied by
-# the kernel, and its own interpreter state. Calibrated, not derived: the default run's
-# sequence (2 worker processes, 256x256, batch 32) peaked at 739-846 MB of tree PSS
-# against 304 MB of the other terms, 218-271 MB per worker.
-FORKED_WORKER_BYTES = 240_000_000
 TOLERANCE = 0.25  # the issue's bar for the default options
 
 
@@ -82,7 +76,6 @@ def predict(record: Record) -> Prediction | None:
         "float batches": (HELD_FLOAT_BATCHES + depth) * batch_bytes * FLOAT_BYTES,
         "batch being assembled": batch_bytes,
         "strategy's buffers": round(profile.get("staged_batches", 0) * batch_bytes),
-        "worker processes": profile.get("worker_processes", 0) * FORKED_WORKER_BYTES,
         "runtime": RUNTIME_BYTES,
     }
     terms = {name: value for name, value in terms.items() if value}
@@ -101,7 +94,9 @@ def table(records: list[Record]) -> pd.DataFrame:
     the measured peak), within (|error| <= 25%), terms, why.
 
     Measured is the tree's peak RSS, or its peak PSS where the tree had several processes
-    (forked workers share their parent's pages, which summed RSS counts once per worker).
+    (forked workers share their parent's pages, which summed RSS counts once per worker;
+    iterating, they add no term of their own: ``sequence``'s two worker processes peaked
+    at 257 MB of tree PSS, its two worker threads at 232-288 MB).
     """
     rows = []
     for record in records:

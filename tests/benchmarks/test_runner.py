@@ -3,6 +3,9 @@ and the memory probes measure a known allocation."""
 
 from __future__ import annotations
 
+import multiprocessing
+import subprocess
+import sys
 from multiprocessing import resource_tracker
 
 import psutil
@@ -109,3 +112,20 @@ def test_tree_probe_counts_a_worker_process(tiny_root, cache_root):
     assert outcome.status == "ok", outcome.error
     # 300 MB in the worker, plus its bare interpreter and the child's own small growth
     assert 300e6 <= outcome.result["peak_rss_bytes"] < 300e6 + 50e6
+
+
+def start_method(spec) -> dict:
+    """A child's work: the start method its own subprocesses would get."""
+    return {"start_method": multiprocessing.get_start_method()}
+
+
+def test_the_childs_worker_processes_start_as_in_a_users_script(tiny_root, cache_root, tmp_path):
+    # The harness spawns its children; a spawned interpreter would spawn its own workers
+    # too (a PyDataset's, each importing TensorFlow again). They get the platform's
+    # default instead, what a user's own training script gets: fork on Linux.
+    spec = spec_for("generator", tiny_root, cache_root, log_path=str(tmp_path / "run.log"))
+    outcome = run_isolated(spec, 60, work=start_method)
+    assert outcome.status == "ok", outcome.error
+    script = "import multiprocessing; print(multiprocessing.get_start_method())"
+    default = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert outcome.result["start_method"] == default.stdout.strip() != "spawn"
