@@ -17,17 +17,23 @@ class MemoryProfile:
         resident (and counted in RSS) up to the whole file.
     staged_batches: uint8 batch-sized buffers the strategy holds itself (a worker queue,
         blocks read ahead), at the run's options.
+    worker_processes: processes the strategy forks to read, again at each epoch (a
+        PyDataset's workers with use_multiprocessing: Keras starts a new pool per epoch).
+        Forked while the parent holds batches, they keep the old copy of every page the
+        parent then rewrites (copy-on-write).
     why: one line saying where those figures come from.
     """
 
     split_copies: float = 0.0
     mapped_split: bool = False
     staged_batches: float = 0.0
+    worker_processes: int = 0
     why: str = ""
 
     def __post_init__(self) -> None:
-        if self.split_copies < 0 or self.staged_batches < 0:
+        if self.split_copies < 0 or self.staged_batches < 0 or self.worker_processes < 0:
             raise ValueError(
                 f"MemoryProfile: split_copies={self.split_copies}, staged_batches="
-                f"{self.staged_batches}: counts must be 0 or more"
+                f"{self.staged_batches}, worker_processes={self.worker_processes}: counts "
+                "must be 0 or more"
             )

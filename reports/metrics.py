@@ -127,8 +127,8 @@ METRICS: tuple[Metric, ...] = (
         better="lower",
         role="gate",
         tolerance="memory",
-        covers="heap of the main process only (memray cannot follow spawned workers), "
-        "from a separate tracked run",
+        covers="heap of the main process only (a worker process's allocations are not in "
+        "it), from a separate tracked run",
     ),
     Metric(
         field="gpu_peak_bytes",

@@ -62,9 +62,22 @@ def predict(record: Record) -> Prediction | None:
     # prefetch and the strategy's own buffers had read ahead.
     ahead = depth + HELD_FLOAT_BATCHES + profile.get("staged_batches", 0)
     steps = record.steps if record.steps is not None else int(options.get("steps", 0))
-    read = (int(options.get("warmup_steps", 0)) + steps + ahead) * batch
+    taken = int(options.get("warmup_steps", 0)) + steps
+    read = (taken + ahead) * batch
     seen = min(pairs, read) * sample
     cached = seen if options.get("cache") == "memory" else 0
+    float_bytes = (HELD_FLOAT_BATCHES + depth) * batch_bytes * FLOAT_BYTES
+    # Forked reader processes keep the old copy of every page their parent rewrites after
+    # the fork. The first pool starts before any batch exists and adds nothing measurable
+    # (sequence, 1,000 pairs: 257 MB of tree PSS with two worker processes, 232-288 MB
+    # with two threads). Keras forks a new pool each epoch, while the parent holds its
+    # float batches: past the first epoch the tree held 420-515 MB against 244-339 MB
+    # with threads (250 and 500 pairs, 3 repeats each), about the float batches once more
+    # (calibrated, not derived). The pool restarts when tf.data pulls past the epoch's
+    # last batch: the consumer's batches and what tf.data runs ahead, not the enqueuer's
+    # queue, which holds the current epoch's.
+    pulled = (taken + depth + HELD_FLOAT_BATCHES) * batch
+    reforked = profile.get("worker_processes", 0) > 0 and pulled > pairs
     shuffled = min(int(options.get("shuffle_buffer", 0)), pairs) * sample
     terms = {
         "decoded split": round(profile.get("split_copies", 0) * pairs * sample),
@@ -73,9 +86,10 @@ def predict(record: Record) -> Prediction | None:
         # The cache comes before the shuffle, so the buffer holds the cache's own tensors
         # (shared, not copied): it adds only what the cache does not hold yet.
         "shuffle buffer": max(0, shuffled - cached),
-        "float batches": (HELD_FLOAT_BATCHES + depth) * batch_bytes * FLOAT_BYTES,
+        "float batches": float_bytes,
         "batch being assembled": batch_bytes,
         "strategy's buffers": round(profile.get("staged_batches", 0) * batch_bytes),
+        "workers forked again": float_bytes if reforked else 0,
         "runtime": RUNTIME_BYTES,
     }
     terms = {name: value for name, value in terms.items() if value}
@@ -94,9 +108,7 @@ def table(records: list[Record]) -> pd.DataFrame:
     the measured peak), within (|error| <= 25%), terms, why.
 
     Measured is the tree's peak RSS, or its peak PSS where the tree had several processes
-    (forked workers share their parent's pages, which summed RSS counts once per worker;
-    iterating, they add no term of their own: ``sequence``'s two worker processes peaked
-    at 257 MB of tree PSS, its two worker threads at 232-288 MB).
+    (forked workers share their parent's pages, which summed RSS counts once per worker).
     """
     rows = []
     for record in records:

@@ -104,7 +104,7 @@ def test_table_gives_the_error_against_measured():
 
 
 def test_a_run_with_worker_processes_is_measured_by_its_tree_pss():
-    profile = {"staged_batches": 7.0, "why": "two worker processes"}
+    profile = {"staged_batches": 7.0, "worker_processes": 2, "why": "two worker processes"}
     forked = replace(
         run("sequence", profile),
         tree_processes=3,
@@ -114,9 +114,24 @@ def test_a_run_with_worker_processes_is_measured_by_its_tree_pss():
     [row] = table([forked]).itertuples()
     assert row.measured == 300_000_000  # PSS, not the summed RSS
     assert row.predicted == predict(forked).peak_bytes
-    threads = replace(forked, tree_processes=1)
+    threads = replace(forked, tree_processes=1, memory_profile={**profile, "worker_processes": 0})
     [row] = table([threads]).itertuples()
     assert row.measured == 900_000_000  # one process: its RSS, as the model was calibrated
+
+
+def test_workers_forked_again_past_the_first_epoch_keep_the_float_batches():
+    profile = {"staged_batches": 7.0, "worker_processes": 2, "why": "two worker processes"}
+    # 2 + 10 batches of 32, and 3 that tf.data runs ahead: 480 of the 1,000 pairs pulled.
+    first_epoch = predict(run("sequence", profile))
+    assert "workers forked again" not in first_epoch.terms
+    # 2 + 40 + 3 batches: 1,440 pairs, past the epoch's end, so Keras forked a new pool.
+    second_epoch = predict(run("sequence", profile, steps=40))
+    assert second_epoch.terms["workers forked again"] == second_epoch.terms["float batches"]
+    # Only the batches tf.data pulls count, not the enqueuer's queue: 2 + 26 + 3 batches
+    # of 32 (992 pairs) stay within the epoch, the 7 staged ahead are the epoch's own.
+    assert "workers forked again" not in predict(run("sequence", profile, steps=26)).terms
+    threads = predict(run("sequence", {**profile, "worker_processes": 0}, steps=40))
+    assert "workers forked again" not in threads.terms
 
 
 def test_samples_read_are_the_steps_taken_not_the_steps_asked():
