@@ -20,6 +20,13 @@ from benchmarks.cli import main
 ONCE = ("--repeats", "1", "--no-ceilings")
 
 
+def interruptible() -> None:
+    """``preexec_fn`` of a process the test will Ctrl-C: SIGINT back to its default. A
+    shell's background job (``cmd &``) starts with SIGINT ignored and passes that on, so
+    under such a job the interrupted command would never see the signal."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def installed_run(tiny_root, tmp_path) -> list[str]:
     """The installed ``loadbench run`` on the tiny dataset, once, 2 steps of 5, with its
     cache and output under ``tmp_path``."""
@@ -176,7 +183,12 @@ def start_suite(tiny_root, tmp_path, loaders: str, mode: str = "iterate") -> sub
         "LOADBENCH_TEST_WORKER_PID": str(tmp_path / "worker.pid"),
     }
     return subprocess.Popen(
-        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        preexec_fn=interruptible,
     )
 
 

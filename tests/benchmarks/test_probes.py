@@ -64,7 +64,9 @@ def test_sampler_sees_a_worker_and_its_own_cost_is_small():
         worker.kill()
         worker.wait()
     assert sampler.peak_bytes() - baseline >= 100e6
-    assert sampler.cpu_s < 0.05 * (sampler.samples[-1][0] or 1)
+    # Its CPU time against the wall time it ran: a PSS read of this TensorFlow-laden
+    # process costs about 10 ms, so reading PSS at every 50 ms sample would cost 20%.
+    assert sampler.cpu_s < 0.10 * (sampler.samples[-1][0] or 1)
     timeline = sampler.timeline(baseline)
     times = [t for t, _ in timeline]
     assert times == sorted(times)  # time goes forward (two samples may share a millisecond)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from test_cli import interruptible
 from test_runner import spec_for
 
 from benchmarks.runner import run_isolated
@@ -95,7 +96,13 @@ def test_nodes_go_on_ctrl_c(tiny_root, tmp_path, service_file):
     command += ["--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache")]
     plugins = str(Path(__file__).parents[1] / "plugins")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([plugins, os.environ.get("PYTHONPATH", "")])}
-    cli = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+    cli = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+        preexec_fn=interruptible,
+    )
     deadline = time.monotonic() + 120
     while not service_file.is_file() and time.monotonic() < deadline:
         time.sleep(0.2)
