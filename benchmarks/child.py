@@ -136,7 +136,8 @@ def measure(spec: RunSpec) -> dict:
         first_batch_s = None
         batch_ends: list[float] = []
         index = 0
-        while _more(spec, index, sum(step_times)):
+        measured_s = 0.0  # the steady-state steps' time so far: sum(step_times)
+        while _more(spec, index, measured_s):
             began = time.perf_counter()
             (time1, time2), label = next(batches)
             arrived = time.perf_counter()
@@ -148,6 +149,7 @@ def measure(spec: RunSpec) -> dict:
                 first_batch_s = batch_ends[0]
             if index >= spec.warmup_steps:
                 step_times.append(ended - began)
+                measured_s += ended - began
                 waits.append(arrived - began)
                 computes.append(ended - arrived)
                 samples += int(label.shape[0])
@@ -215,12 +217,10 @@ def _more(spec: RunSpec, index: int, measured_s: float) -> bool:
     the measured batches span ``min_measured_s`` (at most ``MAX_EXTENSION`` times the
     steps): a fast pipeline's 20 batches take a few hundredths of a second, too short a
     span to time on a shared machine."""
-    planned = spec.warmup_steps + spec.steps
-    if index < planned:
+    if index < spec.warmup_steps + spec.steps:
         return True
-    return measured_s < spec.min_measured_s and index < spec.warmup_steps + spec.steps * (
-        MAX_EXTENSION
-    )
+    longest = spec.warmup_steps + spec.steps * MAX_EXTENSION
+    return measured_s < spec.min_measured_s and index < longest
 
 
 def _compute_only(step, batch, repeats: int = COMPUTE_ONLY_STEPS) -> float:

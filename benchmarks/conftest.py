@@ -93,11 +93,11 @@ def isolated(benchmark, bench_data, bench_cache, tmp_path) -> Callable[..., Reco
             log_path=str(tmp_path / "child.log"),
         )
         dataset = records.dataset_fields(bench_data, synthetic=True)
+        options_fields = records.options_fields(spec)
         made: list[Record] = []
         times: list[float] = []
         for repeat in range(repeats):
             outcome = run_isolated(spec, RUN_TIMEOUT_S)
-            options_fields = records.options_fields(spec)
             made.append(
                 records.from_outcome(spec, outcome, dataset, options_fields, {"repeat": repeat})
             )

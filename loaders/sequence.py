@@ -77,18 +77,19 @@ class Sequence:
 
     def memory_profile(self, spec: DatasetSpec, options: PipelineOptions) -> MemoryProfile:
         queue = queue_size(options)
-        kind = "worker process" if options.use_multiprocessing else "worker thread"
+        processes = options.workers if options.use_multiprocessing else 0
+        kind = "worker process" if processes else "worker thread"
         return MemoryProfile(
             # Calibrated, not derived: at the peak of default runs the queue held 5 to 9 of
             # its 10 batches (the consumer keeps up with two decoding workers).
             staged_batches=options.workers + queue / 2,
-            worker_processes=options.workers if options.use_multiprocessing else 0,
+            worker_processes=processes,
             why=f"a batch being built per {kind} ({options.workers}), and the enqueuer's "
             f"queue of {queue} batches, about half full (calibrated)"
             + (
                 "; past the first epoch, the worker processes forked again keep the "
                 "parent's float batches (calibrated)"
-                if options.use_multiprocessing
+                if processes
                 else ""
             ),
         )

@@ -59,32 +59,36 @@ def _bars(
         colors = [
             _color(s, status) for s, status in zip(rows["strategy"], rows["status"], strict=True)
         ]
-        axis.barh(range(len(rows)), values.fillna(0), color=colors)
-        axis.errorbar(
-            values.fillna(0),
-            range(len(rows)),
-            xerr=errors,
-            fmt="none",
-            ecolor="#333333",
-            elinewidth=1,
-            capsize=3,
-        )
-        axis.set_yticks(range(len(rows)), _labels(rows, table))
-        for position, (value, high, status) in enumerate(
-            zip(values, errors[1], rows["status"], strict=True)
-        ):
-            text = (
-                f" {status}" if status != "ok" else " n/a" if value != value else f" {value:,.0f}"
-            )
-            axis.text(
-                0 if value != value else value + high, position, text, va="center", fontsize=8
-            )
+        texts = [
+            f" {status}" if status != "ok" else " n/a" if value != value else f" {value:,.0f}"
+            for value, status in zip(values, rows["status"], strict=True)
+        ]
+        _whiskered(axis, values, errors, colors, _labels(rows, table), texts)
         axis.invert_yaxis()
         axis.set_title(f"{title} ({mode})", fontsize=10)
         axis.set_xlabel(xlabel)
         axis.margins(x=0.2)
     figure.tight_layout()
     return _png(figure)
+
+
+def _whiskered(axis, values: pd.Series, errors, colors, labels, texts) -> None:
+    """Horizontal bars of ``values`` (a missing one drawn as 0) with their min-max
+    whiskers, ``labels`` down the side and each bar's text just past its whisker."""
+    drawn = values.fillna(0)
+    axis.barh(range(len(values)), drawn, color=colors)
+    axis.errorbar(
+        drawn,
+        range(len(values)),
+        xerr=errors,
+        fmt="none",
+        ecolor="#333333",
+        elinewidth=1,
+        capsize=3,
+    )
+    axis.set_yticks(range(len(values)), labels)
+    for position, (value, high, text) in enumerate(zip(drawn, errors[1], texts, strict=True)):
+        axis.text(value + high, position, text, va="center", fontsize=8)
 
 
 def _color(strategy: str, status: str) -> str:
@@ -158,14 +162,8 @@ def busy_share(table: pd.DataFrame, labels: list[str]) -> bytes:
     )
     figure, axis = plt.subplots(figsize=(7.5, 0.45 * max(len(rows), 1) + 1.5))
     colors = [OK_COLOR if v >= 100 * BUSY else FAILED_COLOR for v in busy.fillna(0)]
-    axis.barh(range(len(rows)), busy.fillna(0), color=colors)
-    axis.errorbar(
-        busy.fillna(0), range(len(rows)), xerr=errors, fmt="none", ecolor="#333333", capsize=3
-    )
-    axis.set_yticks(range(len(rows)), labels)
-    for position, (value, high) in enumerate(zip(busy, errors[1], strict=True)):
-        text = " n/a" if value != value else f" {value:.1f}%"
-        axis.text(0 if value != value else value + high, position, text, va="center", fontsize=8)
+    texts = [" n/a" if value != value else f" {value:.1f}%" for value in busy]
+    _whiskered(axis, busy, errors, colors, labels, texts)
     axis.axvline(100 * BUSY, color="#555555", linestyle="--", linewidth=1.2)
     axis.text(
         100 * BUSY,
