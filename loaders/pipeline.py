@@ -16,20 +16,20 @@ import numpy as np
 import tensorflow as tf
 
 from loaders.errors import OptionsError
-from loaders.layout import DatasetSpec
+from loaders.dataset.layout import Split
 from loaders.options import PipelineOptions
 from loaders.protocol import BatchStrategy, Strategy
 
 
 def build(
     strategy: Strategy | BatchStrategy,
-    spec: DatasetSpec,
+    data: Split,
     options: PipelineOptions,
     cache_root: Path,
 ) -> tf.data.Dataset:
     """Batches ``((time1, time2), label)`` as float32 from a prepared ``strategy``."""
     if isinstance(strategy, Strategy):
-        ds = strategy.samples(spec, options)
+        ds = strategy.samples(data, options)
         ds = _cache(ds, options, cache_root, strategy.name)
         if options.shuffle_buffer:
             ds = ds.shuffle(
@@ -43,7 +43,7 @@ def build(
                 "batches outside tf.data, so tf.data's cache cannot sit before its shuffle; "
                 "use cache='none'"
             )
-        ds = strategy.batches(spec, options)
+        ds = strategy.batches(data, options)
     # parallelism 1 is a plain map: a parallel map with one call would still compute the
     # next batch ahead of the consumer, and "nothing runs ahead" must be expressible.
     if options.parallelism == 1:
@@ -122,9 +122,9 @@ def batch_slices(pairs: int, options: PipelineOptions) -> list[slice]:
     return [slice(start, min(start + size, stop)) for start in range(0, stop, size)]
 
 
-def sample_signature(spec: DatasetSpec, batched: bool = False) -> tuple[tf.TensorSpec, ...]:
+def sample_signature(data: Split, batched: bool = False) -> tuple[tf.TensorSpec, ...]:
     """TensorSpecs of uint8 ``(time1, time2, label)``; with a leading None when batched."""
-    height, width = spec.image_size
+    height, width = data.image_size
     lead = (None,) if batched else ()
     return (
         tf.TensorSpec((*lead, height, width, 3), tf.uint8),

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 if TYPE_CHECKING:
     import tensorflow as tf
 
-    from loaders.layout import DatasetSpec
+    from loaders.dataset.layout import Split
     from loaders.options import PipelineOptions
 
 
@@ -29,20 +29,20 @@ class Strategy(Protocol):
 
     It may also set ``decodes_while_reading = True`` when it decodes image files as it
     reads: its throughput is then read against the machine's decode ceiling
-    (``loaders.ceilings``), otherwise against the copy ceiling.
+    (``loaders.strategies.ceilings``), otherwise against the copy ceiling.
 
-    It may also define ``memory_profile(spec, options) -> loaders.memory.MemoryProfile``:
+    It may also define ``memory_profile(data, options) -> loaders.memory.MemoryProfile``:
     what it holds in memory itself, which the memory model adds to the shared pipeline's
     buffers to predict its peak. Without it, its runs get no prediction.
     """
 
     name: str
 
-    def prepare(self, spec: DatasetSpec, cache_root: Path) -> None:
+    def prepare(self, data: Split, cache_root: Path) -> None:
         """One-time work before reading (a conversion); a no-op for direct readers."""
 
-    def samples(self, spec: DatasetSpec, options: PipelineOptions) -> tf.data.Dataset:
-        """Unbatched uint8 samples in ``spec.names`` order."""
+    def samples(self, data: Split, options: PipelineOptions) -> tf.data.Dataset:
+        """Unbatched uint8 samples in ``data.names`` order."""
 
 
 @runtime_checkable
@@ -54,6 +54,6 @@ class BatchStrategy(Protocol):
 
     name: str
 
-    def prepare(self, spec: DatasetSpec, cache_root: Path) -> None: ...
+    def prepare(self, data: Split, cache_root: Path) -> None: ...
 
-    def batches(self, spec: DatasetSpec, options: PipelineOptions) -> tf.data.Dataset: ...
+    def batches(self, data: Split, options: PipelineOptions) -> tf.data.Dataset: ...

@@ -17,18 +17,18 @@ from loaders.protocol import BatchStrategy, Strategy
 
 ENTRY_POINT_GROUP = "loadbench.loaders"
 BUILTIN = {
-    "tensor_slices": "loaders.tensor_slices:TensorSlices",
-    "generator": "loaders.generator:Generator",
-    "sequence": "loaders.sequence:Sequence",
-    "tfrecord": "loaders.tfrecord:TFRecord",
-    "memmap": "loaders.memmap:Memmap",
-    "fixed_length": "loaders.fixed_length:FixedLength",
+    "tensor_slices": "loaders.strategies.tensor_slices:TensorSlices",
+    "generator": "loaders.strategies.generator:Generator",
+    "sequence": "loaders.strategies.sequence:Sequence",
+    "tfrecord": "loaders.strategies.tfrecord:TFRecord",
+    "memmap": "loaders.strategies.memmap:Memmap",
+    "fixed_length": "loaders.strategies.fixed_length:FixedLength",
 }
 # The machine's ceilings (loaders/ceilings.py): created by name like strategies, but
 # not listed by names(); ``loadbench run`` measures them beside the strategies.
 CEILINGS = {
-    "ceiling_decode": "loaders.ceilings:DecodeCeiling",
-    "ceiling_copy": "loaders.ceilings:CopyCeiling",
+    "ceiling_decode": "loaders.strategies.ceilings:DecodeCeiling",
+    "ceiling_copy": "loaders.strategies.ceilings:CopyCeiling",
 }
 
 

@@ -14,7 +14,7 @@ import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from benchmarks.records import Record
+from benchmarks.harness.records import Record
 from loaders.errors import OptionsError
 from reports.metrics import METRICS, Metric
 from reports.units import first_line

@@ -12,8 +12,8 @@ matplotlib.use("Agg")  # no display; must precede pyplot
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from benchmarks.probes import PROTOBUF_LIMIT_BYTES
-from benchmarks.records import Record
+from benchmarks.harness.probes import PROTOBUF_LIMIT_BYTES
+from benchmarks.harness.records import Record
 from loaders.registry import CEILINGS
 from reports.units import format_bytes
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from benchmarks.probes import PROTOBUF_LIMIT_BYTES
-from benchmarks.records import Record
+from benchmarks.harness.probes import PROTOBUF_LIMIT_BYTES
+from benchmarks.harness.records import Record
 from reports.load import frame
 from reports.units import format_bytes
 

@@ -12,11 +12,12 @@ import jinja2
 import pandas as pd
 import psutil
 
-from benchmarks.limits import PATHS, LimitRecord
-from benchmarks.probes import PROTOBUF_LIMIT_BYTES
-from benchmarks.records import Record
+from benchmarks.harness.limits import PATHS, LimitRecord
+from benchmarks.harness.probes import PROTOBUF_LIMIT_BYTES
+from benchmarks.harness.records import Record
 from loaders.registry import CEILINGS
-from reports import distribution, figures, model, scaling
+from reports import data_service as distribution, figures, scaling
+from reports import memory_model as model
 from reports.compare import Comparison
 from reports.fit import break_points
 from reports.load import frame, options_label, to_csv

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks.records import KNOWN_SCHEMAS, Record, read
+from benchmarks.harness.records import KNOWN_SCHEMAS, Record, read
 from loaders.errors import RecordError
 from reports.metrics import METRICS
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from benchmarks.probes import PROTOBUF_LIMIT_BYTES
-from benchmarks.records import Record
+from benchmarks.harness.probes import PROTOBUF_LIMIT_BYTES
+from benchmarks.harness.records import Record
 from loaders.registry import CEILINGS
 from reports.load import frame
 from reports.metrics import BY_FIELD, SUMMARY_FIELDS

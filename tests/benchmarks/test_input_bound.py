@@ -6,7 +6,7 @@ import pytest
 import slow_reader
 from test_runner import spec_for
 
-from benchmarks.runner import run_isolated
+from benchmarks.harness.runner import run_isolated
 from loaders.options import PipelineOptions
 
 BATCH = 4

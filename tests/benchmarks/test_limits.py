@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from benchmarks import limits
+from benchmarks.harness import limits
 from benchmarks.cli import main
-from benchmarks.commands.prove_limit import (
+from benchmarks.cli.commands.prove_limit import (
     NotEnoughMemory,
     check_resources,
     memory_needed,

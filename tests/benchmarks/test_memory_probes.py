@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from benchmarks import procs
-from benchmarks.probes import TreeMemorySampler
+from benchmarks.harness import procs
+from benchmarks.harness.probes import TreeMemorySampler
 
 SHARED_MB = 200
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from benchmarks.model import build_fc_siam_diff
-from benchmarks.train_step import TrainStep
+from benchmarks.workload.network import build_fc_siam_diff
+from benchmarks.workload.train_step import TrainStep
 from loaders.errors import OptionsError
 
 SIZE = (32, 32)

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from benchmarks import probes
+from benchmarks.harness import probes
 from loaders import pipeline, registry
 from loaders.options import PipelineOptions
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks import records
-from benchmarks.records import Record
+from benchmarks.harness import records
+from benchmarks.harness.records import Record
 from loaders.errors import RecordError
 
 
@@ -65,7 +65,7 @@ def test_unknown_status_and_schema_are_refused(tmp_path):
 
 
 def test_command_line_is_what_a_user_would_type(monkeypatch):
-    from benchmarks.records import command_line
+    from benchmarks.harness.records import command_line
 
     monkeypatch.setattr("sys.argv", ["/home/u/.venv/bin/loadbench", "run", "--data", "my data"])
     assert command_line() == "loadbench run --data 'my data'"

@@ -11,8 +11,8 @@ from multiprocessing import resource_tracker
 import psutil
 import pytest
 
-from benchmarks.runner import run_isolated
-from benchmarks.spec import RunSpec
+from benchmarks.harness.runner import run_isolated
+from benchmarks.harness.spec import RunSpec
 from loaders.options import PipelineOptions
 
 

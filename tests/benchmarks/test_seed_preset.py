@@ -8,11 +8,11 @@ import statistics
 
 import pytest
 
-from benchmarks.commands import run as run_command
-from benchmarks.runner import run_isolated
+from benchmarks.cli.commands import run as run_command
+from benchmarks.harness.runner import run_isolated
 from loaders.errors import OptionsError
-from loaders.layout import describe
-from loaders.synth import SynthParams, synthesize, synthesize_from
+from loaders.dataset.layout import describe
+from loaders.dataset.synth import SynthParams, synthesize, synthesize_from
 
 SIZE = 64  # 28,672 bytes a pair
 SMALL, LARGE = 1000, 3000  # 2,000 pairs apart: 57 MB more to cache

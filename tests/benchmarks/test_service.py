@@ -17,9 +17,9 @@ import pytest
 from test_cli import interruptible
 from test_runner import spec_for
 
-from benchmarks.runner import run_isolated
-from benchmarks.service import parse_service
-from benchmarks.spec import RunSpec
+from benchmarks.harness.runner import run_isolated
+from benchmarks.harness.data_service import parse_service
+from benchmarks.harness.spec import RunSpec
 from loaders.errors import OptionsError
 
 

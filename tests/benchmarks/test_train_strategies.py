@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmarks.train_step import TrainStep
+from benchmarks.workload.train_step import TrainStep
 from loaders import pipeline, registry
 from loaders.options import PipelineOptions
 

@@ -12,7 +12,7 @@ import pytest
 import tensorflow as tf
 
 from loaders import pipeline, registry
-from loaders.images import read_index
+from loaders.dataset.images import read_index
 from loaders.options import PipelineOptions
 
 STRATEGIES = [*registry.names(), "outside_strategy:IndexedReader"]
@@ -141,7 +141,7 @@ def test_epoch_order_matches_tf_data_buffer_semantics():
 
 def test_tensor_slices_holds_one_uint8_copy(tiny_spec, monkeypatch):
     """The dataset's tensors share the decoded arrays' memory: no second copy is made."""
-    from loaders import tensor_slices
+    from loaders.strategies import tensor_slices
 
     loaded = []
     load = tensor_slices.load_arrays

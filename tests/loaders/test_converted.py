@@ -11,9 +11,9 @@ import pytest
 from PIL import Image
 
 from loaders import pipeline, registry
-from loaders.converted import convert
+from loaders.dataset.converted import convert
 from loaders.errors import ConversionError
-from loaders.layout import describe
+from loaders.dataset.layout import describe
 from loaders.options import PipelineOptions
 
 CONVERTING = ["tfrecord", "memmap"]

@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 
 from loaders.errors import DatasetError
-from loaders.images import read_mask, read_sample
-from loaders.layout import describe, list_splits
+from loaders.dataset.images import read_mask, read_sample
+from loaders.dataset.layout import describe, list_splits
 
 
 def write(path: Path, array: np.ndarray, fmt: str = "PNG") -> Path:

@@ -42,7 +42,7 @@ def test_duplicate_name_names_both_places(tmp_path, monkeypatch):
         registry.names()
     message = str(info.value)
     assert "'memmap' is registered twice" in message
-    assert "loaders.memmap:Memmap (built-in)" in message
+    assert "loaders.strategies.memmap:Memmap (built-in)" in message
     assert "outside_strategy:IndexedReader (entry point of userplug)" in message
 
 

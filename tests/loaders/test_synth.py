@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from loaders.errors import OptionsError
-from loaders.layout import describe, list_splits
-from loaders.synth import SynthParams, parse_splits, split_counts, synthesize, write_pair
+from loaders.dataset.layout import describe, list_splits
+from loaders.dataset.synth import SynthParams, parse_splits, split_counts, synthesize, write_pair
 
 
 def digest_tree(root: Path) -> dict[str, str]:
@@ -79,7 +79,7 @@ def test_interrupted_run_resumes_and_leaves_nothing_half_written(tmp_path, monke
         write_pair(job)
         written.append(job)
 
-    monkeypatch.setattr("loaders.synth.write_pair", flaky)
+    monkeypatch.setattr("loaders.dataset.synth.write_pair", flaky)
     with pytest.raises(KeyboardInterrupt):
         synthesize(tmp_path, params, workers=1)
     monkeypatch.undo()

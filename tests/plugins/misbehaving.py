@@ -11,20 +11,20 @@ from pathlib import Path
 
 import numpy as np
 
-from loaders.generator import Generator
+from loaders.strategies.generator import Generator
 
 
 class Raises(Generator):
     name = "raises"
 
-    def prepare(self, spec, cache_root):
-        raise ValueError(f"cannot read {spec.root}")
+    def prepare(self, data, cache_root):
+        raise ValueError(f"cannot read {data.root}")
 
 
 class Aborts(Generator):
     name = "aborts"
 
-    def samples(self, spec, options):
+    def samples(self, data, options):
         print("F0000 fake_op.cc:1] Check failed: pretend native failure", file=sys.stderr)
         sys.stderr.flush()
         os.abort()
@@ -33,14 +33,14 @@ class Aborts(Generator):
 class KilledByOOM(Generator):
     name = "oom_killed"
 
-    def samples(self, spec, options):
+    def samples(self, data, options):
         os.kill(os.getpid(), signal.SIGKILL)
 
 
 class Sleeps(Generator):
     name = "sleeps"
 
-    def samples(self, spec, options):
+    def samples(self, data, options):
         time.sleep(600)
 
 
@@ -49,7 +49,7 @@ class SleepsWithWorker(Generator):
 
     name = "sleeps_with_worker"
 
-    def samples(self, spec, options):
+    def samples(self, data, options):
         # Not at the sampler's first instant: a process caught between fork and exec
         # shows its parent's whole RSS (summed RSS double-counts shared pages).
         time.sleep(0.2)
@@ -63,7 +63,7 @@ class Hog(Generator):
 
     name = "hog"
 
-    def samples(self, spec, options):
+    def samples(self, data, options):
         self.ballast = np.ones(1_500_000_000, np.uint8)
         time.sleep(600)
 
@@ -74,11 +74,11 @@ class Calibrated(Generator):
     name = "calibrated"
     size_bytes = 500_000_000
 
-    def samples(self, spec, options):
+    def samples(self, data, options):
         ballast = np.ones(self.size_bytes, np.uint8)
         time.sleep(0.3)  # several sampler periods with the ballast held
         del ballast
-        return super().samples(spec, options)
+        return super().samples(data, options)
 
 
 # A bare interpreter, no TensorFlow: the worker's resident memory is its 300 MB plus
@@ -98,7 +98,7 @@ class SpawnsHungryChild(Generator):
 
     name = "hungry_child"
 
-    def samples(self, spec, options):
+    def samples(self, data, options):
         # Not at the sampler's first instant: a process caught between fork and exec
         # shows its parent's whole RSS (summed RSS double-counts shared pages).
         time.sleep(0.2)
@@ -108,4 +108,4 @@ class SpawnsHungryChild(Generator):
         worker.stdout.readline()  # the 300 MB are touched
         self.worker = worker
         time.sleep(0.5)  # several sampler periods, and a tree rescan, with the worker holding it
-        return super().samples(spec, options)
+        return super().samples(data, options)

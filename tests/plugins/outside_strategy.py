@@ -10,26 +10,26 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from loaders.images import read_index
+from loaders.dataset.images import read_index
 from loaders.pipeline import sample_signature
 
 
 class IndexedReader:
     name = "indexed_reader"
 
-    def prepare(self, spec, cache_root: Path) -> None:
+    def prepare(self, data, cache_root: Path) -> None:
         pass
 
-    def samples(self, spec, options) -> tf.data.Dataset:
-        signature = sample_signature(spec)
+    def samples(self, data, options) -> tf.data.Dataset:
+        signature = sample_signature(data)
 
         def read(index):
             parts = tf.numpy_function(
-                lambda i: read_index(spec, int(i)), [index], [s.dtype for s in signature]
+                lambda i: read_index(data, int(i)), [index], [s.dtype for s in signature]
             )
             return tuple(tf.ensure_shape(p, s.shape) for p, s in zip(parts, signature, strict=True))
 
-        return tf.data.Dataset.range(spec.pairs).map(read)
+        return tf.data.Dataset.range(data.pairs).map(read)
 
 
 class NotAStrategy:

@@ -13,14 +13,14 @@ from pathlib import Path
 
 import psutil
 
-from loaders.fixed_length import FixedLength
+from loaders.strategies.fixed_length import FixedLength
 
 
 def report() -> None:
     nodes = [
         p.pid
         for p in psutil.Process().children()
-        if "benchmarks.service_node" in " ".join(p.cmdline())
+        if "benchmarks.harness.data_service_node" in " ".join(p.cmdline())
     ]
     interfaces = [
         line.split(":")[0].strip()
@@ -36,15 +36,15 @@ def report() -> None:
 class Reports(FixedLength):
     name = "reports_service"
 
-    def samples(self, spec, options):
+    def samples(self, data, options):
         report()
-        return super().samples(spec, options)
+        return super().samples(data, options)
 
 
 class CrashesWhileServed(FixedLength):
     name = "crashes_while_served"
 
-    def samples(self, spec, options):
+    def samples(self, data, options):
         report()
         os.abort()
 
@@ -52,6 +52,6 @@ class CrashesWhileServed(FixedLength):
 class SleepsWhileServed(FixedLength):
     name = "sleeps_while_served"
 
-    def samples(self, spec, options):
+    def samples(self, data, options):
         report()
         time.sleep(600)

@@ -17,19 +17,19 @@ class SleepsBeforeEachBatch:
 
     name = "sleeps_before_batch"
 
-    def prepare(self, spec, cache_root):
+    def prepare(self, data, cache_root):
         """Nothing to convert."""
 
-    def batches(self, spec, options):
-        height, width = spec.image_size
+    def batches(self, data, options):
+        height, width = data.image_size
         shapes = ((height, width, 3), (height, width, 3), (height, width, 1))
 
         def slow():
-            for start in range(0, spec.pairs, options.batch_size):
-                rows = min(options.batch_size, spec.pairs - start)
+            for start in range(0, data.pairs, options.batch_size):
+                rows = min(options.batch_size, data.pairs - start)
                 time.sleep(SLEEP_S)
                 yield tuple(np.zeros((rows, *shape), np.uint8) for shape in shapes)
 
         return tf.data.Dataset.from_generator(
-            slow, output_signature=sample_signature(spec, batched=True)
+            slow, output_signature=sample_signature(data, batched=True)
         )

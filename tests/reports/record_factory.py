@@ -6,8 +6,8 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from benchmarks import records
-from benchmarks.records import Record
+from benchmarks.harness import records
+from benchmarks.harness.records import Record
 
 MACHINE = {"hostname": "ci-1", "cpu_model": "AMD EPYC", "cpu_count": 2}
 

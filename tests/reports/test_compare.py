@@ -9,7 +9,7 @@ import pytest
 from record_factory import make, write
 
 from benchmarks.cli import main
-from benchmarks.records import Record
+from benchmarks.harness.records import Record
 from loaders.errors import OptionsError
 from reports.compare import MIN_REPEATS_TESTED, Tolerances, compare
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from record_factory import make, write
 
 from benchmarks.cli import main
-from reports.distribution import table, workers
+from reports.data_service import table, workers
 
 CALLBACK = (
     "InvalidArgumentError: Could not find callback with key=pyfunc_0 in the registry. "

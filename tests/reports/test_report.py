@@ -117,8 +117,8 @@ def test_reports_do_not_import_tensorflow():
     import sys
 
     code = (
-        "import sys, reports.html, reports.compare, benchmarks.commands.report, "
-        "benchmarks.commands.compare; print('tensorflow' in sys.modules)"
+        "import sys, reports.html, reports.compare, benchmarks.cli.commands.report, "
+        "benchmarks.cli.commands.compare; print('tensorflow' in sys.modules)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.stdout.strip() == "False", done.stderr
@@ -215,7 +215,7 @@ def test_seed_preset_section_shows_each_cache_and_what_it_keeps(tmp_path):
 
 
 def test_prove_limit_records_get_their_table(tmp_path):
-    from benchmarks import limits
+    from benchmarks.harness import limits
 
     path = tmp_path / "prove-limit.jsonl"
     for strategy, status, outcome in (

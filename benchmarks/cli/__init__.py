@@ -1,0 +1,55 @@
+"""The ``loadbench`` command: builds the parser from the command table and is the one
+place that turns a LoadbenchError into a message and an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import traceback
+
+from loaders.errors import LoadbenchError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from benchmarks.cli.commands import COMMANDS
+
+    parser = argparse.ArgumentParser(
+        prog="loadbench",
+        description="Compare TensorFlow data-loading strategies: speed, memory, graph size.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, module in COMMANDS.items():
+        command = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        module.prepare_parser(command)
+        command.set_defaults(handler=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; return its exit status (2 for usage and bad data)."""
+    # Quiet TensorFlow's C++ start-up chatter unless the user asked for it.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.WARNING,
+        format="loadbench: %(levelname)s: %(message)s",
+    )
+    try:
+        return int(args.handler(args) or 0)
+    except LoadbenchError as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"loadbench: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("loadbench: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

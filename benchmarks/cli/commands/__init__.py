@@ -1,0 +1,16 @@
+"""One module per subcommand, listed once here; ``benchmarks.cli`` builds the parser."""
+
+from __future__ import annotations
+
+from benchmarks.cli.commands import compare, data, prove_limit, report, run, sweep
+from benchmarks.cli.commands import list as list_command
+
+COMMANDS = {
+    "run": run,
+    "sweep": sweep,
+    "prove-limit": prove_limit,
+    "report": report,
+    "compare": compare,
+    "data": data,
+    "list": list_command,
+}

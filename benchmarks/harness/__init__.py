@@ -1,0 +1,2 @@
+"""The harness: isolated child processes, the probes that watch them, the session that
+plans and runs them and writes their records."""

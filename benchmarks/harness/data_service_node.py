@@ -1,0 +1,41 @@
+"""One tf.data service node in a process of its own:
+
+    python -m benchmarks.harness.data_service_node dispatcher PORT_FILE
+    python -m benchmarks.harness.data_service_node worker DISPATCHER_ADDRESS PORT_FILE
+
+It listens on a free port, writes that port to PORT_FILE once it serves, and runs until
+it is killed; it dies with the process that started it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from benchmarks.harness.procs import die_with_parent
+
+
+def main(argv: list[str]) -> None:
+    die_with_parent()
+    import tensorflow as tf
+
+    service = tf.data.experimental.service
+    role, port_file = argv[0], Path(argv[-1])
+    if role == "dispatcher":
+        server = service.DispatchServer(service.DispatcherConfig(port=0))
+        port = server.target.rsplit(":", 1)[1]
+    else:
+        config = service.WorkerConfig(
+            dispatcher_address=argv[1], worker_address="localhost:%port%", port=0
+        )
+        server = service.WorkerServer(config)
+        port = server._address.rsplit(":", 1)[1]  # no public accessor in TF 2.21
+    temporary = port_file.with_suffix(".tmp")
+    temporary.write_text(port)
+    os.replace(temporary, port_file)
+    server.join()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,86 @@
+"""pytest-benchmark: every registered strategy, in both modes, each in its own child.
+
+``pytest benchmarks/ --benchmark-only --benchmark-json out.json`` runs them; each
+benchmark's rounds are seconds per batch and its ``extra_info`` is the loadbench record.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks.harness.spec import MODES
+from loaders import pipeline, registry
+from loaders.options import PipelineOptions
+
+MEMRAY_BATCH = 8
+# A streaming pipeline holds a few batches in flight: parallel reads, AUTOTUNE prefetch.
+BATCHES_IN_FLIGHT = 8
+RUNTIME_ALLOWANCE_BYTES = 32 * 2**20  # TensorFlow's own per-iterator allocations
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("name", registry.names())
+def test_strategy(isolated, name, mode):
+    record = isolated(name, mode)
+    assert record.status == "ok", record.error
+    assert record.samples_per_s > 0 and record.peak_rss_bytes is not None
+    assert record.dataset_graph_bytes > 0
+    assert (record.train_graph_bytes is not None) == (mode == "train")
+
+
+def streaming_names() -> list[str]:
+    """Strategies whose whole split is not in their address space while reading."""
+    return [
+        name
+        for name in registry.names()
+        if not getattr(registry.create(name), "maps_whole_dataset", False)
+    ]
+
+
+def float_batch_bytes(data, batch_size: int) -> int:
+    return data.bytes_per_sample * 4 * batch_size  # the pipeline hands out float32
+
+
+@pytest.fixture
+def prepared(name, bench_data, bench_cache):
+    """The strategy with its conversion done before memray starts tracking the test."""
+    strategy = registry.create(name)
+    strategy.prepare(bench_data, bench_cache)
+    return strategy
+
+
+@pytest.fixture
+def streaming_bound(request, bench_data) -> int:
+    """Put a pytest-memray ``limit_memory`` on the test: a few batches, not the split."""
+    bound = BATCHES_IN_FLIGHT * float_batch_bytes(bench_data, MEMRAY_BATCH)
+    bound += RUNTIME_ALLOWANCE_BYTES
+    if bound >= bench_data.total_bytes * 0.75:
+        pytest.skip(
+            f"a streaming bound of {bound / 1e6:.0f} MB says nothing next to a "
+            f"{bench_data.total_bytes / 1e6:.0f} MB dataset: raise LOADBENCH_BENCH_PAIRS"
+        )
+    request.node.add_marker(pytest.mark.limit_memory(f"{bound / 2**20:.1f} MB"))
+    return bound
+
+
+@pytest.mark.parametrize("name", streaming_names())
+def test_streaming_epoch_stays_within_memray_bound(
+    benchmark, name, prepared, bench_data, bench_cache, streaming_bound
+):
+    """One epoch in this process under memray: it must allocate a few batches' worth,
+    however large the split (tensor_slices and memmap map the whole split, so memray
+    counts it for them whatever is resident; they are left out)."""
+    options = PipelineOptions(batch_size=MEMRAY_BATCH)
+
+    def epoch() -> int:
+        ds = pipeline.build(prepared, bench_data, options, bench_cache)
+        return sum(int(label.shape[0]) for _, label in ds)
+
+    benchmark.group = "epoch under memray (in-process)"
+    benchmark.extra_info.update(
+        strategy=name,
+        memray_limit_bytes=streaming_bound,
+        dataset_bytes=bench_data.total_bytes,
+        batch_size=MEMRAY_BATCH,
+    )
+    assert benchmark.pedantic(epoch, rounds=2, iterations=1) == bench_data.pairs

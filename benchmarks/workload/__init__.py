@@ -1,0 +1,1 @@
+"""The workload every strategy feeds: the FC-Siam-diff network and its training step."""

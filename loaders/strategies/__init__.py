@@ -1,0 +1,1 @@
+"""The loading strategies, one module each, and the machine's two ceilings."""
