@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from loaders.errors import OptionsError
 from loaders.dataset.layout import Split
+from loaders.errors import OptionsError
 from loaders.options import PipelineOptions
 from loaders.protocol import BatchStrategy, Strategy
 

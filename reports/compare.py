@@ -10,13 +10,13 @@ decides and the verdict says the drop was not tested.
 
 from __future__ import annotations
 
-import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from benchmarks.harness.records import Record
 from loaders.errors import OptionsError
 from reports.metrics import METRICS, Metric
+from reports.records import Record
+from reports.stats import median
 from reports.units import first_line
 
 MIN_REPEATS_TESTED = 5  # ok repeats each side needs before throughput is tested
@@ -100,10 +100,6 @@ def _values(records: list[Record], metric: Metric) -> list[float]:
     return [float(v) for v in values if v is not None]
 
 
-def _median(values: list[float]) -> float | None:
-    return float(statistics.median(values)) if values else None
-
-
 def p_worse(before: list[float], after: list[float], better: str) -> float:
     """One-sided Mann-Whitney U p-value for "``after`` is worse than ``before``" (lower
     when higher is better). Exact without ties; with ties scipy picks (normal approximation).
@@ -123,16 +119,13 @@ def p_worse(before: list[float], after: list[float], better: str) -> float:
 
 def compare(baseline: list[Record], current: list[Record], tolerances: Tolerances) -> Comparison:
     """Match runs by strategy, dataset, options and mode; judge each gated metric."""
-    now: dict[str, list[Record]] = defaultdict(list)
-    for record in current:  # a failed train run does not know the width it would have used
-        for identity in record.identities():
-            now[identity].append(record)
+    now = _by_key(current)
     rows: list[Row] = []
     failures: list[str] = []
     skipped = 0
     for before in _by_key(baseline).values():
         label = run_label(before[0])
-        after = next((now[i] for i in before[0].identities() if now.get(i)), None)
+        after = now.get(before[0].key())
         if not after:
             failures.append(f"{label}: in the baseline, missing from the current results")
             rows.append(_verdict_row(label, "run", "missing", failed=True))
@@ -154,7 +147,7 @@ def compare(baseline: list[Record], current: list[Record], tolerances: Tolerance
             if metric.tolerance is None:
                 continue
             old_values, new_values = _values(before, metric), _values(after, metric)
-            old, new = _median(old_values), _median(new_values)
+            old, new = median(old_values), median(new_values)
             if old is None and new is None:
                 continue
             if metric.tolerance == "throughput" and tolerances.ignore_throughput:
@@ -233,7 +226,7 @@ def _judge(
         return _row(label, metric, old, new, "new: not in the baseline")
     if new is None:
         return _row(label, metric, old, new, "not measured now")
-    allowed = getattr(tolerances, metric.tolerance)
+    allowed = getattr(tolerances, metric.tolerance or "")
     worse = new - old if metric.better == "lower" else old - new
     relative = worse / old if old else (float("inf") if worse > 0 else 0.0)
     if metric.tolerance == "memory" and abs(new - old) < tolerances.memory_floor_bytes:

@@ -7,7 +7,8 @@ import re
 
 import pandas as pd
 
-from benchmarks.harness.records import Record
+from reports.records import Record
+from reports.stats import median
 
 # What a worker in another process answers when the pipeline calls back into Python.
 PYTHON_CALLBACK = re.compile(r"Could not find callback with key=\S+ in the registry")
@@ -57,17 +58,12 @@ def table(records: list[Record]) -> pd.DataFrame:
         for count in sorted({workers(r) for r in mine}, key=lambda c: -1 if c is None else c):
             runs = [r for r in mine if workers(r) == count and r.status == "ok"]
             label = "remote" if count is None else str(count)
-            row[f"samples_per_s_{label}"] = _median([r.samples_per_s for r in runs])
-            row[f"client_peak_{label}"] = _median(
+            row[f"samples_per_s_{label}"] = median([r.samples_per_s for r in runs])
+            row[f"client_peak_{label}"] = median(
                 [r.client_peak_rss_bytes or r.peak_rss_bytes for r in runs]
             )
-            row[f"workers_peak_{label}"] = _median(
+            row[f"workers_peak_{label}"] = median(
                 [sum(r.worker_peak_rss_bytes) for r in runs if r.worker_peak_rss_bytes]
             )
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def _median(values: list) -> float | None:
-    values = [v for v in values if v is not None]
-    return float(pd.Series(values).median()) if values else None

@@ -12,9 +12,7 @@ matplotlib.use("Agg")  # no display; must precede pyplot
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from benchmarks.harness.probes import PROTOBUF_LIMIT_BYTES
-from benchmarks.harness.records import Record
-from loaders.registry import CEILINGS
+from reports.records import PROTOBUF_LIMIT_BYTES, Record
 from reports.units import format_bytes
 
 MB = 1e6  # decimal, as every table of loadbench prints
@@ -57,7 +55,7 @@ def _bars(
         scaled = [None if b is None else (b[0] / scale, b[1] / scale) for b in bounds]
         errors = _errors(values, scaled)
         colors = [
-            _color(s, status) for s, status in zip(rows["strategy"], rows["status"], strict=True)
+            _color(role, status) for role, status in zip(rows["role"], rows["status"], strict=True)
         ]
         texts = [
             f" {status}" if status != "ok" else " n/a" if value != value else f" {value:,.0f}"
@@ -91,10 +89,10 @@ def _whiskered(axis, values: pd.Series, errors, colors, labels, texts) -> None:
         axis.text(value + high, position, text, va="center", fontsize=8)
 
 
-def _color(strategy: str, status: str) -> str:
+def _color(role: str, status: str) -> str:
     if status != "ok":
         return FAILED_COLOR
-    return CEILING_COLOR if strategy.split(" ")[0] in CEILINGS else OK_COLOR
+    return CEILING_COLOR if role == "ceiling" else OK_COLOR
 
 
 def _bounds(row: pd.Series, field: str) -> tuple[float, float] | None:

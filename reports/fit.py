@@ -8,9 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from benchmarks.harness.probes import PROTOBUF_LIMIT_BYTES
-from benchmarks.harness.records import Record
 from reports.load import frame
+from reports.records import PROTOBUF_LIMIT_BYTES, Record
 from reports.units import format_bytes
 
 FITTED = ("peak_rss_bytes", "memray_peak_bytes", "dataset_graph_bytes")

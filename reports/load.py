@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks.harness.records import KNOWN_SCHEMAS, Record, read
 from loaders.errors import RecordError
-from reports.metrics import METRICS
+from reports.ceilings import fractions
+from reports.jsonl import read, record_from
+from reports.metrics import STORED
+from reports.records import Record
 
 
 def load(paths: Iterable[Path]) -> list[Record]:
@@ -45,22 +47,16 @@ def _pytest_benchmark(path: Path, data: dict) -> list[Record]:
     benchmarks = data.get("benchmarks")
     if not isinstance(benchmarks, list):
         raise RecordError(f"{path}: 'benchmarks' is not a list; is this pytest-benchmark JSON?")
-    out = []
+    out: list[Record] = []
     for index, bench in enumerate(benchmarks):
         info = bench.get("extra_info") if isinstance(bench, dict) else None
         if not isinstance(info, dict) or "strategy" not in info or "schema" not in info:
             continue  # a benchmark of the suite's own (the sampler's cost), not a run
         where = f"{path}: benchmark {index} ({bench.get('name')})"
-        if info["schema"] not in KNOWN_SCHEMAS:
-            versions = " and ".join(map(str, sorted(KNOWN_SCHEMAS)))
-            raise RecordError(f"{where}: schema {info['schema']}, this loadbench reads {versions}")
         info = dict(info)
         info.pop("spread", None)  # the figures' spread: the report recomputes it
         earlier = info.pop("repeat_records", None) or []
-        try:
-            out.extend(Record(**record) for record in [*earlier, info])
-        except TypeError as exc:
-            raise RecordError(f"{where}: {exc}") from exc
+        out.extend(record_from(record, where) for record in [*earlier, info])
     return out
 
 
@@ -77,11 +73,12 @@ def options_label(options: dict) -> str:
 def frame(records: list[Record]) -> pd.DataFrame:
     """One row per record: identity, status, every metric, and the run's environment."""
     rows = []
-    for record in records:
+    for record, ceiling_fraction in zip(records, fractions(records), strict=True):
         data = record.dataset
         height, width = (data.get("image_size") or [None, None])[:2]
         row = {
             "strategy": record.strategy,
+            "role": record.role,
             "mode": record.mode,
             "status": record.status,
             "error": record.error,
@@ -93,7 +90,10 @@ def frame(records: list[Record]) -> pd.DataFrame:
             "batch_size": record.options.get("batch_size"),
             "options": options_label(record.options),
             "key": record.key(),
-            **{m.field: getattr(record, m.field) for m in METRICS},
+            **{m.field: getattr(record, m.field) for m in STORED},
+            "ceiling_fraction": ceiling_fraction,
+            "ceiling": record.ceiling,
+            "width": record.width,
             "baseline_rss_bytes": record.baseline_rss_bytes,
             "repeat": record.repeat,
             "tree_processes": record.tree_processes,

@@ -15,22 +15,21 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from benchmarks.harness.records import Record
+from loaders.options import AUTOTUNE
 from reports.data_service import workers
+from reports.records import Record
 from reports.units import format_bytes
 
 FLOAT_BYTES = 4  # the pipeline converts uint8 batches to float32 (loaders.pipeline.to_float)
-AUTOTUNE = -1
-# tf.data's threads and allocator slack, not scaled by anything in the run: generator runs
-# at batch 8, 128 px, peaked at 21-22 MB above baseline with 11-15 MB of batches in flight.
+# tf.data's threads and allocator slack, scaled by nothing in the run (calibrated, as are
+# the others here: docs/CALIBRATION.md).
 RUNTIME_BYTES = 10_000_000
-# Float batches alive at once besides the prefetch buffer: the one the consumer holds
-# while the next is converted.
+# Float batches alive besides the prefetch buffer: the one the consumer holds while the
+# next is converted.
 HELD_FLOAT_BATCHES = 2
-# In iterate mode the consumer keeps up, so the prefetch buffer holds at most one batch
-# whatever its depth (autotuned or fixed: depth 2 at batch 32 measured no higher than 1).
+# Iterating, the consumer keeps up: the prefetch buffer holds at most one batch.
 PREFETCHED_BATCHES = 1
-TOLERANCE = 0.25  # the bar for the default options
+TOLERANCE = 0.25  # the bar of the default options
 
 
 @dataclass(frozen=True)
@@ -67,15 +66,10 @@ def predict(record: Record) -> Prediction | None:
     seen = min(pairs, read) * sample
     cached = seen if options.get("cache") == "memory" else 0
     float_bytes = (HELD_FLOAT_BATCHES + depth) * batch_bytes * FLOAT_BYTES
-    # Forked reader processes keep the old copy of every page their parent rewrites after
-    # the fork. The first pool starts before any batch exists and adds nothing measurable
-    # (sequence, 1,000 pairs: 257 MB of tree PSS with two worker processes, 232-288 MB
-    # with two threads). Keras forks a new pool each epoch, while the parent holds its
-    # float batches: past the first epoch the tree held 420-515 MB against 244-339 MB
-    # with threads (250 and 500 pairs, 3 repeats each), about the float batches once more
-    # (calibrated, not derived). The pool restarts when tf.data pulls past the epoch's
-    # last batch: the consumer's batches and what tf.data runs ahead, not the enqueuer's
-    # queue, which holds the current epoch's.
+    # Keras forks a new pool of reader processes each epoch while the parent holds its
+    # float batches, and they keep the old copy of each page it rewrites: the float
+    # batches once more (calibrated). The pool restarts when tf.data pulls past the
+    # epoch's last batch (the consumer's batches and what runs ahead, not the queue).
     pulled = (taken + depth + HELD_FLOAT_BATCHES) * batch
     reforked = profile.get("worker_processes", 0) > 0 and pulled > pairs
     shuffled = min(int(options.get("shuffle_buffer", 0)), pairs) * sample

@@ -30,6 +30,7 @@ class Metric:
         only on the same machine, or only shown.
     tolerance: which ``compare`` tolerance applies ("memory", "graph", "throughput"), or
         None when compare does not judge it.
+    derived: the reader computes it from several records (``reports.load.frame``).
     """
 
     field: str
@@ -39,6 +40,7 @@ class Metric:
     role: Literal["gate", "inform"]
     tolerance: Literal["memory", "graph", "throughput"] | None = None
     covers: str = ""
+    derived: bool = False  # computed by the reader from several records, never stored
 
     def format(self, value: float | None) -> str:
         return FORMATTERS[self.unit](value)
@@ -83,6 +85,7 @@ METRICS: tuple[Metric, ...] = (
         better="higher",
         role="inform",
         covers="iterating throughput over this machine's decode or copy ceiling",
+        derived=True,
     ),
     Metric(
         field="input_bound_share",
@@ -160,6 +163,7 @@ METRICS: tuple[Metric, ...] = (
 )
 
 BY_FIELD: dict[str, Metric] = {m.field: m for m in METRICS}
+STORED: tuple[Metric, ...] = tuple(m for m in METRICS if not m.derived)
 
 # The summary table's columns, in order (the report and ``loadbench run`` print these).
 SUMMARY_FIELDS: tuple[str, ...] = (

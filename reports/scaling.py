@@ -6,10 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from benchmarks.harness.probes import PROTOBUF_LIMIT_BYTES
-from benchmarks.harness.records import Record
 from reports.figures import FAILED_COLOR, MB, _png, plt
 from reports.load import frame
+from reports.records import PROTOBUF_LIMIT_BYTES, Record
 from reports.units import format_bytes
 
 PANELS = (

@@ -3,16 +3,14 @@
 
 from __future__ import annotations
 
-import statistics
 from dataclasses import dataclass
 
 import pandas as pd
 
-from benchmarks.harness.probes import PROTOBUF_LIMIT_BYTES
-from benchmarks.harness.records import Record
-from loaders.registry import CEILINGS
 from reports.load import frame
 from reports.metrics import BY_FIELD, SUMMARY_FIELDS
+from reports.records import PROTOBUF_LIMIT_BYTES, Record
+from reports.stats import Spread, spread
 from reports.units import format_bytes
 
 CLOSE = 0.05  # throughputs this close are a tie on a shared machine
@@ -25,32 +23,6 @@ BYTES_SPREAD = 0.05
 CV_FIELDS = ("samples_per_s",)
 BYTES_FIELDS = ("peak_pss_bytes", "peak_rss_bytes", "dataset_graph_bytes", "train_graph_bytes")
 UNSTABLE_HINT = "close other work, or raise --steps (and --repeats)"
-
-
-@dataclass(frozen=True)
-class Spread:
-    """The repeats of one figure: median, smallest, largest and, for throughput, the
-    coefficient of variation (sample standard deviation over the mean)."""
-
-    median: float
-    low: float
-    high: float
-    count: int
-    cv: float | None = None
-
-    @property
-    def relative_range(self) -> float:
-        return (self.high - self.low) / self.median if self.median else 0.0
-
-
-def spread(values: list[float]) -> Spread | None:
-    """The spread of ``values``; None when there are none."""
-    clean = [float(v) for v in values if v is not None and v == v]
-    if not clean:
-        return None
-    mean = statistics.fmean(clean)
-    cv = statistics.stdev(clean) / mean if len(clean) > 1 and mean else None
-    return Spread(statistics.median(clean), min(clean), max(clean), len(clean), cv)
 
 
 def unstable(spreads: dict[str, Spread]) -> list[str]:
@@ -106,6 +78,7 @@ def summary(records: list[Record]) -> pd.DataFrame:
         row.update(
             status="ok" if len(ok) else group["status"].iloc[-1],
             error=None if len(ok) else failed["error"].iloc[-1],
+            role=group["role"].iloc[-1],
             runs=len(group),
             ok_runs=len(ok),
             graph_over_limit=bool(used["graph_over_limit"].fillna(False).any()),
@@ -138,7 +111,7 @@ def best(table: pd.DataFrame) -> dict[tuple[int, str], bool]:
     dataset and options; ties are all marked."""
     marks: dict[tuple[int, str], bool] = {}
     comparable = ["dataset", "split", "pairs", "image_size", "mode", "options"]
-    measured = table[(table["status"] == "ok") & ~table["strategy"].isin(CEILINGS)]
+    measured = table[(table["status"] == "ok") & (table["role"] != "ceiling")]
     for _, group in measured.groupby(comparable, sort=False, dropna=False):
         for field in SUMMARY_FIELDS:
             values = pd.to_numeric(group[field], errors="coerce").dropna()
@@ -163,7 +136,7 @@ def advice(table: pd.DataFrame, memory_budget_bytes: int | None = None) -> list[
     serialized, per mode. The default budget is twice the leanest strategy's peak."""
     out: list[Advice] = []
     for mode, group in table.groupby("mode", sort=False):
-        ok = group[(group["status"] == "ok") & ~group["strategy"].isin(CEILINGS)]
+        ok = group[(group["status"] == "ok") & (group["role"] != "ceiling")]
         where = f"({mode})"
         if ok.empty:
             out.append(Advice(f"Any strategy {where}?", "no run ended ok"))

@@ -137,12 +137,13 @@ def _node(args, port_file: Path, log_dir, started: list, index: int | None = Non
     return node
 
 
-def _wait_port(port_file: Path, node: subprocess.Popen) -> int:
+def _wait_port(port_file: Path, node: subprocess.Popen[bytes]) -> int:
+    name = " ".join(str(part) for part in list(node.args)[3:5])  # type: ignore[arg-type]
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if port_file.is_file():
             return int(port_file.read_text())
         if node.poll() is not None:
-            raise RuntimeError(f"tf.data service node {node.args[3:5]} exited ({node.returncode})")
+            raise RuntimeError(f"tf.data service node {name} exited ({node.returncode})")
         time.sleep(0.05)
-    raise RuntimeError(f"tf.data service node {node.args[3:5]} did not start in time")
+    raise RuntimeError(f"tf.data service node {name} did not start in time")

@@ -9,7 +9,6 @@ it is killed; it dies with the process that started it.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -19,6 +18,8 @@ from benchmarks.harness.procs import die_with_parent
 def main(argv: list[str]) -> None:
     die_with_parent()
     import tensorflow as tf
+
+    from loaders.files import atomic_write
 
     service = tf.data.experimental.service
     role, port_file = argv[0], Path(argv[-1])
@@ -31,9 +32,7 @@ def main(argv: list[str]) -> None:
         )
         server = service.WorkerServer(config)
         port = server._address.rsplit(":", 1)[1]  # no public accessor in TF 2.21
-    temporary = port_file.with_suffix(".tmp")
-    temporary.write_text(port)
-    os.replace(temporary, port_file)
+    atomic_write(port_file, port)
     server.join()
 
 

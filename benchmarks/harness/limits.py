@@ -8,27 +8,19 @@ that outcome and a limit, so tests can prove it with a small artificial limit.
 
 from __future__ import annotations
 
-import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from benchmarks.harness import records
-from benchmarks.harness.probes import PROTOBUF_LIMIT_BYTES
-from loaders.errors import RecordError
+from benchmarks.harness.environment import environment
+from benchmarks.harness.plan import command_line, dataset_fields, stem
+from benchmarks.harness.runner import Outcome
+from benchmarks.harness.session import Job
+from loaders.dataset.layout import Split
+from reports.records import LIMIT_PATHS, LimitMeasurement, LimitRecord
 
-KIND = "prove-limit"
-SCHEMA = 1
-# What each path is, in the words the report and the table use.
-PATHS = {
-    "serialize": "Dataset._as_serialized_graph(): what tf.data does to save, checkpoint, "
-    "rewrite or ship a pipeline",
-    "function": "the pipeline built inside a tf.function, one batch taken: arrays it "
-    "captures become constants of the function's graph",
-    "service": "the pipeline sent to a tf.data service (a dispatcher and a worker on "
-    "localhost, in the same process) with distribute(), one batch taken",
-}
-STATUSES = ("passed", "over_limit", "failed", "crashed", "killed", "timeout", "over_budget")
+PATHS = tuple(LIMIT_PATHS)
 # TensorFlow's own words when a graph passes 2 GiB; the log line that says why.
 LIMIT_MESSAGES = ("exceeded maximum protobuf size", "larger than 2GB", "serializer_(msg_).ok()")
 # absl's "E0000 00:00:1795651450.838690   31804 message_lite.cc:592] " before the message.
@@ -53,48 +45,18 @@ class LimitSpec:
     hard_exit: bool = True
 
 
-@dataclass(frozen=True, kw_only=True)
-class LimitRecord:
-    """What one path did with one strategy's dataset.
-
-    status: passed; over_limit (passed, but its graph is over ``limit_bytes``: a small
-        artificial limit that stands in for 2 GiB in tests); failed (an exception, or
-        an empty graph where TensorFlow logged the limit); crashed, killed, timeout,
-        over_budget (how the child ended, as for a run).
-    outcome: one line of what happened, TensorFlow's words where it had any.
-    graph_bytes: bytes the path serialized, when it got that far.
-    """
-
-    schema: int = SCHEMA
-    kind: str = KIND
-    strategy: str
-    path: str
-    status: str
-    outcome: str
-    graph_bytes: int | None = None
-    limit_bytes: int = PROTOBUF_LIMIT_BYTES
-    peak_rss_bytes: int | None = None
-    dataset: dict = field(default_factory=dict)
-    env: dict = field(default_factory=dict)
-    started_at: str = ""
-    wall_s: float | None = None
-    log: str | None = None
-    command: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.status not in STATUSES:
-            raise RecordError(f"status {self.status!r}: must be one of {', '.join(STATUSES)}")
-        if self.path not in PATHS:
-            raise RecordError(f"path {self.path!r}: must be one of {', '.join(PATHS)}")
-
-
 def classify(
-    status: str, error: str | None, result: dict, limit_bytes: int, log_line: str | None
+    status: str,
+    error: str | None,
+    result: LimitMeasurement | None,
+    limit_bytes: int,
+    log_line: str | None,
 ) -> tuple[str, str]:
     """(status, outcome) of a path from how its child ended and what it reported.
 
-    ``status``/``error`` are the runner's; ``result`` is what ``prove`` returned;
-    ``log_line`` is TensorFlow's line about the limit from the child's log, if any.
+    ``status``/``error`` are the runner's; ``result`` is what ``prove`` measured (None
+    when the child ended without a report); ``log_line`` is TensorFlow's line about the
+    limit from the child's log, if any.
     """
     if status == "error":
         return "failed", error or "raised an exception"
@@ -103,7 +65,7 @@ def classify(
         if log_line:  # TensorFlow's check failure says more than the stack's last frame
             said = f"{said.split('; last output:')[0]}: TensorFlow logged {log_line!r}"
         return status, said
-    graph = result.get("graph_bytes")
+    graph = result.graph_bytes if result else None
     if graph == 0:  # TensorFlow's way of saying "over 2 GiB" on this path: no exception
         said = f": TensorFlow logged {log_line!r}" if log_line else ""
         return "failed", f"returned an empty graph instead of raising{said}"
@@ -111,7 +73,7 @@ def classify(
         return "over_limit", (
             f"passed, but its {graph:,} B graph is over the {limit_bytes:,} B limit"
         )
-    done = result.get("detail") or "passed"
+    done = (result.detail if result else "") or "passed"
     return "passed", done if graph is None else f"{done}; graph {graph:,} B"
 
 
@@ -127,39 +89,82 @@ def limit_line(log_path: str | None) -> str | None:
     return GLOG_PREFIX.sub("", hits[-1])[:300] if hits else None
 
 
-def append(path: Path, record: LimitRecord) -> None:
-    """One line per record, flushed and synced before the next path starts."""
-    records.append_line(path, asdict(record))
+def plan_limits(
+    data: Split,
+    strategies: list[str],
+    paths: list[str],
+    limit_bytes: int,
+    *,
+    cache_root: Path,
+    out: Path,
+    batch_size: int = 32,
+) -> list[Job]:
+    """Each strategy through each path, a job (and a child) each."""
+    return [
+        _limit_job(data, name, path, limit_bytes, cache_root, out, batch_size)
+        for name in strategies
+        for path in paths
+    ]
 
 
-def read(path: Path) -> list[LimitRecord]:
-    """Every prove-limit record in a JSON Lines file; a bad line names file and line."""
-    out = []
-    for number, data in records.lines(path):
-        if data.get("kind") != KIND:
-            raise RecordError(f"{path}:{number}: not a prove-limit record")
-        out.append(records.make(LimitRecord, path, number, data, SCHEMA))
-    return out
+def _limit_job(
+    data: Split, name: str, path: str, limit: int, cache_root: Path, out: Path, batch_size: int
+) -> Job:
+    log = out / "logs" / f"{stem(path, name)}.log"
+    spec = LimitSpec(
+        strategy=name,
+        path=path,
+        data_root=str(data.root),
+        split=data.split,
+        cache_root=str(cache_root),
+        batch_size=batch_size,
+        log_path=str(log),
+    )
+    dataset = dataset_fields(data, synthetic=True)
 
+    def to_record(outcome: Outcome) -> LimitRecord:
+        report = outcome.result
+        measured = report.measurement if report is not None else None
+        status, said = classify(
+            outcome.status, outcome.error, measured, limit, limit_line(str(log))
+        )
+        return LimitRecord(
+            strategy=name,
+            path=path,
+            status=status,
+            outcome=said,
+            graph_bytes=measured.graph_bytes if measured else None,
+            limit_bytes=limit,
+            # The child's own sampler; a child that died left only the parent's view.
+            peak_rss_bytes=(measured.peak_rss_bytes if measured else None)
+            or outcome.watched_peak_bytes,
+            dataset=dataset,
+            env=environment(tf_version=report.tf_version if report else None),
+            started_at=outcome.started_at,
+            wall_s=round(outcome.wall_s, 3),
+            log=str(log),
+            command=command_line(),
+        )
 
-def is_limit_file(path: Path) -> bool:
-    """Whether a results file holds prove-limit records (its first line says so)."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            first = handle.readline()
-        return json.loads(first).get("kind") == KIND
-    except (OSError, ValueError, AttributeError, UnicodeDecodeError):
-        return False
+    return Job(spec=spec, label=f" {name:<16} {path:<10}", work=prove, to_record=to_record)
 
 
 # --- the child's side -----------------------------------------------------------------
 
 
-def prove(spec: LimitSpec) -> dict:
+@dataclass(frozen=True, kw_only=True)
+class LimitReport:
+    """What ``prove`` hands back to the parent."""
+
+    measurement: LimitMeasurement
+    tf_version: str
+
+
+def prove(spec: LimitSpec) -> LimitReport:
     """Build the strategy's pipeline and take it through ``spec.path`` (in the child)."""
     import tensorflow as tf
 
-    from benchmarks.harness.probes import TreeMemorySampler
+    from benchmarks.harness.sampler import TreeMemorySampler
     from loaders import pipeline, registry
     from loaders.dataset.layout import describe
     from loaders.options import PipelineOptions
@@ -175,17 +180,18 @@ def prove(spec: LimitSpec) -> dict:
 
     with TreeMemorySampler(spec.sample_interval_s) as sampler:
         result = _PATHS[spec.path](build)
-    return {**result, "peak_rss_bytes": sampler.peak_bytes(), "tf_version": tf.__version__}
+    measured = LimitMeasurement(**result, peak_rss_bytes=sampler.peak_bytes())
+    return LimitReport(measurement=measured, tf_version=tf.__version__)
 
 
-def _serialize(build) -> dict:
+def _serialize(build: Any) -> dict[str, Any]:
     # Past 2 GiB TensorFlow 2.21 logs "GraphDef exceeded maximum protobuf size of 2GB"
     # and returns an empty string: 0 bytes here is that failure, not a tiny graph.
     serialized = build()._as_serialized_graph().numpy()
     return {"graph_bytes": len(serialized), "detail": "serialized"}
 
 
-def _function(build) -> dict:
+def _function(build: Any) -> dict[str, Any]:
     import tensorflow as tf
 
     @tf.function(autograph=False)
@@ -198,7 +204,7 @@ def _function(build) -> dict:
     return {"graph_bytes": graph_bytes, "detail": f"ran; first batch of {time1.shape[0]}"}
 
 
-def _service(build) -> dict:
+def _service(build: Any) -> dict[str, Any]:
     import tensorflow as tf
 
     service = tf.data.experimental.service
@@ -217,5 +223,5 @@ def _service(build) -> dict:
     return {"graph_bytes": graph_bytes, "detail": f"distributed; first batch of {time1.shape[0]}"}
 
 
-_SERVERS: list = []
+_SERVERS: list[Any] = []
 _PATHS = {"serialize": _serialize, "function": _function, "service": _service}

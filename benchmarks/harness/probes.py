@@ -1,175 +1,13 @@
-"""Probes that run inside the measured child: memory sampler, GPU peak, graph sizes."""
+"""Probes of the measured child besides the memory sampler: the serialized dataset
+graph's size against the protobuf limit, and memray's tracker and peak."""
 
 from __future__ import annotations
 
-import os
-import threading
-import time
+import contextlib
+from pathlib import Path
+from typing import Any
 
-from benchmarks.harness.procs import (
-    descendant_pids,
-    peak_rss_self_bytes,
-    process_name,
-    pss_bytes,
-    reset_peak_rss_self,
-    rss_bytes,
-)
-
-PROTOBUF_LIMIT_BYTES = 2**31  # GraphDef protos cannot serialize past 2 GiB
-TIMELINE_POINTS = 400
-
-
-class TreeMemorySampler:
-    """Samples the memory of a process and its descendants on a thread.
-
-    RSS: every ``interval_s``, one small /proc file per member; the tree's RSS peak is
-    the largest sample, backed up by the root's exact high-water mark (VmHWM, reset at
-    start) when the root is this process. The membership itself (a read per thread of
-    every member) is refreshed every ``RESCAN_S``.
-
-    PSS (``procs.pss_bytes``): summed over the members read together, so pages shared
-    between them (TensorFlow's libraries in forked workers, copy-on-write pages) count
-    once. A read costs about 8 ms per TensorFlow process, so PSS is sampled every
-    ``PSS_EVERY_S``, and also when the RSS sum reaches a new high (at most every
-    ``PSS_GAP_S``): the peaks of the two figures coincide in time.
-    """
-
-    RESCAN_S = 0.5
-    PSS_EVERY_S = 1.0
-    PSS_GAP_S = 0.25
-
-    def __init__(self, interval_s: float, root_pid: int | None = None) -> None:
-        self.interval_s = interval_s
-        self.pid = root_pid or os.getpid()
-        self.samples: list[tuple[float, int]] = []
-        self.pss_samples: list[tuple[float, int]] = []
-        self.pss_available = True
-        self._members: list[int] = []
-        self._rescan_every = max(1, round(self.RESCAN_S / interval_s))
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="loadbench-rss", daemon=True)
-        self._start = 0.0
-        self._last_pss = -float("inf")
-        self._rss_high = 0
-        self.cpu_s = 0.0  # CPU time the sampling thread itself used: its cost
-        self.process_peaks: dict[int, int] = {}  # each member's own highest RSS seen
-        self.pss_peaks: dict[int, int] = {}  # each member's own highest PSS seen
-        self.names: dict[int, str] = {}
-        self.most_processes = 0
-
-    def __enter__(self) -> TreeMemorySampler:
-        if self.pid == os.getpid():
-            reset_peak_rss_self()
-        self._start = time.perf_counter()
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self._members = descendant_pids(self.pid)
-        self._sample(final=True)
-
-    def _sample(self, final: bool = False) -> None:
-        if len(self.samples) % self._rescan_every == 0:
-            self._members = descendant_pids(self.pid)
-            for member in self._members:
-                if member not in self.names:
-                    self.names[member] = process_name(member)
-        now = time.perf_counter() - self._start
-        used = 0
-        for member in self._members:
-            rss = rss_bytes(member)
-            used += rss
-            if rss > self.process_peaks.get(member, 0):
-                self.process_peaks[member] = rss
-        self.samples.append((now, used))
-        self.most_processes = max(self.most_processes, len(self._members))
-        new_high = used > self._rss_high
-        self._rss_high = max(self._rss_high, used)
-        since = now - self._last_pss
-        if self.pss_available and (
-            final or since >= self.PSS_EVERY_S or (new_high and since >= self.PSS_GAP_S)
-        ):
-            self._sample_pss(now)
-
-    def _sample_pss(self, now: float) -> None:
-        self._last_pss = now
-        total = 0
-        for member in self._members:
-            pss = pss_bytes(member)
-            if pss is None:
-                self.pss_available = False
-                return
-            total += pss
-            if pss > self.pss_peaks.get(member, 0):
-                self.pss_peaks[member] = pss
-        self.pss_samples.append((now, total))
-
-    def _run(self) -> None:
-        began = time.thread_time()
-        while not self._stop.is_set():
-            self._sample()
-            self._stop.wait(self.interval_s)
-        self.cpu_s = time.thread_time() - began
-
-    def peak_bytes(self) -> int:
-        sampled = max((b for _, b in self.samples), default=0)
-        if self.pid != os.getpid():
-            return sampled
-        return max(sampled, peak_rss_self_bytes() or 0)
-
-    def peak_pss_bytes(self) -> int | None:
-        """The largest PSS sum sampled; None where PSS could not be read."""
-        if not self.pss_available or not self.pss_samples:
-            return None
-        return max(b for _, b in self.pss_samples)
-
-    def members(self) -> list[dict]:
-        """Each process of the tree but the root: its name and its own peaks (absolute)."""
-        return [
-            {
-                "pid": pid,
-                "name": self.names.get(pid, ""),
-                "peak_rss_bytes": peak,
-                "peak_pss_bytes": self.pss_peaks.get(pid) if self.pss_available else None,
-            }
-            for pid, peak in sorted(self.process_peaks.items())
-            if pid != self.pid
-        ]
-
-    def timeline(self, baseline: int) -> list[list[float]]:
-        """(seconds, bytes above baseline), thinned to at most TIMELINE_POINTS points."""
-        step = max(1, len(self.samples) // TIMELINE_POINTS)
-        return [[round(t, 3), b - baseline] for t, b in self.samples[::step]]
-
-
-def gpu_reset() -> bool:
-    """Reset GPU:0's peak counter; False when TensorFlow sees no GPU."""
-    import tensorflow as tf
-
-    if not tf.config.list_physical_devices("GPU"):
-        return False
-    tf.config.experimental.reset_memory_stats("GPU:0")
-    return True
-
-
-def gpu_peak_bytes() -> int | None:
-    """Peak bytes on GPU:0 since the reset; None (not 0) without a GPU."""
-    import tensorflow as tf
-
-    if not tf.config.list_physical_devices("GPU"):
-        return None
-    return int(tf.config.experimental.get_memory_info("GPU:0")["peak"])
-
-
-def gpu_name() -> str | None:
-    import tensorflow as tf
-
-    gpus = tf.config.list_physical_devices("GPU")
-    if not gpus:
-        return None
-    return tf.config.experimental.get_device_details(gpus[0]).get("device_name", gpus[0].name)
+from reports.records import PROTOBUF_LIMIT_BYTES
 
 
 def dataset_graph_size(ds, estimate_bytes: int) -> tuple[int, bool]:
@@ -183,3 +21,23 @@ def dataset_graph_size(ds, estimate_bytes: int) -> tuple[int, bool]:
     if not serialized:
         return max(estimate_bytes, PROTOBUF_LIMIT_BYTES), True
     return len(serialized), len(serialized) >= PROTOBUF_LIMIT_BYTES
+
+
+def memray_tracker(capture: str | None) -> contextlib.AbstractContextManager[Any]:
+    """A memray Tracker writing ``capture`` (following forked workers), or nothing when no
+    capture is asked for: tracking slows the pipeline, so it is a run of its own."""
+    if capture is None:
+        return contextlib.nullcontext()
+    import memray
+
+    Path(capture).unlink(missing_ok=True)
+    return memray.Tracker(capture, native_traces=False, follow_fork=True)
+
+
+def memray_peak_bytes(capture: str | None) -> int | None:
+    """The main process's peak heap in a memray capture; None without one."""
+    if capture is None:
+        return None
+    import memray
+
+    return int(memray.FileReader(capture).metadata.peak_memory)

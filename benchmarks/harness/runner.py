@@ -7,8 +7,8 @@ an abort or the OOM killer is a result, never the end of the suite.
 
 from __future__ import annotations
 
-import json
 import multiprocessing
+import pickle
 import signal
 import subprocess
 import sys
@@ -19,23 +19,24 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from multiprocessing import resource_tracker
 from pathlib import Path
+from typing import Any
 
 import psutil
 
-from benchmarks.harness.child import child_main
+from benchmarks.harness.child import ChildFailure, child_main
 from benchmarks.harness.procs import become_subreaper, kill_tree, start_reaper, tree_rss_bytes
-from benchmarks.harness.spec import RunSpec
 
 POLL_S = 0.05
 
 
 @dataclass(frozen=True, kw_only=True)
 class Outcome:
-    """How a child ended and what it reported."""
+    """How a child ended and what its work returned (None when it returned nothing: it
+    failed, crashed or was killed)."""
 
     status: str
     error: str | None
-    result: dict
+    result: Any
     wall_s: float
     started_at: str
     started: bool = True  # False: no child process could be started at all
@@ -45,10 +46,10 @@ class Outcome:
 
 
 def run_isolated(
-    spec: RunSpec,
+    spec: Any,
     timeout_s: float,
     max_memory_bytes: int | None = None,
-    work: Callable[..., dict] | None = None,
+    work: Callable[[Any], object] | None = None,
 ) -> Outcome:
     """Run ``spec`` in a fresh spawned child; kill its tree on timeout or over budget.
 
@@ -67,17 +68,19 @@ def run_isolated(
         try:
             child.start()
         except OSError as exc:  # out of processes or memory before the run began
-            error = f"could not start the child process: {exc}"
+            refused = f"could not start the child process: {exc}"
             return Outcome(
                 status="error",
-                error=error,
-                result={},
+                error=refused,
+                result=None,
                 wall_s=0.0,
                 started_at=started_at,
                 started=False,
             )
-        reaper = start_reaper(child.pid)  # the child leads its own process group
-        verdict: tuple[str, str] | None = None
+        pid = child.pid
+        assert pid is not None  # started
+        reaper = start_reaper(pid)  # the child leads its own process group
+        verdict: tuple[str, str | None] | None = None
         watched = 0
         try:
             while child.exitcode is None:
@@ -85,7 +88,7 @@ def run_isolated(
                 if child.exitcode is not None:
                     break
                 elapsed = time.perf_counter() - start
-                used = tree_rss_bytes(child.pid) if max_memory_bytes else 0
+                used = tree_rss_bytes(pid) if max_memory_bytes else 0
                 watched = max(watched, used)
                 if elapsed > timeout_s:
                     verdict = ("timeout", f"no result after {timeout_s:g} s; child tree killed")
@@ -96,10 +99,10 @@ def run_isolated(
                         f"{max_memory_bytes / 1e6:,.0f} MB; child tree killed",
                     )
                 if verdict:
-                    kill_tree(child.pid)
+                    kill_tree(pid)
                     child.join()
         except BaseException:  # Ctrl-C or a kill of the parent: take the children with us
-            kill_tree(child.pid)
+            kill_tree(pid)
             raise
         finally:
             if reaper is not None:
@@ -108,24 +111,24 @@ def run_isolated(
             _kill_strays(before)
         wall_s = time.perf_counter() - start
         result = _read(result_path)
-    status, error = verdict or _classify(child.exitcode, result)
+    status, error = verdict if verdict else _classify(child.exitcode, result)
     if status == "crashed" and spec.log_path and (last := _last_line(spec.log_path)):
         error = f"{error}; last output: {last}"
     return Outcome(
         status=status,
         error=error,
-        result=result,
+        result=None if isinstance(result, ChildFailure) else result,
         wall_s=wall_s,
         started_at=started_at,
         watched_peak_bytes=watched or None,
     )
 
 
-def _classify(exitcode: int | None, result: dict) -> tuple[str, str | None]:
-    if exitcode == 0 and result.get("ok"):
+def _classify(exitcode: int | None, result: object) -> tuple[str, str | None]:
+    if isinstance(result, ChildFailure):
+        return "error", result.error
+    if exitcode == 0 and result is not None:
         return "ok", None
-    if result and not result.get("ok"):
-        return "error", result.get("error")
     if exitcode is not None and exitcode < 0:
         signum = -exitcode
         try:
@@ -138,12 +141,13 @@ def _classify(exitcode: int | None, result: dict) -> tuple[str, str | None]:
     return "crashed", f"exited with status {exitcode} without a result"
 
 
-def _read(path: str) -> dict:
+def _read(path: str) -> object:
+    """What the child pickled, or None when it wrote nothing (it crashed or was killed)."""
     try:
-        with open(path) as handle:
-            return json.load(handle)
-    except (OSError, ValueError):
-        return {}
+        with open(path, "rb") as handle:
+            return pickle.load(handle)
+    except (OSError, EOFError, pickle.UnpicklingError):
+        return None
 
 
 def _last_line(path: str, limit: int = 300) -> str | None:

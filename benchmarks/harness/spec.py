@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from benchmarks.harness.data_service import PROCESSING_MODES
 from loaders.errors import OptionsError
 from loaders.options import PipelineOptions
 
 Mode = Literal["iterate", "train"]
-MODES: tuple[str, ...] = ("iterate", "train")
+MODES: tuple[Mode, ...] = ("iterate", "train")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,6 +36,7 @@ class RunSpec:
         ``grpc://host:port`` of a dispatcher the user runs; None or "0": no service.
     processing_mode: the service's "parallel_epochs" (every worker an epoch) or
         "distributed_epoch" (the workers share one).
+    preset: the named pipeline the options come from (``--preset``), for the record.
     """
 
     strategy: str
@@ -53,6 +55,7 @@ class RunSpec:
     log_path: str | None = None
     service: str | None = None
     processing_mode: str = "parallel_epochs"
+    preset: str | None = None
 
     @property
     def distributed(self) -> bool:
@@ -62,7 +65,7 @@ class RunSpec:
     @property
     def starts_service(self) -> bool:
         """Whether the run starts its own dispatcher and workers (not a grpc:// one)."""
-        return self.distributed and not self.service.startswith("grpc://")
+        return self.distributed and not str(self.service).startswith("grpc://")
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -71,9 +74,9 @@ class RunSpec:
             raise OptionsError(f"--steps {self.steps}: must be at least 1")
         if self.warmup_steps < 0:
             raise OptionsError(f"--warmup {self.warmup_steps}: must be 0 or more")
-        if self.processing_mode not in ("parallel_epochs", "distributed_epoch"):
+        if self.processing_mode not in PROCESSING_MODES:
             raise OptionsError(
-                f"--processing-mode {self.processing_mode!r}: parallel_epochs or distributed_epoch"
+                f"--processing-mode {self.processing_mode!r}: one of {', '.join(PROCESSING_MODES)}"
             )
         if self.min_measured_s < 0:
             raise OptionsError(f"--min-time {self.min_measured_s:g}: must be 0 or more")

@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.harness import records
-from benchmarks.harness.records import Record
+from reports.records import Record
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -28,7 +27,6 @@ SPREAD_FIELDS = (
     "peak_rss_bytes",
     "dataset_graph_bytes",
     "input_bound_share",
-    "ceiling_fraction",
 )
 
 
@@ -41,8 +39,8 @@ def bench_cache() -> Path:
 
 @pytest.fixture(scope="session")
 def bench_data(bench_cache: Path):
-    from benchmarks.cli.commands.run import builtin_dataset
     from loaders.dataset.layout import describe
+    from loaders.dataset.synth import builtin_dataset
 
     pairs = int(os.environ.get("LOADBENCH_BENCH_PAIRS", "1000"))
     size = int(os.environ.get("LOADBENCH_BENCH_SIZE", "128"))
@@ -66,8 +64,8 @@ def feed_times(benchmark, seconds: Iterable[float]) -> None:
 
 @pytest.fixture
 def isolated(benchmark, bench_data, bench_cache, tmp_path) -> Callable[..., Record]:
-    """Measure one strategy and mode in fresh spawned children, as ``loadbench run`` does:
-    ``LOADBENCH_BENCH_REPEATS`` of them (default 3), each its own child.
+    """Measure one strategy and mode in fresh spawned children, as ``loadbench run`` does
+    (through the same session): ``LOADBENCH_BENCH_REPEATS`` of them (default 3).
 
     The benchmark's rounds are the children's steady-state steps (seconds per batch). Its
     ``extra_info`` is the last repeat's whole loadbench record (memory, graph sizes,
@@ -75,33 +73,32 @@ def isolated(benchmark, bench_data, bench_cache, tmp_path) -> Callable[..., Reco
     ``spread``, each figure's median, min, max and coefficient of variation over the
     repeats; ``--benchmark-json`` carries every figure and ``loadbench report`` reads it.
     """
-    from benchmarks.cli.commands.run import run_spec
-    from benchmarks.harness.runner import run_isolated
+    from benchmarks.harness.plan import DatasetChoice, RunConfig, plan
+    from benchmarks.harness.session import Harness, run_jobs
     from loaders.options import PipelineOptions
-    from reports.summary import spread
+    from reports.stats import spread
 
     repeats = int(os.environ.get("LOADBENCH_BENCH_REPEATS", "3"))
 
     def measure(strategy: str, mode: str, options: PipelineOptions | None = None) -> Record:
-        spec = run_spec(
-            bench_data,
-            True,
-            mode,
-            strategy,
-            options or PipelineOptions(),
-            bench_cache,
-            log_path=str(tmp_path / "child.log"),
+        config = RunConfig(
+            datasets=(DatasetChoice(split=bench_data, synthetic=True),),
+            strategies=(strategy,),
+            modes=(mode,),
+            variants=(options or PipelineOptions(),),
+            batch_given=True,
+            time_floor=False,
+            repeats=repeats,
+            ceilings=False,
+            cache_root=bench_cache,
+            out=tmp_path,
         )
-        dataset = records.dataset_fields(bench_data, synthetic=True)
-        options_fields = records.options_fields(spec)
-        made: list[Record] = []
-        times: list[float] = []
-        for repeat in range(repeats):
-            outcome = run_isolated(spec, RUN_TIMEOUT_S)
-            made.append(
-                records.from_outcome(spec, outcome, dataset, options_fields, {"repeat": repeat})
-            )
-            times.extend(outcome.result.get("step_times_s") or [])
+        harness = Harness(results=None, timeout_s=RUN_TIMEOUT_S, quiet=True)
+        done = run_jobs(plan(config), harness)
+        made = [d.record for d in done if isinstance(d.record, Record)]
+        times = [
+            t for d in done if d.outcome and d.outcome.result for t in d.outcome.result.step_times_s
+        ]
         ok = [r for r in made if r.status == "ok"]
         benchmark.group = mode
         benchmark.extra_info.update(asdict(made[-1]))

@@ -10,9 +10,9 @@ from __future__ import annotations
 import statistics
 import time
 
-from benchmarks.suite.conftest import feed_times
-from benchmarks.harness.probes import TreeMemorySampler
+from benchmarks.harness.sampler import TreeMemorySampler
 from benchmarks.harness.spec import RunSpec
+from benchmarks.suite.conftest import feed_times
 from loaders import pipeline, registry
 from loaders.options import PipelineOptions
 

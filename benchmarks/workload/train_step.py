@@ -9,13 +9,9 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from benchmarks.workload.device import device
 from benchmarks.workload.network import build_fc_siam_diff
 from loaders.errors import OptionsError
-
-
-def _pick_device() -> str:
-    """The device the step runs on: the first GPU when TensorFlow sees one, else the CPU."""
-    return "/GPU:0" if tf.config.list_physical_devices("GPU") else "/CPU:0"
 
 
 class TrainStep:
@@ -33,7 +29,7 @@ class TrainStep:
                 f"learning rate {learning_rate!r} must be > 0; pass e.g. 1e-3 (the default)"
             )
         self.image_size = image_size
-        self.device = _pick_device()
+        self.device = device()
         keras.utils.set_random_seed(seed)
         with tf.device(self.device):
             self.model: keras.Model = build_fc_siam_diff(image_size, width)

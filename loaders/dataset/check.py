@@ -9,9 +9,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from loaders.errors import DatasetError
 from loaders.dataset.images import read_sample
 from loaders.dataset.layout import SHOWN, Split, describe, list_splits
+from loaders.errors import DatasetError
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from loaders.errors import ConversionError
 from loaders.dataset.layout import Split
+from loaders.errors import ConversionError
 
 log = logging.getLogger(__name__)
 MANIFEST = "manifest.json"

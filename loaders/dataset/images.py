@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from loaders.dataset.layout import SampleFiles, Split
 from loaders.errors import DatasetError
-from loaders.dataset.layout import Split, SampleFiles
 
 JPEG_SUFFIXES = frozenset({".jpg", ".jpeg"})
 Sample = tuple[np.ndarray, np.ndarray, np.ndarray]

@@ -8,6 +8,7 @@ half-written image that looks valid, and running the same command again resumes 
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -19,9 +20,10 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from loaders.errors import OptionsError
 from loaders.dataset.layout import FOLDERS
 from loaders.dataset.synth_image import make_pair
+from loaders.errors import OptionsError
+from loaders.files import atomic_write
 
 MANIFEST = "loadbench-synth.json"
 FORMAT_VERSION = 1
@@ -58,7 +60,7 @@ class SynthParams:
     def assignments(self) -> list[tuple[str, str]]:
         """(split, name) of every pair, in index order."""
         width = max(6, len(str(self.pairs - 1)))
-        out = []
+        out: list[tuple[str, str]] = []
         for split, count in split_counts(self.pairs, self.splits).items():
             out += [(split, f"{len(out) + k:0{width}d}") for k in range(count)]
         return out
@@ -169,7 +171,7 @@ def _claim(out: Path, params: SynthParams) -> None:
             "choose an empty or new --out directory"
         )
     out.mkdir(parents=True, exist_ok=True)
-    _atomic_write(manifest, json.dumps(wanted, indent=1).encode())
+    atomic_write(manifest, json.dumps(wanted, indent=1).encode())
 
 
 def write_pair(job: tuple[Path, str, str, int, int, int]) -> None:
@@ -178,12 +180,18 @@ def write_pair(job: tuple[Path, str, str, int, int, int]) -> None:
     time1, time2, mask = make_pair(np.random.default_rng([seed, index]), size)
     for folder, array in zip(FOLDERS, (time1, time2, mask), strict=True):
         path = out / split / folder / f"{name}.png"
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        Image.fromarray(array).save(temporary, format="PNG")
-        os.replace(temporary, path)
+        encoded = io.BytesIO()
+        Image.fromarray(array).save(encoded, format="PNG")
+        atomic_write(path, encoded.getvalue())
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
+def builtin_dataset(cache_root: Path, pairs: int, size: int, source: Path | None = None) -> Path:
+    """The built-in dataset of ``pairs`` pairs of ``size``, made once under the cache;
+    from ``source``'s first pairs (hard links) when given a larger one of the same size."""
+    params = SynthParams(pairs=pairs, size=size, splits={"train": 1.0}, seed=0)
+    root = Path(cache_root) / "datasets" / f"synthetic-{pairs}x{size}-seed0"
+    if source is None:
+        synthesize(root, params)
+    else:
+        synthesize_from(source, root, params)  # pair i is the same whatever the total
+    return root

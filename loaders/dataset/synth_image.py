@@ -253,7 +253,8 @@ def _jitter(
 ) -> tuple[float, float, float]:
     """Shift a colour's brightness and each channel by a few grey levels."""
     shifted = np.array(colour) + rng.normal(0.0, spread) + rng.normal(0.0, spread / 3, 3)
-    return tuple(float(c) for c in shifted)
+    red, green, blue = (float(c) for c in shifted)
+    return red, green, blue
 
 
 def _rectangle(centre: np.ndarray, width: float, height: float, angle: float) -> list[Point]:

@@ -30,9 +30,7 @@ from loaders.strategies.tensor_slices import load_arrays
 
 DECODE = "ceiling_decode"  # the names are registry.CEILINGS' keys
 COPY = "ceiling_copy"
-# Batches of decoded samples ceiling_copy holds and cycles through: enough that they do
-# not sit in the CPU's caches (16 x 14.7 MB at 256x256, batch 32), bounded whatever the
-# split's size.
+# Batches ceiling_copy cycles through: more than the CPU's caches hold (docs/CALIBRATION.md).
 HELD_BATCHES = 16
 
 

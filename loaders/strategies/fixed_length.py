@@ -15,9 +15,9 @@ import tensorflow as tf
 
 from loaders.dataset.images import sample_shapes
 from loaders.dataset.layout import Split
-from loaders.strategies.memmap import Memmap
 from loaders.memory import MemoryProfile
 from loaders.options import PipelineOptions
+from loaders.strategies.memmap import Memmap
 
 READ_BUFFER_BYTES = 4 * 2**20  # large sequential reads of the raw file
 

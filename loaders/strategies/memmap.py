@@ -13,9 +13,9 @@ import numpy as np
 import tensorflow as tf
 
 from loaders.dataset.converted import Conversion, check_size, convert
-from loaders.errors import StrategyError
 from loaders.dataset.images import read_index, sample_shapes
 from loaders.dataset.layout import Split
+from loaders.errors import StrategyError
 from loaders.memory import MemoryProfile
 from loaders.options import PipelineOptions
 from loaders.pipeline import sample_signature
@@ -104,7 +104,8 @@ def split_rows(block: np.ndarray, shapes) -> tuple[np.ndarray, np.ndarray, np.nd
         size = int(np.prod(shape))
         parts.append(np.ascontiguousarray(block[:, offset : offset + size]).reshape(-1, *shape))
         offset += size
-    return tuple(parts)
+    time1, time2, label = parts
+    return time1, time2, label
 
 
 def write_raw(data: Split, path: Path) -> dict:

@@ -55,7 +55,8 @@ class PairDataset(keras.utils.PyDataset):
     def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         indices = self.order[self.slices[index]]
         shapes = sample_shapes(self.data)
-        batch = tuple(np.empty((len(indices), *s), np.uint8) for s in shapes)
+        time1, time2, label = (np.empty((len(indices), *s), np.uint8) for s in shapes)
+        batch = (time1, time2, label)
         for row, sample in enumerate(indices):
             for array, part in zip(batch, read_index(self.data, int(sample)), strict=True):
                 array[row] = part
@@ -80,8 +81,7 @@ class Sequence:
         processes = options.workers if options.use_multiprocessing else 0
         kind = "worker process" if processes else "worker thread"
         return MemoryProfile(
-            # Calibrated, not derived: at the peak of default runs the queue held 5 to 9 of
-            # its 10 batches (the consumer keeps up with two decoding workers).
+            # The queue's half: calibrated (docs/CALIBRATION.md).
             staged_batches=options.workers + queue / 2,
             worker_processes=processes,
             why=f"a batch being built per {kind} ({options.workers}), and the enqueuer's "

@@ -58,7 +58,8 @@ def load_arrays(data: Split, workers: int) -> tuple[np.ndarray, np.ndarray, np.n
 
     Pillow releases the GIL while decoding, so threads scale across cores.
     """
-    arrays = tuple(aligned_empty((data.pairs, *shape)) for shape in sample_shapes(data))
+    time1, time2, label = (aligned_empty((data.pairs, *shape)) for shape in sample_shapes(data))
+    arrays = (time1, time2, label)
 
     def fill(index: int) -> None:
         for array, part in zip(arrays, read_index(data, index), strict=True):

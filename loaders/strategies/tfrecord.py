@@ -14,17 +14,15 @@ from pathlib import Path
 import tensorflow as tf
 
 from loaders.dataset.converted import Conversion, check_size, convert
-from loaders.errors import StrategyError
 from loaders.dataset.images import read_index, sample_shapes
 from loaders.dataset.layout import Split
+from loaders.errors import StrategyError
 from loaders.memory import MemoryProfile
 from loaders.options import PipelineOptions
 
 FORMAT_VERSION = 1
 SHARD_TARGET_BYTES = 128 * 2**20  # large sequential reads, few open files
-# Batch-sized uint8 buffers the reader holds: not derived from the interleave's settings
-# but calibrated, so that eight default runs at 256 px (peaks of 218 to 383 MB for the
-# same run: its threads' allocator slack varies) land around their median.
+# Batch-sized uint8 buffers the reader holds: calibrated (docs/CALIBRATION.md).
 STAGED_BATCHES = 6
 MIN_SHARDS = 4  # enough shards for the interleave to read on every core
 MAX_SHARDS = 256

@@ -92,7 +92,7 @@ def group_members(group: int) -> list[str]:
 
 @pytest.mark.slow
 def test_installed_command_runs_every_strategy_and_resumes(tiny_root, tmp_path):
-    from benchmarks.harness import records
+    from reports import jsonl
 
     loaders = "tensor_slices,generator,sequence,tfrecord,memmap,outside_strategy:IndexedReader"
     argv = installed_run(tiny_root, tmp_path)
@@ -109,7 +109,7 @@ def test_installed_command_runs_every_strategy_and_resumes(tiny_root, tmp_path):
     _, err = suite.communicate(timeout=300)
     assert suite.returncode == 0, err
     assert group_members(suite.pid) == []  # nothing it started outlives it
-    written = records.read(tmp_path / "out" / "results.jsonl")
+    written = jsonl.read(tmp_path / "out" / "results.jsonl")
     assert [r.strategy for r in written] == loaders.split(",")
     assert all(r.status == "ok" and r.samples_per_s > 0 for r in written)
     assert all(r.gpu_peak_bytes is None and r.env["cpu_count"] for r in written)
@@ -118,7 +118,7 @@ def test_installed_command_runs_every_strategy_and_resumes(tiny_root, tmp_path):
     )
     assert again.returncode == 0, again.stderr
     assert again.stdout.count("already recorded, skipped") == 6
-    assert len(records.read(tmp_path / "out" / "results.jsonl")) == 6
+    assert len(jsonl.read(tmp_path / "out" / "results.jsonl")) == 6
 
 
 def test_installed_command_exits_2_on_bad_data(tmp_path):
@@ -132,13 +132,13 @@ def test_installed_command_exits_2_on_bad_data(tmp_path):
 
 
 def test_run_without_steps_uses_the_per_mode_defaults(tiny_root, tmp_path, capsys):
-    from benchmarks.harness import records
-    from benchmarks.cli.commands.run import DEFAULT_MIN_TIME, DEFAULT_STEPS, DEFAULT_WARMUP
+    from benchmarks.harness.plan import DEFAULT_MIN_TIME, DEFAULT_STEPS, DEFAULT_WARMUP
+    from reports import jsonl
 
     argv = ["run", "--data", str(tiny_root), *ONCE, "--mode", "iterate", "--loaders", "generator"]
     argv += ["--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "out")]
     assert main(argv) == 0
-    [record] = records.read(tmp_path / "out" / "results.jsonl")
+    [record] = jsonl.read(tmp_path / "out" / "results.jsonl")
     assert record.status == "ok", record.error
     assert record.options["steps"] == DEFAULT_STEPS["iterate"]
     assert record.options["warmup_steps"] == DEFAULT_WARMUP["iterate"]
@@ -159,7 +159,7 @@ def test_run_without_steps_uses_the_per_mode_defaults(tiny_root, tmp_path, capsy
 def test_run_exits_1_when_no_child_could_start(tiny_root, tmp_path, monkeypatch, capsys):
     from multiprocessing.context import SpawnProcess
 
-    from benchmarks.harness import records
+    from reports import jsonl
 
     def refuse(self):
         raise OSError(11, "Resource temporarily unavailable")
@@ -168,7 +168,7 @@ def test_run_exits_1_when_no_child_could_start(tiny_root, tmp_path, monkeypatch,
     argv = ["run", "--data", str(tiny_root), *ONCE, "--mode", "iterate", "--loaders", "generator"]
     argv += ["--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "out")]
     assert main(argv) == 1
-    [record] = records.read(tmp_path / "out" / "results.jsonl")
+    [record] = jsonl.read(tmp_path / "out" / "results.jsonl")
     assert record.status == "error"
     assert "could not start the child process" in record.error
 
@@ -212,7 +212,7 @@ def assert_all_gone(processes: list, timeout_s: float = 15) -> None:
 
 @pytest.mark.slow
 def test_killed_parent_keeps_records_leaves_no_process_and_resume_goes_on(tiny_root, tmp_path):
-    from benchmarks.harness import records
+    from reports import jsonl
 
     out = tmp_path / "out" / "results.jsonl"
     suite = start_suite(tiny_root, tmp_path, "generator,misbehaving:SleepsWithWorker")
@@ -220,22 +220,22 @@ def test_killed_parent_keeps_records_leaves_no_process_and_resume_goes_on(tiny_r
     suite.kill()  # SIGKILL: the parent gets no chance to clean up
     suite.communicate()
     assert_all_gone(family)  # the run's child and its worker went with it
-    [kept] = records.read(out)
+    [kept] = jsonl.read(out)
     assert (kept.strategy, kept.mode, kept.status) == ("generator", "iterate", "ok")
     argv = installed_run(tiny_root, tmp_path)
     argv += ["--warmup", "1", "--loaders", "generator", "--resume"]
     resumed = subprocess.run(argv, capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     assert resumed.stdout.count("already recorded, skipped") == 1  # iterate, not train
-    assert [(r.mode, r.status) for r in records.read(out)] == [("iterate", "ok"), ("train", "ok")]
+    assert [(r.mode, r.status) for r in jsonl.read(out)] == [("iterate", "ok"), ("train", "ok")]
     again = subprocess.run(argv, capture_output=True, text=True, timeout=300)
     assert again.stdout.count("already recorded, skipped") == 2  # train with its picked width
-    assert len(records.read(out)) == 2
+    assert len(jsonl.read(out)) == 2
 
 
 @pytest.mark.slow
 def test_ctrl_c_stops_the_suite_and_leaves_no_process(tiny_root, tmp_path):
-    from benchmarks.harness import records
+    from reports import jsonl
 
     suite = start_suite(tiny_root, tmp_path, "generator,misbehaving:SleepsWithWorker")
     family = wait_for_hung_worker(suite, tmp_path)
@@ -245,17 +245,17 @@ def test_ctrl_c_stops_the_suite_and_leaves_no_process(tiny_root, tmp_path):
     assert "the 1 run(s) finished so far are in" in err and "--resume" in err
     assert "Traceback" not in err
     assert_all_gone(family)
-    assert len(records.read(tmp_path / "out" / "results.jsonl")) == 1
+    assert len(jsonl.read(tmp_path / "out" / "results.jsonl")) == 1
 
 
 def test_memray_adds_a_tracked_run_with_its_flame_graph(tiny_root, tmp_path):
-    from benchmarks.harness import records
+    from reports import jsonl
 
     argv = ["run", "--data", str(tiny_root), *ONCE, "--mode", "iterate", "--loaders", "generator"]
     argv += ["--steps", "2", "--warmup", "1", "--memray"]
     argv += ["--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "out")]
     assert main(argv) == 0
-    [record] = records.read(tmp_path / "out" / "results.jsonl")
+    [record] = jsonl.read(tmp_path / "out" / "results.jsonl")
     assert record.status == "ok", record.error
     assert record.memray_peak_bytes > 0
     flamegraph = Path(record.memray_flamegraph)
@@ -265,13 +265,13 @@ def test_memray_adds_a_tracked_run_with_its_flame_graph(tiny_root, tmp_path):
 
 @pytest.mark.slow
 def test_sweep_reuses_the_largest_dataset_and_fits_each_strategy(tmp_path, capsys):
-    from benchmarks.harness import records
+    from reports import jsonl
 
     argv = ["sweep", "--pairs", "40,20", "--size", "32", "--loaders", "tensor_slices,generator"]
     argv += ["--steps", "2", "--warmup", "1", "--batch-size", "4", "--ram", "16GB"]
     argv += ["--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "out")]
     assert main(argv) == 0
-    written = records.read(tmp_path / "out" / "results.jsonl")
+    written = jsonl.read(tmp_path / "out" / "results.jsonl")
     assert sorted((r.dataset["pairs"], r.strategy) for r in written) == [
         (20, "generator"),
         (20, "tensor_slices"),
@@ -296,14 +296,15 @@ def test_sweep_reuses_the_largest_dataset_and_fits_each_strategy(tmp_path, capsy
 
 @pytest.mark.slow
 def test_repeats_run_in_rounds_after_the_ceilings_and_resume_by_repeat(tiny_root, tmp_path, capsys):
-    from benchmarks.harness import records
+    from reports import jsonl
+    from reports.ceilings import fractions
 
     argv = ["run", "--data", str(tiny_root), "--mode", "iterate", "--loaders", "generator,tfrecord"]
     argv += ["--steps", "3", "--warmup", "1", "--repeats", "2", "--no-report"]
     argv += ["--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "out")]
     assert main(argv) == 0
     out = capsys.readouterr().out
-    written = records.read(tmp_path / "out" / "results.jsonl")
+    written = jsonl.read(tmp_path / "out" / "results.jsonl")
     round_ = ["ceiling_decode", "ceiling_copy", "generator", "tfrecord"]
     assert [(r.strategy, r.repeat) for r in written] == [
         (name, repeat) for repeat in (0, 1) for name in round_
@@ -316,14 +317,18 @@ def test_repeats_run_in_rounds_after_the_ceilings_and_resume_by_repeat(tiny_root
     by = {(r.strategy, r.repeat): r for r in written}
     decode = [by["ceiling_decode", 0].samples_per_s, by["ceiling_decode", 1].samples_per_s]
     copy = [by["ceiling_copy", 0].samples_per_s, by["ceiling_copy", 1].samples_per_s]
-    # Each record is read against the median of the ceiling's runs measured before it.
+    # Each record is read against the median of all its ceiling's runs on the split,
+    # whatever the order they ran in: the reader computes it, the record says its ceiling.
     generator, tfrecord = by["generator", 1], by["tfrecord", 1]
     assert generator.ceiling == "ceiling_decode" and tfrecord.ceiling == "ceiling_copy"
-    assert generator.ceiling_fraction == pytest.approx(generator.samples_per_s / median(decode))
-    assert tfrecord.ceiling_fraction == pytest.approx(tfrecord.samples_per_s / median(copy))
-    assert by["generator", 0].ceiling_fraction == pytest.approx(
-        by["generator", 0].samples_per_s / decode[0]
+    assert all(
+        r.role == ("ceiling" if r.strategy.startswith("ceiling") else "strategy") for r in written
     )
+    share = dict(zip([(r.strategy, r.repeat) for r in written], fractions(written), strict=True))
+    assert share["generator", 1] == pytest.approx(generator.samples_per_s / median(decode))
+    assert share["tfrecord", 1] == pytest.approx(tfrecord.samples_per_s / median(copy))
+    assert share["generator", 0] == pytest.approx(by["generator", 0].samples_per_s / median(decode))
+    assert share["ceiling_copy", 0] is None
     assert all(r.peak_pss_bytes is not None and r.tree_processes >= 1 for r in written)
     # The summary: a line per measurement, its median with the range of its two repeats.
     line = next(x for x in out.splitlines() if x.startswith("iterate  generator"))
@@ -333,4 +338,4 @@ def test_repeats_run_in_rounds_after_the_ceilings_and_resume_by_repeat(tiny_root
     assert capsys.readouterr().out.count("already recorded, skipped") == 8
     argv[argv.index("--repeats") + 1] = "3"  # one more round: only it is run
     assert main([*argv, "--resume"]) == 0
-    assert [r.repeat for r in records.read(tmp_path / "out" / "results.jsonl")][8:] == [2] * 4
+    assert [r.repeat for r in jsonl.read(tmp_path / "out" / "results.jsonl")][8:] == [2] * 4

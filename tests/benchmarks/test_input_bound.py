@@ -30,28 +30,26 @@ def test_a_reader_that_sleeps_is_input_bound_by_its_sleep(tiny_root, cache_root,
     )
     outcome = run_isolated(spec, timeout_s=180)
     assert outcome.status == "ok", outcome.error
-    result = outcome.result
+    result = outcome.result.measurement
     slept = STEPS * slow_reader.SLEEP_S
     # The step's own time in the loop: checked against the step alone on a held batch
     # (it runs slower in the loop, its threads having idled through the sleep).
-    step_s = result["compute_s"] / STEPS
-    alone_s = BATCH / result["compute_only_samples_per_s"]
+    step_s = result.compute_s / STEPS
+    alone_s = BATCH / result.compute_only_samples_per_s
     assert 0.5 * alone_s < step_s < 3 * alone_s, (step_s, alone_s)
-    truth = slept / (slept + result["compute_s"])
-    measured = result["input_bound_share"]
-    assert abs(measured - truth) <= 0.05, (measured, truth, result["input_wait_s"], slept)
-    assert slept <= result["input_wait_s"] < slept * 1.5  # the sleep, and little else
-    assert measured == pytest.approx(
-        result["input_wait_s"] / (result["input_wait_s"] + result["compute_s"])
-    )
+    truth = slept / (slept + result.compute_s)
+    measured = result.input_bound_share
+    assert abs(measured - truth) <= 0.05, (measured, truth, result.input_wait_s, slept)
+    assert slept <= result.input_wait_s < slept * 1.5  # the sleep, and little else
+    assert measured == pytest.approx(result.input_wait_s / (result.input_wait_s + result.compute_s))
 
 
 def test_iterating_has_no_input_bound_share(tiny_root, cache_root):
     outcome = run_isolated(spec_for("generator", tiny_root, cache_root), timeout_s=120)
     assert outcome.status == "ok", outcome.error
-    assert outcome.result["input_bound_share"] is None
-    assert outcome.result["compute_only_samples_per_s"] is None
-    assert outcome.result["ceiling"] == "ceiling_decode"  # it decodes PNG as it reads
+    assert outcome.result.measurement.input_bound_share is None
+    assert outcome.result.measurement.compute_only_samples_per_s is None
+    assert outcome.result.measurement.ceiling == "ceiling_decode"  # it decodes PNG as it reads
 
 
 def test_a_time_floor_extends_the_run_past_its_steps(tiny_root, cache_root):
@@ -65,8 +63,8 @@ def test_a_time_floor_extends_the_run_past_its_steps(tiny_root, cache_root):
     )
     outcome = run_isolated(spec, timeout_s=120)
     assert outcome.status == "ok", outcome.error
-    result = outcome.result
-    assert sum(result["step_times_s"]) >= 0.4
+    result = outcome.result.measurement
+    assert sum(outcome.result.step_times_s) >= 0.4
     # 30 ms a batch: about 14 batches, where the steps alone would have been 2.
-    assert 10 <= result["steps"] <= 20
-    assert len(result["batch_ends_s"]) == result["steps"] + spec.warmup_steps
+    assert 10 <= result.steps <= 20
+    assert len(result.batch_ends_s) == result.steps + spec.warmup_steps

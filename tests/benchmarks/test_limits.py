@@ -7,7 +7,6 @@ import json
 
 import pytest
 
-from benchmarks.harness import limits
 from benchmarks.cli import main
 from benchmarks.cli.commands.prove_limit import (
     NotEnoughMemory,
@@ -15,6 +14,9 @@ from benchmarks.cli.commands.prove_limit import (
     memory_needed,
     pairs_over,
 )
+from benchmarks.harness import limits
+from reports import jsonl
+from reports.records import LimitMeasurement
 
 LIMIT = 100_000
 
@@ -45,7 +47,8 @@ LIMIT = 100_000
     ],
 )
 def test_each_outcome_is_classified(runner, error, result, line, status, says):
-    got_status, outcome = limits.classify(runner, error, result, LIMIT, line)
+    measured = LimitMeasurement(**result) if result else None
+    got_status, outcome = limits.classify(runner, error, measured, LIMIT, line)
     assert got_status == status
     assert says in outcome
 
@@ -109,7 +112,7 @@ def test_paths_run_for_real_against_a_small_limit(tmp_path, capsys):
         ]
     )  # fmt: skip
     assert code == 0
-    found = {(r.strategy, r.path): r for r in limits.read(out / "prove-limit.jsonl")}
+    found = {(r.strategy, r.path): r for r in jsonl.read_limits(out / "prove-limit.jsonl")}
     assert {k: r.status for k, r in found.items()} == {
         ("tensor_slices", "serialize"): "over_limit",
         ("tensor_slices", "function"): "over_limit",  # its arrays became graph constants
@@ -134,4 +137,4 @@ def test_limit_records_refuse_a_newer_schema(tmp_path):
     path = tmp_path / "prove-limit.jsonl"
     path.write_text(json.dumps({"kind": "prove-limit", "schema": 99}) + "\n")
     with pytest.raises(Exception, match="schema 99"):
-        limits.read(path)
+        jsonl.read_limits(path)

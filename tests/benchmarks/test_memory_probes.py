@@ -13,7 +13,7 @@ import time
 import pytest
 
 from benchmarks.harness import procs
-from benchmarks.harness.probes import TreeMemorySampler
+from benchmarks.harness.sampler import TreeMemorySampler
 
 SHARED_MB = 200
 

@@ -8,8 +8,11 @@ import sys
 import time
 
 from benchmarks.harness import probes
+from benchmarks.harness.sampler import TreeMemorySampler
+from benchmarks.workload import device
 from loaders import pipeline, registry
 from loaders.options import PipelineOptions
+from reports.records import DEFAULT_WIDTH, PROTOBUF_LIMIT_BYTES
 
 
 class _Serialized:
@@ -35,7 +38,7 @@ def test_empty_serialization_means_over_the_limit_never_zero_bytes():
     size, over = probes.dataset_graph_size(_DatasetWithGraph(b""), 3 * 2**30)
     assert over is True and size == 3 * 2**30
     size, over = probes.dataset_graph_size(_DatasetWithGraph(b""), 10)
-    assert over is True and size == probes.PROTOBUF_LIMIT_BYTES  # at least the limit
+    assert over is True and size == PROTOBUF_LIMIT_BYTES  # at least the limit
 
 
 def test_a_real_graph_is_measured(tiny_spec, cache_root):
@@ -48,19 +51,20 @@ def test_a_real_graph_is_measured(tiny_spec, cache_root):
 
 
 def test_no_gpu_gives_null_not_zero():
-    assert probes.gpu_reset() is False
-    assert probes.gpu_peak_bytes() is None
-    assert probes.gpu_name() is None
+    assert device.reset_gpu_peak() is False
+    assert device.gpu_peak_bytes() is None
+    assert device.gpu_name() is None
+    assert device.device() == "/CPU:0" and device.default_width() == DEFAULT_WIDTH["cpu"]
 
 
 def test_sampler_sees_a_worker_and_its_own_cost_is_small():
     worker_code = "b = bytearray(100_000_000)\nfor i in range(0, len(b), 4096): b[i] = 1\n"
     worker_code += "print('ready', flush=True)\nimport time; time.sleep(2)"
-    with probes.TreeMemorySampler(0.05) as sampler:
+    with TreeMemorySampler(0.05) as sampler:
         baseline = sampler.samples[0][1] if sampler.samples else 0
         worker = subprocess.Popen([sys.executable, "-c", worker_code], stdout=subprocess.PIPE)
         worker.stdout.readline()
-        time.sleep(probes.TreeMemorySampler.RESCAN_S + 0.3)  # a rescan finds the worker
+        time.sleep(TreeMemorySampler.RESCAN_S + 0.3)  # a rescan finds the worker
         worker.kill()
         worker.wait()
     assert sampler.peak_bytes() - baseline >= 100e6

@@ -44,15 +44,15 @@ def no_process_left_behind():
 def test_ok_run_reports_metrics(tiny_root, cache_root):
     outcome = run_isolated(spec_for("generator", tiny_root, cache_root), timeout_s=120)
     assert outcome.status == "ok", outcome.error
-    result = outcome.result
-    assert result["steps"] == 4 and result["samples_per_s"] > 0
-    assert result["baseline_rss_bytes"] > 100e6  # TensorFlow is loaded
-    assert result["gpu_peak_bytes"] is None  # no GPU here: null, not zero
-    assert 0 < result["dataset_graph_bytes"] < 1e6 and result["graph_over_limit"] is False
-    assert result["step_p50_s"] <= result["step_p95_s"]
-    assert result["memory_profile"]["why"]  # the strategy's own memory, for the model
-    ends = result["batch_ends_s"]
-    assert len(ends) == 1 + 4 and ends == sorted(ends) and ends[0] == result["first_batch_s"]
+    result = outcome.result.measurement
+    assert result.steps == 4 and result.samples_per_s > 0
+    assert result.baseline_rss_bytes > 100e6  # TensorFlow is loaded
+    assert result.gpu_peak_bytes is None  # no GPU here: null, not zero
+    assert 0 < result.dataset_graph_bytes < 1e6 and result.graph_over_limit is False
+    assert result.step_p50_s <= result.step_p95_s
+    assert result.memory_profile["why"]  # the strategy's own memory, for the model
+    ends = result.batch_ends_s
+    assert len(ends) == 1 + 4 and ends == sorted(ends) and ends[0] == result.first_batch_s
 
 
 @pytest.mark.parametrize(
@@ -93,7 +93,7 @@ def test_memory_ceiling_kills_the_child(tiny_root, cache_root):
 def test_rss_probe_measures_a_known_allocation_within_5_percent(tiny_root, cache_root):
     outcome = run_isolated(spec_for("misbehaving:Calibrated", tiny_root, cache_root), 120)
     assert outcome.status == "ok", outcome.error
-    peak = outcome.result["peak_rss_bytes"]
+    peak = outcome.result.measurement.peak_rss_bytes
     assert abs(peak - 500e6) / 500e6 < 0.05, peak
 
 
@@ -103,7 +103,7 @@ def test_memray_measures_a_known_allocation_within_5_percent(tiny_root, cache_ro
     )
     outcome = run_isolated(spec, 120)
     assert outcome.status == "ok", outcome.error
-    peak = outcome.result["memray_peak_bytes"]
+    peak = outcome.result.measurement.memray_peak_bytes
     assert abs(peak - 500e6) / 500e6 < 0.05, peak
 
 
@@ -111,7 +111,7 @@ def test_tree_probe_counts_a_worker_process(tiny_root, cache_root):
     outcome = run_isolated(spec_for("misbehaving:SpawnsHungryChild", tiny_root, cache_root), 120)
     assert outcome.status == "ok", outcome.error
     # 300 MB in the worker, plus its bare interpreter and the child's own small growth
-    assert 300e6 <= outcome.result["peak_rss_bytes"] < 300e6 + 50e6
+    assert 300e6 <= outcome.result.measurement.peak_rss_bytes < 300e6 + 50e6
 
 
 def start_method(spec) -> dict:

@@ -17,8 +17,8 @@ import pytest
 from test_cli import interruptible
 from test_runner import spec_for
 
-from benchmarks.harness.runner import run_isolated
 from benchmarks.harness.data_service import parse_service
+from benchmarks.harness.runner import run_isolated
 from benchmarks.harness.spec import RunSpec
 from loaders.errors import OptionsError
 
@@ -58,14 +58,14 @@ def test_two_workers_on_loopback_only_and_gone_after(tiny_root, cache_root, serv
     seen = json.loads(service_file.read_text())
     assert len(seen["nodes"]) == 3  # the dispatcher and two workers, processes of their own
     assert gone(seen["nodes"])
-    result = outcome.result
-    assert len(result["worker_peak_rss_bytes"]) == 2
-    assert result["client_peak_rss_bytes"] is not None
-    if result["service"]["network"].startswith("loopback only"):
+    result = outcome.result.measurement
+    assert len(result.worker_peak_rss_bytes) == 2
+    assert result.client_peak_rss_bytes is not None
+    if result.service["network"].startswith("loopback only"):
         assert seen["netns"] != os.readlink("/proc/self/ns/net")
         assert seen["interfaces"] == ["lo"]  # nothing outside the run can reach a port
     else:  # a kernel that refuses namespaces: the record says so
-        assert result["service"]["network"].startswith("host network")
+        assert result.service["network"].startswith("host network")
 
 
 def test_nodes_go_when_the_run_crashes(tiny_root, cache_root, service_file):

@@ -12,8 +12,8 @@ from PIL import Image
 
 from loaders import pipeline, registry
 from loaders.dataset.converted import convert
-from loaders.errors import ConversionError
 from loaders.dataset.layout import describe
+from loaders.errors import ConversionError
 from loaders.options import PipelineOptions
 
 CONVERTING = ["tfrecord", "memmap"]

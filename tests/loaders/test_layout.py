@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from loaders.errors import DatasetError
 from loaders.dataset.images import read_mask, read_sample
 from loaders.dataset.layout import describe, list_splits
+from loaders.errors import DatasetError
 
 
 def write(path: Path, array: np.ndarray, fmt: str = "PNG") -> Path:

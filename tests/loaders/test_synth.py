@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from loaders.errors import OptionsError
 from loaders.dataset.layout import describe, list_splits
 from loaders.dataset.synth import SynthParams, parse_splits, split_counts, synthesize, write_pair
+from loaders.errors import OptionsError
 
 
 def digest_tree(root: Path) -> dict[str, str]:

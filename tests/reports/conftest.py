@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from record_factory import five_strategies
 
-from benchmarks.harness.records import Record
+from reports.records import Record
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from benchmarks.harness import records
-from benchmarks.harness.records import Record
+from reports import jsonl
+from reports.records import Record
 
 MACHINE = {"hostname": "ci-1", "cpu_model": "AMD EPYC", "cpu_count": 2}
 
@@ -16,6 +16,7 @@ def make(strategy: str, mode: str = "iterate", **fields) -> Record:
     """A plausible ok record; override any field."""
     values = dict(
         strategy=strategy,
+        role="ceiling" if strategy.startswith("ceiling_") else "strategy",
         mode=mode,
         status="ok",
         dataset={
@@ -47,7 +48,7 @@ def make(strategy: str, mode: str = "iterate", **fields) -> Record:
 
 def write(path: Path, rows: list[Record]) -> Path:
     for row in rows:
-        records.append(path, row)
+        jsonl.append(path, row)
     return path
 
 

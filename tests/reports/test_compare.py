@@ -3,15 +3,17 @@ bad file; and the pure decision under it."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+import json
+from dataclasses import asdict, replace
 
 import pytest
 from record_factory import make, write
 
 from benchmarks.cli import main
-from benchmarks.harness.records import Record
 from loaders.errors import OptionsError
 from reports.compare import MIN_REPEATS_TESTED, Tolerances, compare
+from reports.load import load
+from reports.records import Record
 
 
 def run_compare(tmp_path, baseline, current, *flags) -> int:
@@ -132,7 +134,11 @@ def test_improvement_is_marked_not_failed():
 def test_a_failed_train_run_is_matched_although_it_never_learned_its_width(tmp_path, capsys):
     options = {"batch_size": 32, "cache": "none", "steps": 10, "warmup_steps": 2}
     trained = make(
-        "generator", mode="train", options={**options, "width": 4}, train_graph_bytes=1_325_711
+        "generator",
+        mode="train",
+        options={**options, "width": None},
+        width=4,
+        train_graph_bytes=1_325_711,
     )
     failed = make(
         "generator",
@@ -247,3 +253,23 @@ def test_alpha_flag_reaches_the_decision(tmp_path, capsys):
     assert "regressed (> 25%, p=0.21)" in capsys.readouterr().out
     assert main(["compare", str(old), str(new), "--alpha", "1"]) == 2
     assert "--alpha 1: must be between 0 and 1" in capsys.readouterr().err
+
+
+def test_a_schema_2_baseline_matches_the_runs_that_left_the_width_to_the_machine(tmp_path):
+    """Schema 2 train records held the width they ran with; 4 on a CPU was the machine's
+    default, so such a baseline is the run of today that asks for no width."""
+    options = {"batch_size": 8, "cache": "none", "steps": 5, "warmup_steps": 1}
+    old = asdict(make("generator", mode="train", options={**options, "width": None}, width=4))
+    for name in ("role", "width"):
+        old.pop(name)
+    old.update(schema=2, ceiling_fraction=None, options={**options, "width": 4})
+    asked = {**old, "options": {**options, "width": 8}}
+    baseline = tmp_path / "baseline.jsonl"
+    baseline.write_text(
+        json.dumps(old) + "\n" + json.dumps({**asked, "strategy": "tfrecord"}) + "\n"
+    )
+    [default, eight] = load([baseline])
+    assert default.width == 4 and default.options["width"] is None and default.schema == 3
+    assert eight.width == 8 and eight.options["width"] == 8
+    now = make("generator", mode="train", options={**options, "width": None}, width=4)
+    assert default.key() == now.key()

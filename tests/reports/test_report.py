@@ -215,16 +215,17 @@ def test_seed_preset_section_shows_each_cache_and_what_it_keeps(tmp_path):
 
 
 def test_prove_limit_records_get_their_table(tmp_path):
-    from benchmarks.harness import limits
+    from reports import jsonl
+    from reports.records import LimitRecord
 
     path = tmp_path / "prove-limit.jsonl"
     for strategy, status, outcome in (
         ("tensor_slices", "crashed", "crashed with SIGABRT: TensorFlow logged 'Check failed'"),
         ("generator", "passed", "distributed; first batch of 32; graph 5,846 B"),
     ):
-        limits.append(
+        jsonl.append(
             path,
-            limits.LimitRecord(
+            LimitRecord(
                 strategy=strategy,
                 path="service",
                 status=status,

@@ -6,7 +6,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from benchmarks.cli.commands.report import add_tolerances, tolerances
+from benchmarks.cli.common import add_tolerances, tolerances
+from reports import tables, text
+from reports.compare import Comparison
 
 HELP = "compare results against a baseline; exit 1 on a regression (for CI)"
 
@@ -32,14 +34,8 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print(result) -> None:
-    print(f"{'run':<44} {'metric':<14} {'baseline':>16} {'current':>16} {'change':>8}  verdict")
-    for row in result.rows:
-        metric = row.unit_metric
-        old = metric.format(row.baseline) if metric else ""
-        new = metric.format(row.current) if metric else ""
-        change = f"{row.change:+.1%}" if row.change is not None else ""
-        print(f"{row.run:<44} {row.metric:<14} {old:>16} {new:>16} {change:>8}  {row.verdict}")
+def _print(result: Comparison) -> None:
+    print(text.compare(tables.compare_rows(result)))
     if result.skipped_throughput:
         print(
             f"(throughput of {result.skipped_throughput} run(s) not judged: the files come from "

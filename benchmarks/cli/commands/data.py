@@ -6,7 +6,13 @@ import argparse
 from pathlib import Path
 
 from loaders.dataset.check import check_dataset
-from loaders.dataset.synth import DEFAULT_SPLITS, SynthParams, format_splits, parse_splits, synthesize
+from loaders.dataset.synth import (
+    DEFAULT_SPLITS,
+    SynthParams,
+    format_splits,
+    parse_splits,
+    synthesize,
+)
 from reports.units import format_bytes
 
 HELP = "make a synthetic dataset, or validate one on disk"

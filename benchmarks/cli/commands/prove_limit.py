@@ -13,20 +13,23 @@ from pathlib import Path
 
 import psutil
 
+from benchmarks.cli import common
 from benchmarks.harness import limits
-from benchmarks.cli.commands import run as run_command
-from benchmarks.harness.probes import PROTOBUF_LIMIT_BYTES
-from loaders.dataset.converted import default_cache_root
-from loaders.errors import LoadbenchError, OptionsError
+from benchmarks.harness.plan import DEFAULT_SIZE
+from benchmarks.harness.session import Harness, run_jobs
+from loaders import registry
 from loaders.dataset.layout import describe
-from loaders.dataset.synth import SynthParams
-from reports.units import first_line, format_bytes, parse_bytes
+from loaders.dataset.synth import SynthParams, builtin_dataset
+from loaders.errors import LoadbenchError, OptionsError
+from reports import tables, text
+from reports.records import PROTOBUF_LIMIT_BYTES, LimitRecord
+from reports.units import format_bytes, parse_bytes
 
 HELP = "take a dataset just over 2 GiB through every graph-serializing path; record outcomes"
 DEFAULT_LOADERS = "tensor_slices,generator,tfrecord,memmap"
 RESULTS = "prove-limit.jsonl"
 MARGIN = 1.005  # "just over": 0.5% past the limit, so every path sees a graph over it
-# A process with TensorFlow imported and a pipeline built: ~590 MB measured, rounded up.
+# A process with TensorFlow imported and a pipeline built, rounded up (docs/CALIBRATION.md).
 RUNTIME_BYTES = 1_000_000_000
 # tensor_slices holds its decoded arrays, and a path that serializes them makes up to three
 # more copies at once (the graph's tensor protos, the GraphDef, its serialized string).
@@ -39,7 +42,7 @@ class NotEnoughMemory(LoadbenchError):
 
 
 def prepare_parser(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--size", type=int, default=run_command.DEFAULT_SIZE, help="image side")
+    parser.add_argument("--size", type=int, default=DEFAULT_SIZE, help="image side")
     parser.add_argument(
         "--pairs",
         type=int,
@@ -100,8 +103,6 @@ def check_resources(
 
 
 def run(args: argparse.Namespace) -> int:
-    from loaders import registry
-
     limit = parse_bytes(args.limit, "--limit")
     if not limit:
         raise OptionsError(f"--limit {args.limit!r}: must be above 0")
@@ -115,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
     bytes_per_sample = SynthParams(pairs=1, size=args.size, splits={"train": 1.0}).bytes_per_sample
     pairs = args.pairs or pairs_over(limit, bytes_per_sample)
     data_bytes = pairs * bytes_per_sample
-    cache_root = args.cache_dir or default_cache_root()
+    cache_root = common.cache_root(args)
     cache_root.mkdir(parents=True, exist_ok=True)
     available = psutil.virtual_memory().available
     check_resources(
@@ -125,84 +126,18 @@ def run(args: argparse.Namespace) -> int:
         f"dataset: {pairs} pairs {args.size}x{args.size}, {format_bytes(data_bytes)} as uint8 "
         f"(limit {format_bytes(limit)}); made once under {cache_root}"
     )
-    data = describe(run_command.builtin_dataset(cache_root, pairs, args.size), "train")
-    found = execute(args, data, strategies, paths, limit, budget=available)
-    _print_table(found)
+    data = describe(builtin_dataset(cache_root, pairs, args.size), "train")
+    out = Path(args.out)
+    jobs = limits.plan_limits(
+        data, strategies, paths, limit, cache_root=cache_root, out=out, batch_size=args.batch_size
+    )
+    harness = Harness(results=out / RESULTS, timeout_s=args.timeout, max_memory_bytes=available)
+    found = [d.record for d in run_jobs(jobs, harness) if isinstance(d.record, LimitRecord)]
+    if found:
+        print("\n" + text.limits(tables.limit_rows(found)))
     if not args.no_report:
         from reports.html import write_report
 
-        report = write_report([], args.out / "report", [str(args.out / RESULTS)], limits=found)
+        report = write_report([], out / "report", [str(out / RESULTS)], limits=found)
         print(f"\nreport: {report}")
     return 0
-
-
-def execute(
-    args: argparse.Namespace,
-    data,
-    strategies: list[str],
-    paths: list[str],
-    limit: int,
-    budget: int | None,
-) -> list[limits.LimitRecord]:
-    """Each strategy through each path in its own child; append each record as it ends."""
-    from benchmarks.harness import records
-    from benchmarks.harness.environment import environment
-    from benchmarks.harness.runner import run_isolated, stop_resource_tracker
-
-    out = args.out / RESULTS
-    dataset = records.dataset_fields(data, synthetic=True)
-    found = []
-    plan = [(name, path) for name in strategies for path in paths]
-    print(f"records to {out}")
-    try:
-        for number, (name, path) in enumerate(plan, start=1):
-            log = args.out / "logs" / f"{run_command.stem(path, name)}.log"
-            spec = limits.LimitSpec(
-                strategy=name,
-                path=path,
-                data_root=str(data.root),
-                split=data.split,
-                cache_root=str(args.cache_dir or default_cache_root()),
-                batch_size=args.batch_size,
-                log_path=str(log),
-            )
-            print(f"  [{number}/{len(plan)}] {name:<16} {path:<10} ...", end="", flush=True)
-            outcome = run_isolated(spec, args.timeout, budget, work=limits.prove)
-            status, said = limits.classify(
-                outcome.status, outcome.error, outcome.result, limit, limits.limit_line(str(log))
-            )
-            record = limits.LimitRecord(
-                strategy=name,
-                path=path,
-                status=status,
-                outcome=said,
-                graph_bytes=outcome.result.get("graph_bytes"),
-                limit_bytes=limit,
-                # The child's own sampler; a child that died left only the parent's view.
-                peak_rss_bytes=outcome.result.get("peak_rss_bytes") or outcome.watched_peak_bytes,
-                dataset=dataset,
-                env=environment(tf_version=outcome.result.get("tf_version")),
-                started_at=outcome.started_at,
-                wall_s=round(outcome.wall_s, 3),
-                log=str(log),
-                command=records.command_line(),
-            )
-            limits.append(out, record)
-            found.append(record)
-            print(f" {status} in {outcome.wall_s:.1f} s: {first_line(said)[:100]}")
-    finally:
-        stop_resource_tracker()
-    return found
-
-
-def _print_table(found: list[limits.LimitRecord]) -> None:
-    if not found:
-        return
-    print(f"\n{'strategy':<16} {'path':<10} {'status':<11} {'graph':>10} {'peak RSS':>9}  outcome")
-    for r in found:
-        graph = "-" if r.graph_bytes is None else format_bytes(r.graph_bytes)
-        peak = "-" if r.peak_rss_bytes is None else format_bytes(r.peak_rss_bytes)
-        print(
-            f"{r.strategy:<16} {r.path:<10} {r.status:<11} {graph:>10} {peak:>9}  "
-            f"{first_line(r.outcome)[:160]}"
-        )

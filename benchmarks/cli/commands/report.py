@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from benchmarks.cli.common import add_tolerances, tolerances
+from reports.jsonl import is_limit_file, read_limits
 from reports.units import parse_bytes
 
 HELP = "write the HTML report (and CSV) of result files"
@@ -31,56 +33,7 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
     add_tolerances(parser)
 
 
-def add_tolerances(parser: argparse.ArgumentParser) -> None:
-    """The compare tolerances; shared by ``report --baseline`` and ``compare``."""
-    gate = parser.add_argument_group("regression tolerances")
-    gate.add_argument("--memory-tolerance", default="10%", help="peak memory (default 10%%)")
-    gate.add_argument("--graph-tolerance", default="1%", help="graph bytes (default 1%%)")
-    gate.add_argument("--throughput-tolerance", default="25%", help="samples/s (default 25%%)")
-    gate.add_argument(
-        "--memory-floor",
-        default="0",
-        help="memory changes smaller than this never fail, e.g. 16MB (default 0)",
-    )
-    gate.add_argument(
-        "--alpha",
-        type=float,
-        default=0.01,
-        help="significance level of the throughput test: with 5+ repeats a side, a drop past "
-        "the tolerance fails only if a one-sided Mann-Whitney U test gives p < alpha "
-        "(default 0.01)",
-    )
-    throughput = gate.add_mutually_exclusive_group()
-    throughput.add_argument(
-        "--force-throughput",
-        action="store_true",
-        help="judge throughput even when the two files come from different machines",
-    )
-    throughput.add_argument(
-        "--ignore-throughput",
-        action="store_true",
-        help="never judge throughput (a shared CI runner: bytes gate, timings only inform)",
-    )
-
-
-def tolerances(args: argparse.Namespace):
-    from reports.compare import Tolerances
-    from reports.units import parse_percent
-
-    return Tolerances(
-        memory=parse_percent(args.memory_tolerance, "--memory-tolerance"),
-        graph=parse_percent(args.graph_tolerance, "--graph-tolerance"),
-        throughput=parse_percent(args.throughput_tolerance, "--throughput-tolerance"),
-        memory_floor_bytes=parse_bytes(args.memory_floor, "--memory-floor") or 0,
-        force_throughput=args.force_throughput,
-        ignore_throughput=args.ignore_throughput,
-        alpha=args.alpha,
-    )
-
-
 def run(args: argparse.Namespace) -> int:
-    from benchmarks.harness.limits import is_limit_file
-    from benchmarks.harness.limits import read as read_limits
     from reports.compare import compare
     from reports.html import write_report
     from reports.load import load

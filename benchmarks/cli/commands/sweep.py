@@ -8,19 +8,25 @@ import argparse
 
 import psutil
 
-from benchmarks.harness import records
-from benchmarks.cli.commands import run as run_command
-from loaders.dataset.converted import default_cache_root
-from loaders.errors import OptionsError
+from benchmarks.cli import common
+from benchmarks.harness.plan import DatasetChoice, plan
+from benchmarks.harness.session import run_jobs
 from loaders.dataset.layout import describe
-from reports.units import format_bytes, parse_bytes
+from loaders.dataset.synth import builtin_dataset
+from loaders.errors import OptionsError
+from reports import jsonl, tables, text
+from reports.fit import break_points
+from reports.memory_model import TOLERANCE
+from reports.records import Record
+from reports.units import parse_bytes
 
 HELP = "measure every strategy at several dataset sizes; fit memory and graph against size"
 DEFAULT_SIZES = "250,500,1000,2000"
 
 
 def prepare_parser(parser: argparse.ArgumentParser) -> None:
-    run_command.prepare_parser(parser, sweep=True)
+    parser.add_argument("--pairs", default=DEFAULT_SIZES, help="comma-separated built-in sizes")
+    common.add_measurement_arguments(parser, sweep=True)
     parser.set_defaults(mode="iterate")  # memory against size is the pipeline's question
     parser.add_argument(
         "--ram", help="RAM of your training machine, e.g. 64GB (default: this machine's)"
@@ -40,68 +46,39 @@ def parse_sizes(text: str) -> list[int]:
 def run(args: argparse.Namespace) -> int:
     sizes = parse_sizes(args.pairs)
     ram = parse_bytes(args.ram, "--ram") or psutil.virtual_memory().total
-    cache_root = args.cache_dir or default_cache_root()
-    largest = run_command.builtin_dataset(cache_root, sizes[-1], args.size)
+    cache_root = common.cache_root(args)
+    largest = builtin_dataset(cache_root, sizes[-1], args.size)
     # the smaller ones are the first pairs of the largest: no redraw
-    roots = [run_command.builtin_dataset(cache_root, n, args.size, largest) for n in sizes]
-    datasets = [(describe(root, "train"), True) for root in roots]
-    no_report, args.no_report = args.no_report, True  # written below, with the RAM line
-    status = run_command.execute(args, datasets, tag_logs=True)
-    results = args.out / run_command.RESULTS
+    roots = [builtin_dataset(cache_root, n, args.size, largest) for n in sizes]
+    datasets = [DatasetChoice(split=describe(root, "train"), synthetic=True) for root in roots]
+    config = common.run_config(args, datasets, sweep=True)
+    harness = common.harness(args)
+    done = run_jobs(plan(config), harness)
+    assert harness.results is not None
     found = [
         r
-        for r in records.read(results)
+        for r in jsonl.read(harness.results)
         if r.dataset.get("pairs") in sizes and r.dataset.get("image_size") == [args.size] * 2
     ]
     _print_fits(found, ram)
-    print_model(found)
-    if found and not no_report:
+    rows = tables.model_rows(found)
+    if rows:
+        print("\n" + text.memory_model(rows, f"{TOLERANCE:.0%}"))
+    if found and not args.no_report:
         from reports.html import write_report
 
-        report = write_report(found, args.out / "report", sources=[str(results)], ram_bytes=ram)
-        print(f"\nreport: {report}")
-    return status
-
-
-def print_model(found: list[records.Record]) -> None:
-    """Predicted against measured peak for every run the memory model applies to."""
-    from reports.memory_model import TOLERANCE, largest_terms, table
-
-    rows = table(found)
-    if rows.empty:
-        return
-    print(f"\nmemory model (iterate mode; within {TOLERANCE:.0%} is the bar)")
-    print(
-        f"{'strategy':<16} {'pairs':>6} {'measured':>9} {'predicted':>9} {'error':>7}  "
-        "largest terms"
-    )
-    for row in rows.itertuples():
-        terms = largest_terms(row.terms)
-        flag = "" if row.within else "  (outside)"
-        print(
-            f"{row.strategy:<16} {row.pairs:>6} {format_bytes(row.measured):>9} "
-            f"{format_bytes(row.predicted):>9} {row.error:>+7.0%}  {terms}{flag}"
+        report = write_report(
+            found, config.out / "report", sources=[str(harness.results)], ram_bytes=ram
         )
+        print(f"\nreport: {report}")
+    ran = [d.outcome for d in done if d.outcome is not None]
+    return 1 if ran and not any(outcome.started for outcome in ran) else 0
 
 
-def _print_fits(found: list[records.Record], ram: int) -> None:
-    from reports.fit import break_points
-
-    table = break_points(found, ram)
-    if table.empty:
+def _print_fits(found: list[Record], ram: int) -> None:
+    breaks = break_points(found, ram)
+    if breaks.empty:
         print("\nno fit: fewer than two sizes ended ok for every strategy")
         return
     sample = found[0].dataset["bytes_per_sample"]
-    print(f"\nfits against dataset bytes ({sample:,} bytes per sample)")
-    print(
-        f"{'mode':<8} {'strategy':<16} {'metric':<20} {'per data byte':>13} {'B per pair':>10} "
-        f"{'intercept':>10} {'R^2':>6}  reaches the limit at"
-    )
-    for row in table.itertuples():
-        fit = row.fit
-        r2 = "n/a" if fit.r2 is None else f"{fit.r2:.3f}"
-        print(
-            f"{row.mode:<8} {row.strategy:<16} {row.metric:<20} {fit.slope:>13.3f} "
-            f"{fit.slope * sample:>10,.0f} {format_bytes(fit.intercept):>10} "
-            f"{r2:>6}  {row.where}"
-        )
+    print("\n" + text.fits(tables.fit_rows(breaks, sample, near_bytes=0), sample))

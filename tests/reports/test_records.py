@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.harness import records
-from benchmarks.harness.records import Record
 from loaders.errors import RecordError
+from reports import jsonl, records
+from reports.records import Record
 
 
 def record(**kwargs) -> Record:
@@ -23,9 +23,9 @@ def record(**kwargs) -> Record:
 
 def test_round_trip_and_keys(tmp_path):
     path = tmp_path / "r.jsonl"
-    records.append(path, record(samples_per_s=12.5))
-    records.append(path, record(strategy="memmap", status="timeout", error="no result"))
-    back = records.read(path)
+    jsonl.append(path, record(samples_per_s=12.5))
+    jsonl.append(path, record(strategy="memmap", status="timeout", error="no result"))
+    back = jsonl.read(path)
     assert [r.strategy for r in back] == ["generator", "memmap"]
     assert back[0].samples_per_s == 12.5 and back[1].error == "no result"
     assert back[0].key() != back[1].key()
@@ -34,22 +34,22 @@ def test_round_trip_and_keys(tmp_path):
 
 def test_torn_last_line_is_skipped_with_a_warning(tmp_path, caplog):
     path = tmp_path / "r.jsonl"
-    records.append(path, record())
-    records.append(path, record())
+    jsonl.append(path, record())
+    jsonl.append(path, record())
     with open(path, "a") as handle:
         handle.write('{"schema": 1, "strat')
-    assert len(records.read(path)) == 2
+    assert len(jsonl.read(path)) == 2
     assert f"{path}:3: skipped a torn last line" in caplog.text
 
 
 def test_bad_line_names_file_and_line(tmp_path):
     path = tmp_path / "r.jsonl"
-    records.append(path, record())
+    jsonl.append(path, record())
     with open(path, "a") as handle:
         handle.write("garbage\n")
-    records.append(path, record())
+    jsonl.append(path, record())
     with pytest.raises(RecordError, match=rf"{path}:2: not JSON"):
-        records.read(path)
+        jsonl.read(path)
 
 
 def test_unknown_status_and_schema_are_refused(tmp_path):
@@ -58,14 +58,14 @@ def test_unknown_status_and_schema_are_refused(tmp_path):
     path = tmp_path / "r.jsonl"
     path.write_text('{"schema": 99}\n')
     with pytest.raises(RecordError, match=rf"{path}:1: schema 99.*newer loadbench: upgrade"):
-        records.read(path)
+        jsonl.read(path)
     path.write_text('{"schema": 0}\n')
-    with pytest.raises(RecordError, match=r"schema 0, this loadbench reads schema 1 and 2$"):
-        records.read(path)
+    with pytest.raises(RecordError, match=r"schema 0, this loadbench reads schema 1 and 2 and 3$"):
+        jsonl.read(path)
 
 
 def test_command_line_is_what_a_user_would_type(monkeypatch):
-    from benchmarks.harness.records import command_line
+    from benchmarks.harness.plan import command_line
 
     monkeypatch.setattr("sys.argv", ["/home/u/.venv/bin/loadbench", "run", "--data", "my data"])
     assert command_line() == "loadbench run --data 'my data'"
@@ -78,15 +78,43 @@ def test_schema_1_records_are_read_with_their_newer_fields_null(tmp_path):
     from dataclasses import asdict
 
     old = asdict(record(peak_rss_bytes=5))
-    for newer in ("repeat", "peak_pss_bytes", "process_peaks", "input_bound_share", "ceiling"):
-        old.pop(newer)
+    newer = ("repeat", "peak_pss_bytes", "process_peaks", "input_bound_share", "ceiling")
+    for name in (*newer, "role", "width"):
+        old.pop(name)
     old["schema"] = 1
     path = tmp_path / "old.jsonl"
     path.write_text(json.dumps(old) + "\n")
-    [back] = records.read(path)
-    assert back.schema == 1 and back.peak_rss_bytes == 5
+    [back] = jsonl.read(path)
+    assert back.schema == 3 and back.peak_rss_bytes == 5  # read as schema 3 has it
     assert back.peak_pss_bytes is None and back.repeat == 0 and back.process_peaks == []
-    assert records.SCHEMA == 2 and record().schema == 2
+    assert back.role == "strategy" and back.width is None
+    assert records.SCHEMA == 3 and record().schema == 3
+
+
+def test_a_schema_2_ceiling_is_known_by_its_name_and_its_stored_fraction_goes(tmp_path):
+    import json
+    from dataclasses import asdict
+
+    rows = []
+    for strategy, fraction in (("ceiling_copy", None), ("tfrecord", 0.25)):
+        old = asdict(record(strategy=strategy, samples_per_s=100.0))
+        old.pop("role")
+        old.pop("width")
+        old.update(schema=2, ceiling_fraction=fraction)
+        rows.append(json.dumps(old))
+    path = tmp_path / "old.jsonl"
+    path.write_text("\n".join(rows) + "\n")
+    ceiling, strategy = jsonl.read(path)
+    assert ceiling.role == "ceiling" and ceiling.is_ceiling
+    assert strategy.role == "strategy" and not hasattr(strategy, "ceiling_fraction")
+
+
+def test_a_record_is_built_from_the_measurement_field_by_field():
+    measured = records.Measurement(samples_per_s=3.0, peak_rss_bytes=7, width=4, role="ceiling")
+    made = Record.of(measured, strategy="x", mode="train", status="ok")
+    assert all(getattr(made, name) == getattr(measured, name) for name in records.MEASURED_FIELDS)
+    with pytest.raises(RecordError, match="role 'boss'"):
+        records.Measurement(role="boss")
 
 
 def test_a_repeat_is_not_part_of_a_run_s_identity():

@@ -1,0 +1,211 @@
+"""What several commands share: the arguments of a measurement (``run`` and ``sweep``)
+and of a comparison (``report --baseline`` and ``compare``), and the typed configuration
+each set becomes. An ``argparse.Namespace`` goes no further than this package."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from benchmarks.harness.data_service import PROCESSING_MODES, parse_service
+from benchmarks.harness.plan import (
+    DEFAULT_BATCH,
+    DEFAULT_MIN_TIME,
+    DEFAULT_REPEATS,
+    DEFAULT_SIZE,
+    DEFAULT_STEPS,
+    DEFAULT_WARMUP,
+    DatasetChoice,
+    RunConfig,
+)
+from benchmarks.harness.session import RESULTS, Harness
+from benchmarks.harness.spec import MODES
+from loaders import registry
+from loaders.dataset.converted import default_cache_root
+from loaders.options import CACHE_MODES, PipelineOptions, parse_count
+from reports.compare import Tolerances
+from reports.units import parse_bytes, parse_percent
+
+
+def add_measurement_arguments(parser: argparse.ArgumentParser, sweep: bool = False) -> None:
+    """The arguments of what to run, with which pipeline options, under which harness."""
+    data = parser.add_argument_group("dataset")
+    data.add_argument("--size", type=int, default=DEFAULT_SIZE, help="built-in image side")
+    data.add_argument("--cache-dir", type=Path, help="converted files and built-in dataset")
+    what = parser.add_argument_group("what to run")
+    what.add_argument(
+        "--loaders",
+        help="comma-separated names or package.module:Name (default: every registered strategy)",
+    )
+    what.add_argument("--mode", choices=(*MODES, "both"), default="both")
+    what.add_argument(
+        "--steps",
+        type=int,
+        help="measured batches per run (default: "
+        f"{DEFAULT_STEPS['iterate']} iterating, {DEFAULT_STEPS['train']} training)",
+    )
+    what.add_argument(
+        "--warmup",
+        type=int,
+        help="batches excluded first (default: "
+        f"{DEFAULT_WARMUP['iterate']} iterating, {DEFAULT_WARMUP['train']} training)",
+    )
+    what.add_argument(
+        "--width", type=int, help="model width in train mode (default: 16 on a GPU, 4 on a CPU)"
+    )
+    if not sweep:
+        what.add_argument(
+            "--min-time",
+            type=float,
+            help="after --steps, go on until the measured batches span this many seconds "
+            f"(default: {DEFAULT_MIN_TIME['iterate']:g} iterating, none training or with "
+            "--preset; 0: exactly --steps)",
+        )
+    pipe = parser.add_argument_group("pipeline options")
+    pipe.add_argument(
+        "--batch-size",
+        type=int,
+        help=f"default: {DEFAULT_BATCH['iterate']} iterating, {DEFAULT_BATCH['train']} "
+        "training (200 with --preset seed)",
+    )
+    pipe.add_argument("--shuffle", type=int, default=0, help="shuffle buffer, 0 = off")
+    pipe.add_argument("--seed", type=int, default=0)
+    pipe.add_argument("--cache", choices=CACHE_MODES, default="none")
+    pipe.add_argument("--prefetch", default="auto", help="'auto' or a batch count")
+    pipe.add_argument("--parallelism", default="auto", help="'auto' or a count")
+    pipe.add_argument(
+        "--use-multiprocessing",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="sequence's PyDataset workers are processes (default), or threads with --no-...",
+    )
+    harness = parser.add_argument_group("harness")
+    harness.add_argument(
+        "--repeats",
+        type=int,
+        default=1 if sweep else DEFAULT_REPEATS,
+        help="runs of each measurement, each in a fresh child; the summary shows their "
+        f"median and spread (default: {1 if sweep else DEFAULT_REPEATS})",
+    )
+    if not sweep:
+        harness.add_argument(
+            "--ceilings",
+            action=argparse.BooleanOptionalAction,
+            default=True,
+            help="also measure the machine's decode and copy ceilings (default: yes; not with "
+            "--preset)",
+        )
+    harness.add_argument("--out", type=Path, default=Path("loadbench-results"))
+    harness.add_argument("--timeout", type=float, default=600, help="seconds per run")
+    harness.add_argument("--max-memory", help="kill a run whose process tree passes this, e.g. 4GB")
+    harness.add_argument("--memray", action="store_true", help="add a memray-tracked run")
+    harness.add_argument("--resume", action="store_true", help="skip runs already in OUT")
+    harness.add_argument(
+        "--no-report", action="store_true", help="do not write OUT/report/index.html at the end"
+    )
+
+
+def add_service_arguments(parser: argparse.ArgumentParser) -> None:
+    served = parser.add_argument_group("tf.data service")
+    served.add_argument(
+        "--service",
+        help="route each pipeline through a tf.data service: worker counts, e.g. 2 or "
+        "0,1,2 (0 = without; a dispatcher and that many worker processes are started on "
+        "localhost per run), or grpc://HOST:PORT of your dispatcher",
+    )
+    served.add_argument("--processing-mode", choices=PROCESSING_MODES, default=PROCESSING_MODES[0])
+
+
+def cache_root(args: argparse.Namespace) -> Path:
+    return Path(args.cache_dir) if args.cache_dir else default_cache_root()
+
+
+def run_config(
+    args: argparse.Namespace, datasets: list[DatasetChoice], *, sweep: bool = False
+) -> RunConfig:
+    """The measurement ``args`` asks for, on ``datasets``."""
+    options = PipelineOptions(
+        batch_size=args.batch_size or DEFAULT_BATCH["iterate"],
+        shuffle_buffer=args.shuffle,
+        seed=args.seed,
+        cache=args.cache,
+        prefetch=parse_count(args.prefetch, "prefetch"),
+        parallelism=parse_count(args.parallelism, "parallelism"),
+        use_multiprocessing=args.use_multiprocessing,
+    )
+    services: list[str | None] = [*parse_service(getattr(args, "service", None))]
+    return RunConfig(
+        datasets=tuple(datasets),
+        strategies=tuple(args.loaders.split(",") if args.loaders else registry.names()),
+        modes=MODES if args.mode == "both" else tuple(m for m in MODES if m == args.mode),
+        variants=(options,),
+        batch_given=args.batch_size is not None,
+        steps=args.steps,
+        warmup=args.warmup,
+        min_time_s=None if sweep else args.min_time,
+        time_floor=not sweep,
+        width=args.width,
+        services=tuple(services) or (None,),
+        processing_mode=getattr(args, "processing_mode", PROCESSING_MODES[0]),
+        repeats=args.repeats,
+        ceilings=False if sweep else args.ceilings,
+        tag_sizes=sweep,
+        cache_root=cache_root(args),
+        out=Path(args.out),
+    )
+
+
+def harness(args: argparse.Namespace) -> Harness:
+    """Where records go and how each child is watched."""
+    out = Path(args.out)
+    return Harness(
+        results=out / RESULTS,
+        timeout_s=args.timeout,
+        max_memory_bytes=parse_bytes(args.max_memory, "--max-memory"),
+        memray_dir=out / "memray" if args.memray else None,
+        resume=args.resume,
+    )
+
+
+def add_tolerances(parser: argparse.ArgumentParser) -> None:
+    """The compare tolerances; shared by ``report --baseline`` and ``compare``."""
+    gate = parser.add_argument_group("regression tolerances")
+    gate.add_argument("--memory-tolerance", default="10%", help="peak memory (default 10%%)")
+    gate.add_argument("--graph-tolerance", default="1%", help="graph bytes (default 1%%)")
+    gate.add_argument("--throughput-tolerance", default="25%", help="samples/s (default 25%%)")
+    gate.add_argument(
+        "--memory-floor",
+        default="0",
+        help="memory changes smaller than this never fail, e.g. 16MB (default 0)",
+    )
+    gate.add_argument(
+        "--alpha",
+        type=float,
+        default=0.01,
+        help="significance level of the throughput test: with 5+ repeats a side, a drop past "
+        "the tolerance fails only if a one-sided Mann-Whitney U test gives p < alpha "
+        "(default 0.01)",
+    )
+    throughput = gate.add_mutually_exclusive_group()
+    throughput.add_argument(
+        "--force-throughput",
+        action="store_true",
+        help="judge throughput even when the two files come from different machines",
+    )
+    throughput.add_argument(
+        "--ignore-throughput",
+        action="store_true",
+        help="never judge throughput (a shared CI runner: bytes gate, timings only inform)",
+    )
+
+
+def tolerances(args: argparse.Namespace) -> Tolerances:
+    return Tolerances(
+        memory=parse_percent(args.memory_tolerance, "--memory-tolerance"),
+        graph=parse_percent(args.graph_tolerance, "--graph-tolerance"),
+        throughput=parse_percent(args.throughput_tolerance, "--throughput-tolerance"),
+        memory_floor_bytes=parse_bytes(args.memory_floor, "--memory-floor") or 0,
+        force_throughput=args.force_throughput,
+        ignore_throughput=args.ignore_throughput,
+        alpha=args.alpha,
+    )

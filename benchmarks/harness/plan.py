@@ -1,0 +1,252 @@
+"""What to measure, as one typed configuration, and the jobs it becomes.
+
+A command builds a ``RunConfig`` once from its arguments (``benchmarks.cli``); a preset
+is a function from one configuration to another (``benchmarks.harness.presets``); ``plan``
+turns a configuration into the session's jobs, in rounds: every run once, then every run
+again, so that a slow spell of a shared machine touches every strategy alike, each round
+starting with the machine's ceilings.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from benchmarks.harness.environment import environment
+from benchmarks.harness.runner import Outcome
+from benchmarks.harness.session import Job
+from benchmarks.harness.spec import MODES, Mode, RunSpec
+from loaders import registry
+from loaders.dataset.layout import Split
+from loaders.errors import OptionsError
+from loaders.options import PipelineOptions
+from reports.records import Measurement, Record, run_key
+
+DEFAULT_PAIRS = 1000
+DEFAULT_SIZE = 256
+DEFAULT_REPEATS = 3
+# Per mode: a CPU step at 256x256 costs about 50 ms a sample, so training takes batches
+# of 8 and fewer steps (docs/CALIBRATION.md).
+DEFAULT_BATCH = {"iterate": 32, "train": 8}
+DEFAULT_STEPS = {"iterate": 20, "train": 5}
+DEFAULT_WARMUP = {"iterate": 3, "train": 1}
+# Iterating runs go on until their measured batches span a second, so a fast pipeline is
+# not timed over a scheduler hiccup; training steps take long enough as they are.
+DEFAULT_MIN_TIME = {"iterate": 1.0, "train": 0.0}
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatasetChoice:
+    """A split to measure on, and whether it is the built-in synthetic one."""
+
+    split: Split
+    synthetic: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunConfig:
+    """Everything one invocation measures; frozen and checked once.
+
+    variants: the pipeline options to run each strategy with (one, or a preset's);
+        ``batch_given`` False lets each mode take its own default batch size.
+    steps, warmup, min_time_s: None takes the mode's default; ``time_floor`` False makes
+        the default floor 0 (a sweep's or a preset's runs take exactly their steps).
+    services: tf.data service settings to run each strategy under (None: local).
+    tag_sizes: put the pair count in file names (a sweep runs one strategy at several).
+    """
+
+    datasets: tuple[DatasetChoice, ...]
+    strategies: tuple[str, ...]
+    modes: tuple[Mode, ...] = MODES
+    variants: tuple[PipelineOptions, ...] = (PipelineOptions(),)
+    batch_given: bool = False
+    steps: int | None = None
+    warmup: int | None = None
+    min_time_s: float | None = None
+    time_floor: bool = True
+    width: int | None = None
+    services: tuple[str | None, ...] = (None,)
+    processing_mode: str = "parallel_epochs"
+    repeats: int = DEFAULT_REPEATS
+    ceilings: bool = True
+    preset: str | None = None
+    tag_sizes: bool = False
+    cache_root: Path
+    out: Path
+
+    def __post_init__(self) -> None:
+        if self.repeats < 1:
+            raise OptionsError(f"--repeats {self.repeats}: must be at least 1")
+        if not self.datasets or not self.strategies or not self.variants:
+            raise OptionsError("nothing to run: no dataset, strategy or pipeline options")
+        for mode in self.modes:
+            if mode not in MODES:
+                raise OptionsError(f"mode {mode!r}: must be one of {', '.join(MODES)}")
+        for name in self.strategies:
+            registry.check(name)  # a typo fails now, not after minutes of other runs
+
+    @property
+    def runs_ceilings(self) -> bool:
+        """The ceilings are measured beside one plain set of options, not a preset's
+        variants nor runs through a service."""
+        return self.ceilings and len(self.variants) == 1 and self.services == (None,)
+
+
+def plan(config: RunConfig) -> list[Job]:
+    """The configuration's jobs, repeat by repeat, ceilings first in each round."""
+    one_round = [
+        (choice, "iterate", name, config.variants[0], None)
+        for choice in config.datasets
+        for name in (registry.CEILINGS if config.runs_ceilings else ())
+    ] + [
+        (choice, mode, name, _for_mode(options, mode, config), served)
+        for choice in config.datasets
+        for mode in config.modes
+        for name in config.strategies
+        for options in config.variants
+        for served in config.services
+    ]
+    return [_job(config, repeat, *run) for repeat in range(config.repeats) for run in one_round]
+
+
+def _for_mode(options: PipelineOptions, mode: str, config: RunConfig) -> PipelineOptions:
+    """``options`` with the mode's default batch size where none was given."""
+    return options if config.batch_given else replace(options, batch_size=DEFAULT_BATCH[mode])
+
+
+def _job(
+    config: RunConfig,
+    repeat: int,
+    choice: DatasetChoice,
+    mode: Mode,
+    name: str,
+    options: PipelineOptions,
+    served: str | None,
+) -> Job:
+    data = choice.split
+    several = len(config.variants) > 1
+    name_stem = stem(mode, name) + (f"-{data.pairs}" if config.tag_sizes else "")
+    if several:
+        name_stem += f"-cache-{options.cache}"
+    if served not in (None, "0"):
+        name_stem += "-service-remote" if served.startswith("grpc") else f"-service-{served}"
+    if config.repeats > 1:
+        name_stem += f"-r{repeat}"
+    floor = config.min_time_s
+    if floor is None:
+        floor = DEFAULT_MIN_TIME[mode] if config.time_floor and not config.preset else 0.0
+    spec = RunSpec(
+        strategy=name,
+        mode=mode,
+        data_root=str(data.root),
+        split=data.split,
+        synthetic=choice.synthetic,
+        options=options,
+        cache_root=str(config.cache_root),
+        steps=config.steps or DEFAULT_STEPS[mode],
+        warmup_steps=DEFAULT_WARMUP[mode] if config.warmup is None else config.warmup,
+        min_measured_s=floor,
+        width=config.width,
+        log_path=str(config.out / "logs" / f"{name_stem}.log"),
+        service=served,
+        processing_mode=config.processing_mode,
+        preset=config.preset,
+    )
+    size = f" {data.pairs:>6} pairs" if config.tag_sizes else ""
+    variant = f" cache={options.cache:<6}" if several else ""
+    if len(config.services) > 1 or served not in (None, "0"):
+        variant += " local" if served in (None, "0") else f" service={served}"
+    again = f" #{repeat + 1}" if config.repeats > 1 else ""
+    dataset = dataset_fields(data, choice.synthetic)
+    options_record = options_fields(spec)
+    role = "ceiling" if name in registry.CEILINGS else "strategy"
+    folder = config.out / "memray"
+    return Job(
+        spec=spec,
+        label=f"{size} {mode:<8} {name:<16}{variant}{again}",
+        identity=run_key(name, mode, dataset, options_record),
+        repeat=repeat,
+        to_record=lambda outcome: run_record(
+            spec, outcome, dataset, options_record, role=role, repeat=repeat
+        ),
+        memray=replace(
+            spec,
+            memray_path=str(folder / f"{name_stem}.bin"),
+            log_path=str(folder / f"{name_stem}.log"),
+        ),
+    )
+
+
+def run_record(
+    spec: RunSpec,
+    outcome: Outcome,
+    dataset: dict[str, Any],
+    options: dict[str, Any],
+    *,
+    role: str = "strategy",
+    repeat: int = 0,
+) -> Record:
+    """The record of one isolated run: what the child measured, field by field, and how
+    the run was asked for and ended. A child that reported nothing measured nothing."""
+    report = outcome.result
+    measured = report.measurement if report is not None else Measurement(role=role)
+    return Record.of(
+        measured,
+        strategy=spec.strategy,
+        mode=spec.mode,
+        status=outcome.status,
+        error=outcome.error,
+        dataset=dataset,
+        options=options,
+        repeat=repeat,
+        env=environment(report.gpu_name if report else None, report.tf_version if report else None),
+        started_at=outcome.started_at,
+        wall_s=round(outcome.wall_s, 3),
+        log=str(Path(spec.log_path).resolve()) if spec.log_path else None,
+        command=command_line(),
+    )
+
+
+def stem(mode: str, strategy: str) -> str:
+    """A file name for a run: 'train-generator', 'iterate-my_pkg.readers_Reader'."""
+    return f"{mode}-{strategy.replace(':', '_').replace('/', '_')}"
+
+
+def command_line() -> str:
+    """The command that is running, as a user would type it again."""
+    argv = list(sys.argv)
+    if argv and argv[0].endswith(("loadbench", "__main__.py")):
+        argv[0] = "loadbench"
+    elif argv and Path(argv[0]).name in {"pytest", "py.test", "pytest.py"}:
+        argv[0] = "pytest"
+    return shlex.join(argv)
+
+
+def dataset_fields(data: Split, synthetic: bool) -> dict[str, Any]:
+    """The record's ``dataset``: where, which split, how many pairs, how big."""
+    return {
+        "root": "synthetic" if synthetic else str(data.root.resolve()),
+        "split": data.split,
+        "pairs": data.pairs,
+        "image_size": list(data.image_size),
+        "bytes_per_sample": data.bytes_per_sample,
+    }
+
+
+def options_fields(spec: RunSpec) -> dict[str, Any]:
+    """The record's ``options``: pipeline options, the run length, and in train mode the
+    width asked for (None: the machine's default; the record's ``width`` says which)."""
+    found = asdict(spec.options)
+    found.update(steps=spec.steps, warmup_steps=spec.warmup_steps)
+    if spec.min_measured_s:
+        found["min_measured_s"] = spec.min_measured_s
+    if spec.distributed:
+        found.update(service=spec.service, processing_mode=spec.processing_mode)
+    if spec.mode == "train":
+        found["width"] = spec.width
+    if spec.preset:
+        found["preset"] = spec.preset
+    return found

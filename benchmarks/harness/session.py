@@ -1,0 +1,166 @@
+"""The one loop that runs children: every measurement of ``run``, ``sweep``,
+``prove-limit`` and the pytest-benchmark suite goes through ``run_jobs``.
+
+A job is one child to run and how its outcome becomes a record. The loop skips what a
+resumed results file already holds, runs each job in its own isolated child (and its
+memray-tracked rerun), appends each record the moment it exists, and on Ctrl-C says
+what was kept and how to go on.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from benchmarks.harness.runner import (
+    Outcome,
+    memray_flamegraph,
+    run_isolated,
+    stop_resource_tracker,
+)
+from loaders.errors import OptionsError
+from reports import jsonl
+from reports.records import LimitRecord, Record
+from reports.units import first_line
+
+RESULTS = "results.jsonl"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Harness:
+    """How the session runs its children and where their records go.
+
+    results: the JSON Lines file each record is appended to as it ends; None keeps the
+        records in memory only (the pytest-benchmark suite puts them in its JSON).
+    timeout_s: wall-clock limit of one child; its whole tree is killed past it.
+    max_memory_bytes: a run whose process tree passes this is killed (None: no limit).
+    memray_dir: where memray-tracked reruns write their captures and flame graphs;
+        None: no reruns.
+    resume: skip the runs (identity and repeat) ``results`` already holds.
+    quiet: print nothing (the suite's own output is pytest's).
+    """
+
+    results: Path | None
+    timeout_s: float = 600.0
+    max_memory_bytes: int | None = None
+    memray_dir: Path | None = None
+    resume: bool = False
+    quiet: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.timeout_s > 0:
+            raise OptionsError(f"--timeout {self.timeout_s:g}: must be above 0 seconds")
+        if self.max_memory_bytes is not None and self.max_memory_bytes <= 0:
+            raise OptionsError(f"--max-memory {self.max_memory_bytes}: must be above 0")
+        if self.resume and self.results is None:
+            raise OptionsError("resume needs a results file to resume from")
+
+
+AnyRecord = Record | LimitRecord
+
+
+@dataclass(frozen=True, kw_only=True)
+class Job:
+    """One child: its spec and the function it runs (None: the measurement), a label
+    for the progress line, its identity for --resume, and how its outcome becomes a
+    record. ``memray`` is the spec of a tracked rerun, whose peak joins the record."""
+
+    spec: Any
+    label: str
+    to_record: Callable[[Outcome], AnyRecord]
+    work: Callable[[Any], object] | None = None
+    identity: str | None = None
+    repeat: int = 0
+    memray: Any = None
+
+
+@dataclass(frozen=True)
+class Done:
+    """A job that ended (``outcome`` None: already recorded, skipped by --resume)."""
+
+    job: Job
+    outcome: Outcome | None
+    record: AnyRecord | None
+
+
+def run_jobs(jobs: Iterable[Job], harness: Harness, done: list[Done] | None = None) -> list[Done]:
+    """Run each job in its own child, in order; append each record to the results file
+    and to ``done`` (given, it holds what ended even when Ctrl-C ends the loop)."""
+    jobs = list(jobs)
+    done = [] if done is None else done
+    earlier = jsonl.read(harness.results) if harness.resume and harness.results else []
+    recorded = {(r.key(), r.repeat) for r in earlier}
+    say = _printer(harness.quiet)
+    if harness.results is not None:
+        say(f"records to {harness.results}")
+    try:
+        for number, job in enumerate(jobs, start=1):
+            label = f"  [{number}/{len(jobs)}]{job.label}"
+            if job.identity is not None and (job.identity, job.repeat) in recorded:
+                say(f"{label} already recorded, skipped (--resume)")
+                done.append(Done(job, None, None))
+                continue
+            say(f"{label} ...", end="", flush=True)
+            outcome = run_isolated(job.spec, harness.timeout_s, harness.max_memory_bytes, job.work)
+            record = job.to_record(outcome)
+            if job.memray is not None and harness.memray_dir is not None:
+                record = _with_memray(record, job, harness)
+            if harness.results is not None:
+                jsonl.append(harness.results, record)
+            done.append(Done(job, outcome, record))
+            say(f" {record.status} in {outcome.wall_s:.1f} s{_why(record)}")
+    except KeyboardInterrupt:
+        kept = sum(d.outcome is not None for d in done)
+        where = f"are in {harness.results}" if harness.results else "are kept"
+        print(
+            f"\ninterrupted: the {kept} run(s) finished so far {where}; "
+            "run the same command with --resume to go on",
+            file=sys.stderr,
+        )
+        raise
+    finally:
+        stop_resource_tracker()
+    return done
+
+
+def records_of(done: list[Done]) -> list[Record]:
+    """The run records among ``done`` (not the skipped, not prove-limit's)."""
+    return [d.record for d in done if isinstance(d.record, Record)]
+
+
+def _with_memray(record: AnyRecord, job: Job, harness: Harness) -> AnyRecord:
+    """``record`` with the peak and flame graph of the job's memray-tracked rerun."""
+    assert harness.memray_dir is not None and isinstance(record, Record)
+    capture = Path(job.memray.memray_path)
+    outcome = run_isolated(job.memray, harness.timeout_s, harness.max_memory_bytes)
+    if outcome.status != "ok":
+        return record
+    return replace(
+        record,
+        memray_peak_bytes=outcome.result.measurement.memray_peak_bytes,
+        memray_flamegraph=memray_flamegraph(capture, capture.with_suffix(".html")),
+    )
+
+
+def _why(record: AnyRecord) -> str:
+    """': reason' for a run that did not end ok, in a line (a service's worker buries it)."""
+    if isinstance(record, LimitRecord):
+        return f": {first_line(record.outcome)[:100]}"
+    if not record.error:
+        return ""
+    if record.options.get("service"):
+        from reports.data_service import reason
+
+        return f": {reason(record)}"
+    return f": {first_line(record.error)}"
+
+
+def _printer(quiet: bool) -> Callable[..., None]:
+    def say(*args: Any, **kwargs: Any) -> None:
+        if not quiet:
+            print(*args, **kwargs)
+
+    return say

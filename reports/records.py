@@ -1,0 +1,221 @@
+"""The record: what one measurement produced, the type every figure travels in from the
+measuring child to the report, and the bottom of loadbench's layers.
+
+The harness writes records (``reports.jsonl``); everything in ``reports/`` reads them. A
+record says all a reader needs to read it alone: its role (a strategy, or one of the
+machine's ceilings), which ceiling a strategy is read against, the model width it asked
+for (in ``options``) and the one it ran with (``width``). Figures derived from several
+records, such as a strategy's fraction of its ceiling, are the reader's to compute.
+
+Schema versions (``schema``, bumped on any change of meaning):
+1. the first records;
+2. adds repeats, PSS, the input-bound share and the ceilings;
+3. adds ``role`` and ``width``; ``options["width"]`` is the width asked for (None: the
+   machine's default) so that a run has one identity; ``ceiling_fraction`` is no longer
+   stored. Schema 1 and 2 files are read by ``upgrade``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from loaders.errors import RecordError
+
+SCHEMA = 3
+KNOWN_SCHEMAS = frozenset({1, 2, 3})
+STATUSES = ("ok", "error", "crashed", "killed", "timeout", "over_budget")
+ROLES = ("strategy", "ceiling")
+# GraphDef protos cannot serialize past 2 GiB (protobuf's limit on one message).
+PROTOBUF_LIMIT_BYTES = 2**31
+# FC-Siam-diff's width when a run leaves it to the machine: the paper's 16 on a GPU, 4 on
+# a CPU, where width 16 takes seconds a step at 256x256 (docs/CALIBRATION.md).
+DEFAULT_WIDTH = {"gpu": 16, "cpu": 4}
+# The fields a run's identity is made of, beside its strategy, mode and options.
+IDENTITY_DATASET_FIELDS = ("root", "split", "pairs", "image_size")
+# The ceilings' names before records carried their role (schema 1 and 2).
+LEGACY_CEILINGS = frozenset({"ceiling_decode", "ceiling_copy"})
+
+
+@dataclass(frozen=True, kw_only=True)
+class Measurement:
+    """Every figure the measuring child takes of one run; a record is one of these plus
+    how the run was asked for and how it ended. A new metric is a field here, set where
+    it is measured (``benchmarks.harness.child``) and declared where it is shown
+    (``reports.metrics``).
+
+    Bytes are above the baseline taken after imports and set-up unless named
+    ``baseline_``; times are seconds; the timeline is (seconds, bytes above baseline).
+    """
+
+    role: str = "strategy"
+    ceiling: str | None = None  # for a strategy: the ceiling it is read against
+    width: int | None = None  # the model width a training run ran with
+    samples_per_s: float | None = None
+    first_batch_s: float | None = None
+    step_p50_s: float | None = None
+    step_p95_s: float | None = None
+    steps: int | None = None
+    baseline_rss_bytes: int | None = None
+    peak_rss_bytes: int | None = None
+    baseline_pss_bytes: int | None = None
+    peak_pss_bytes: int | None = None
+    tree_processes: int | None = None
+    process_peaks: list[dict[str, Any]] = field(default_factory=list)
+    gpu_peak_bytes: int | None = None
+    dataset_graph_bytes: int | None = None
+    graph_over_limit: bool | None = None
+    train_graph_bytes: int | None = None
+    input_wait_s: float | None = None
+    compute_s: float | None = None
+    input_bound_share: float | None = None
+    compute_only_samples_per_s: float | None = None
+    rss_timeline: list[list[float]] = field(default_factory=list)
+    batch_ends_s: list[float] = field(default_factory=list)
+    memray_peak_bytes: int | None = None
+    memory_profile: dict[str, Any] | None = None
+    service: dict[str, Any] | None = None
+    client_peak_rss_bytes: int | None = None
+    worker_peak_rss_bytes: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.role not in ROLES:
+            raise RecordError(f"role {self.role!r}: must be one of {', '.join(ROLES)}")
+
+
+MEASURED_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Measurement))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Record(Measurement):
+    """One run: how it was asked for (strategy, mode, dataset, options), how it ended
+    (status, error), where (env) and what it measured (the Measurement's fields)."""
+
+    schema: int = SCHEMA
+    strategy: str
+    mode: str
+    status: str
+    error: str | None = None
+    dataset: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+    repeat: int = 0
+    memray_flamegraph: str | None = None
+    env: dict[str, Any] = field(default_factory=dict)
+    started_at: str = ""
+    wall_s: float | None = None
+    log: str | None = None
+    command: str | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.status not in STATUSES:
+            raise RecordError(f"status {self.status!r}: must be one of {', '.join(STATUSES)}")
+
+    @classmethod
+    def of(cls, measured: Measurement, **run: Any) -> Record:
+        """The record of a run: ``measured``'s fields, field by field, and the run's own."""
+        return cls(**{name: getattr(measured, name) for name in MEASURED_FIELDS}, **run)
+
+    def key(self) -> str:
+        """The run's one identity (for --resume and compare): strategy, mode, dataset and
+        options, the width asked for among them."""
+        return run_key(self.strategy, self.mode, self.dataset, self.options)
+
+    @property
+    def is_ceiling(self) -> bool:
+        return self.role == "ceiling"
+
+
+def run_key(strategy: str, mode: str, dataset: dict[str, Any], options: dict[str, Any]) -> str:
+    """A run's identity as text: the same for every repeat of one measurement."""
+    identity = {name: dataset.get(name) for name in IDENTITY_DATASET_FIELDS}
+    return json.dumps([strategy, mode, identity, options], sort_keys=True)
+
+
+def dataset_key(dataset: dict[str, Any]) -> str:
+    """Which split a run read, whatever it did with it (a ceiling and a strategy on the
+    same split share it)."""
+    return json.dumps({name: dataset.get(name) for name in IDENTITY_DATASET_FIELDS})
+
+
+def upgrade(data: dict[str, Any]) -> dict[str, Any]:
+    """A schema 1 or 2 record's fields as schema 3 has them.
+
+    Such records name no role: a ceiling is known by its name. Their train options hold
+    the width the run used; a width equal to the machine's default (by the record's GPU)
+    is read as left to the machine, any other as asked for. A stored ceiling fraction is
+    dropped: readers compute it from the ceilings' own records.
+    """
+    if data.get("schema") == SCHEMA:
+        return data
+    data = dict(data)
+    data.pop("ceiling_fraction", None)
+    data["role"] = "ceiling" if data.get("strategy") in LEGACY_CEILINGS else "strategy"
+    options = dict(data.get("options") or {})
+    if "width" in options:
+        used = options["width"]
+        data["width"] = used
+        default = DEFAULT_WIDTH["gpu" if (data.get("env") or {}).get("gpu") else "cpu"]
+        options["width"] = None if used in (None, default) else used
+    data["options"] = options
+    data["schema"] = SCHEMA
+    return data
+
+
+@dataclass(frozen=True, kw_only=True)
+class LimitMeasurement:
+    """What one graph-serializing path did in its child (``loadbench prove-limit``)."""
+
+    graph_bytes: int | None = None
+    detail: str = ""
+    peak_rss_bytes: int | None = None
+
+
+LIMIT_KIND = "prove-limit"
+LIMIT_SCHEMA = 1
+# Each path on which TensorFlow serializes a dataset's graph, in the report's words.
+LIMIT_PATHS = {
+    "serialize": "Dataset._as_serialized_graph(): what tf.data does to save, checkpoint, "
+    "rewrite or ship a pipeline",
+    "function": "the pipeline built inside a tf.function, one batch taken: arrays it "
+    "captures become constants of the function's graph",
+    "service": "the pipeline sent to a tf.data service (a dispatcher and a worker on "
+    "localhost, in the same process) with distribute(), one batch taken",
+}
+LIMIT_STATUSES = ("passed", "over_limit", "failed", "crashed", "killed", "timeout", "over_budget")
+
+
+@dataclass(frozen=True, kw_only=True)
+class LimitRecord:
+    """What one path did with one strategy's dataset.
+
+    status: passed; over_limit (passed, but its graph is over ``limit_bytes``: a small
+        artificial limit that stands in for 2 GiB in tests); failed (an exception, or
+        an empty graph where TensorFlow logged the limit); crashed, killed, timeout,
+        over_budget (how the child ended, as for a run).
+    outcome: one line of what happened, TensorFlow's words where it had any.
+    graph_bytes: bytes the path serialized, when it got that far.
+    """
+
+    schema: int = LIMIT_SCHEMA
+    kind: str = LIMIT_KIND
+    strategy: str
+    path: str
+    status: str
+    outcome: str
+    graph_bytes: int | None = None
+    limit_bytes: int = PROTOBUF_LIMIT_BYTES
+    peak_rss_bytes: int | None = None
+    dataset: dict[str, Any] = field(default_factory=dict)
+    env: dict[str, Any] = field(default_factory=dict)
+    started_at: str = ""
+    wall_s: float | None = None
+    log: str | None = None
+    command: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.status not in LIMIT_STATUSES:
+            raise RecordError(f"status {self.status!r}: must be one of {', '.join(LIMIT_STATUSES)}")
+        if self.path not in LIMIT_PATHS:
+            raise RecordError(f"path {self.path!r}: must be one of {', '.join(LIMIT_PATHS)}")

@@ -1,0 +1,97 @@
+"""The terminal's tables: each lays out the rows ``reports.tables`` (or the summary)
+computes, in fixed-width columns; nothing here computes a figure."""
+
+from __future__ import annotations
+
+from reports.metrics import BY_FIELD, SUMMARY_FIELDS
+from reports.records import Record
+from reports.summary import UNSTABLE_HINT, summary, with_spread
+from reports.tables import CompareRow, FitRow, LimitRow, ModelRow
+from reports.units import first_line
+
+RANGED = ("samples_per_s", "peak_pss_bytes", "peak_rss_bytes")  # printed with their spread
+
+
+def compare(rows: list[CompareRow]) -> str:
+    lines = [f"{'run':<44} {'metric':<14} {'baseline':>16} {'current':>16} {'change':>8}  verdict"]
+    lines += [
+        f"{r.run:<44} {r.metric:<14} {r.baseline:>16} {r.current:>16} {r.change:>8}  {r.verdict}"
+        for r in rows
+    ]
+    return "\n".join(lines)
+
+
+def memory_model(rows: list[ModelRow], tolerance: str) -> str:
+    lines = [
+        f"memory model (iterate mode; within {tolerance} is the bar)",
+        f"{'strategy':<16} {'pairs':>6} {'measured':>9} {'predicted':>9} {'error':>7}  "
+        "largest terms",
+    ]
+    lines += [
+        f"{r.strategy:<16} {r.pairs:>6} {r.measured:>9} {r.predicted:>9} {r.error:>7}  "
+        f"{r.terms}{'' if r.within else '  (outside)'}"
+        for r in rows
+    ]
+    return "\n".join(lines)
+
+
+def limits(rows: list[LimitRow]) -> str:
+    lines = [f"{'strategy':<16} {'path':<10} {'status':<11} {'graph':>10} {'peak RSS':>9}  outcome"]
+    lines += [
+        f"{r.strategy:<16} {r.path:<10} {r.status:<11} {r.graph:>10} {r.peak:>9}  "
+        f"{first_line(r.outcome)[:160]}"
+        for r in rows
+    ]
+    return "\n".join(lines)
+
+
+def fits(rows: list[FitRow], bytes_per_sample: int) -> str:
+    lines = [
+        f"fits against dataset bytes ({bytes_per_sample:,} bytes per sample)",
+        f"{'mode':<8} {'strategy':<16} {'metric':<20} {'per data byte':>13} {'B per pair':>10} "
+        f"{'intercept':>10} {'R^2':>6}  reaches the limit at",
+    ]
+    lines += [
+        f"{r.mode:<8} {r.strategy:<16} {r.metric:<20} {r.slope:>13} {r.per_pair:>10} "
+        f"{r.intercept:>10} {r.r2:>6}  {r.where}"
+        for r in rows
+    ]
+    return "\n".join(lines)
+
+
+def run_summary(written: list[Record]) -> str:
+    """The measurements of one invocation, a line each: the median of their repeats with
+    its spread, and why a measurement is unstable; columns nobody measured are left out."""
+    if not written:
+        return ""
+    table = summary(written)
+    fields = [f for f in SUMMARY_FIELDS if table[f].notna().any() or f == "samples_per_s"]
+    cells = [[with_spread(row, f, f in RANGED) for f in fields] for _, row in table.iterrows()]
+    labels = [BY_FIELD[f].label for f in fields]
+    widths = [max(len(label), *(len(c[i]) for c in cells)) for i, label in enumerate(labels)]
+    caches = table["options"].str.extract(r"cache=(\w+)")[0]
+    show_cache = caches.nunique() > 1  # a preset's variants
+    header = "".join(f"  {label:>{w}}" for label, w in zip(labels, widths, strict=True))
+    cache_head = f"{'cache':<7}" if show_cache else ""
+    lines = ["", f"{'mode':<8} {'strategy':<16} {cache_head}{'status':<11}{'runs':>5}{header}"]
+    flagged = []
+    for (index, row), line in zip(table.iterrows(), cells, strict=True):
+        body = "".join(f"  {c:>{w}}" for c, w in zip(line, widths, strict=True))
+        cache = f"{caches[index]:<7}" if show_cache else ""
+        runs = f"{row['ok_runs']}/{row['runs']}"
+        mark = " *" if row["unstable"] else ""
+        name = f"{row['mode']:<8} {row['strategy']:<16} {cache}"
+        lines.append(f"{name}{row['status']:<11}{runs:>5}{body}{mark}")
+        if row["unstable"]:
+            which = f"{row['mode']} {row['strategy']}" + (
+                f" cache={caches[index]}" if show_cache else ""
+            )
+            flagged.append(f"  {which}: {'; '.join(row['unstable'])}")
+    lines.append(
+        "Medians of the ok repeats (smallest-largest, CV: coefficient of variation); peak PSS "
+        "counts pages shared between the run's processes once, peak RSS sums them per process."
+    )
+    if flagged:
+        lines.append(f"* unstable ({UNSTABLE_HINT}):")
+        lines.extend(flagged)
+    return "\n".join(lines)
