@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from loaders.errors import RecordError
+from loaders.options import AUTOTUNE
 from reports.ceilings import fractions
 from reports.jsonl import read, record_from
 from reports.metrics import STORED
@@ -60,13 +62,15 @@ def _pytest_benchmark(path: Path, data: dict) -> list[Record]:
     return out
 
 
-def options_label(options: dict) -> str:
-    """A short text for a run's options, for table rows and matching."""
+def options_label(options: dict[str, Any]) -> str:
+    """A short text for a run's options, for table rows and matching: AUTOTUNE reads
+    'auto', a width left to the machine 'default'."""
     parts = []
     for key, value in sorted(options.items()):
         if key in {"seed", "deterministic", "drop_remainder"}:
             continue
-        parts.append(f"{key}={'auto' if value == -1 else value}")
+        shown = "auto" if value == AUTOTUNE else "default" if value is None else value
+        parts.append(f"{key}={shown}")
     return " ".join(parts)
 
 

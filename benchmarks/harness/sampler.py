@@ -11,9 +11,10 @@ from benchmarks.harness.procs import (
     descendant_pids,
     peak_rss_self_bytes,
     process_name,
-    pss_bytes,
     reset_peak_rss_self,
+    rollup,
     rss_bytes,
+    shares_anonymous_memory,
 )
 
 TIMELINE_POINTS = 400
@@ -34,8 +35,9 @@ class TreeMemorySampler:
     - when the RSS sum climbs ``PSS_MARGIN_BYTES`` past the highest sum at which PSS was
       read: a process's PSS grows by no more than its RSS does, so the tree's PSS peak
       is missed by about that margin at most (measured: ``benchmarks/suite/test_sampler``);
-    - every ``PSS_EVERY_S`` while the tree has several processes: a forked process that
-      writes to a page it shares copies it, which raises the tree's PSS and not its RSS;
+    - every ``PSS_EVERY_S`` while some process of the tree shares anonymous pages with
+      another (a forked worker): writing to such a page copies it, which raises the
+      tree's PSS and not its RSS. Checked again whenever the tree gains a process;
     - once at the end. Not at the start: there it is the baseline the caller reads.
     """
 
@@ -56,6 +58,8 @@ class TreeMemorySampler:
         self._start = 0.0
         self._last_pss = -float("inf")
         self._pss_at_rss = -1  # the highest RSS sum at which PSS was read
+        self._copy_on_write = False  # some member shares anonymous pages with another
+        self._known: set[int] = set()  # the members the last PSS read covered
         self.cpu_s = 0.0  # CPU time the sampling thread itself used: its cost
         self.process_peaks: dict[int, int] = {}  # each member's own highest RSS seen
         self.pss_peaks: dict[int, int] = {}  # each member's own highest PSS seen
@@ -101,22 +105,29 @@ class TreeMemorySampler:
         since = now - self._last_pss
         if final:
             return True
-        if len(self._members) > 1 and since >= self.PSS_EVERY_S:
+        if len(self._members) > 1 and not self._known.issuperset(self._members):
+            return True  # a new process: does it share pages copy-on-write?
+        if self._copy_on_write and since >= self.PSS_EVERY_S:
             return True
         return used > self._pss_at_rss + self.PSS_MARGIN_BYTES
 
     def _sample_pss(self, now: float) -> None:
         self._last_pss = now
         total = 0
+        shared = False
         for member in self._members:
-            pss = pss_bytes(member)
-            if pss is None:
+            fields = rollup(member)
+            if fields is None:
                 self.pss_available = False
                 return
+            pss = fields.get("Pss", 0)
             total += pss
+            shared = shared or shares_anonymous_memory(fields)
             if pss > self.pss_peaks.get(member, 0):
                 self.pss_peaks[member] = pss
         self.pss_samples.append((now, total))
+        self._copy_on_write = shared and len(self._members) > 1
+        self._known = set(self._members)
 
     def _run(self) -> None:
         began = time.thread_time()

@@ -105,3 +105,64 @@ def test_an_exiting_process_reads_as_no_memory_not_as_pss_unavailable():
 def _state(pid: int) -> str:
     with open(f"/proc/{pid}/stat") as handle:
         return handle.read().rsplit(")", 1)[1].split()[0]
+
+
+def _copying_tree() -> subprocess.Popen:
+    """A process that touches 200 MB and forks a child; once told (a line on stdin), the
+    child writes to every page, copying them all: the tree's PSS doubles and its summed
+    RSS does not move."""
+    code = f"""
+import os, sys, time
+block = bytearray({SHARED_MB} * 2**20)
+for i in range(0, len(block), 4096):
+    block[i] = 1
+if os.fork() == 0:
+    sys.stdin.readline()
+    for i in range(0, len(block), 4096):
+        block[i] = 2
+    time.sleep(30)
+    os._exit(0)
+print("ready", flush=True)
+time.sleep(30)
+"""
+    return subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+
+
+def test_the_sampler_sees_copy_on_write_that_rss_does_not_show():
+    """PSS is read sparingly, on RSS climbs; pages a forked child copies raise PSS alone,
+    so the sampler keeps reading it every PSS_EVERY_S while the tree shares pages."""
+    parent = _copying_tree()
+    try:
+        assert parent.stdout.readline().strip() == "ready"
+        time.sleep(0.3)
+        assert len(procs.descendant_pids(parent.pid)) == 2
+        with TreeMemorySampler(0.05, root_pid=parent.pid) as sampler:
+            time.sleep(0.3)  # the first reads: the two share the block
+            before = sampler.peak_pss_bytes()
+            parent.stdin.write("copy\n")
+            parent.stdin.flush()
+            time.sleep(TreeMemorySampler.PSS_EVERY_S + 1.0)
+            copied = [b for _, b in sampler.pss_samples]
+        if not sampler.pss_available:
+            pytest.skip("this kernel does not expose /proc/PID/smaps_rollup")
+        one = SHARED_MB * 2**20
+        assert before is not None and abs(before - one) / one < 0.10
+        # Read while the sampler ran (not only at its end): the copies are in its samples.
+        assert max(copied) > 1.8 * one, (copied, one)
+        assert max(b for _, b in sampler.samples) < 2.3 * one  # summed RSS barely moved
+    finally:
+        parent.kill()
+        parent.wait()
+
+
+def test_a_lone_process_shares_no_anonymous_memory_and_a_forked_one_does():
+    assert not procs.shares_anonymous_memory(procs.rollup(os.getpid()) or {})
+    parent = _copying_tree()
+    try:
+        assert parent.stdout.readline().strip() == "ready"
+        assert procs.shares_anonymous_memory(procs.rollup(parent.pid) or {})
+    finally:
+        parent.kill()
+        parent.wait()

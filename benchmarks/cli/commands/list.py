@@ -14,6 +14,8 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    for reg in registry.registrations().values():
-        print(f"{reg.name:<16} {reg.target:<40} {reg.origin}")
+    found = list(registry.registrations().values())
+    wide = max((len(reg.target) for reg in found), default=0)
+    for reg in found:
+        print(f"{reg.name:<16} {reg.target:<{wide}} {reg.origin}")
     return 0
