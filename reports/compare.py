@@ -38,6 +38,7 @@ class Tolerances:
     memory_floor_bytes: int = 0
     force_throughput: bool = False
     ignore_throughput: bool = False
+    ignore_memory: bool = False
     alpha: float = 0.01
 
     def __post_init__(self) -> None:
@@ -150,18 +151,27 @@ def compare(baseline: list[Record], current: list[Record], tolerances: Tolerance
             old, new = median(old_values), median(new_values)
             if old is None and new is None:
                 continue
-            if metric.tolerance == "throughput" and tolerances.ignore_throughput:
-                rows.append(_row(label, metric, old, new, "not judged (--ignore-throughput)"))
-                continue
-            if metric.tolerance == "throughput" and not (
-                same_machine or tolerances.force_throughput
-            ):
-                skipped += 1
-                rows.append(_row(label, metric, old, new, "not judged: another machine"))
+            if reason := _not_judged(metric, tolerances, same_machine):
+                skipped += reason == ANOTHER_MACHINE
+                rows.append(_row(label, metric, old, new, reason))
                 continue
             test = _significance(old_values, new_values, metric)
             rows.append(_judge(label, metric, old, new, tolerances, failures, test))
     return Comparison(rows=rows, failures=failures, skipped_throughput=skipped)
+
+
+ANOTHER_MACHINE = "not judged: another machine"
+
+
+def _not_judged(metric: Metric, tolerances: Tolerances, same_machine: bool) -> str | None:
+    """Why a metric is shown without a verdict; None when it is judged."""
+    if metric.tolerance == "memory" and tolerances.ignore_memory:
+        return "not judged (--ignore-memory)"
+    if metric.tolerance == "throughput" and tolerances.ignore_throughput:
+        return "not judged (--ignore-throughput)"
+    if metric.tolerance == "throughput" and not (same_machine or tolerances.force_throughput):
+        return ANOTHER_MACHINE
+    return None
 
 
 def _verdict_row(label: str, what: str, verdict: str, failed: bool = False) -> Row:

@@ -186,6 +186,12 @@ def add_tolerances(parser: argparse.ArgumentParser) -> None:
         "the tolerance fails only if a one-sided Mann-Whitney U test gives p < alpha "
         "(default 0.01)",
     )
+    gate.add_argument(
+        "--ignore-memory",
+        action="store_true",
+        help="never judge peak memory (runs whose peak is not the loader's, such as training "
+        "on a CPU whose step's working memory moves by tens of MB between runs)",
+    )
     throughput = gate.add_mutually_exclusive_group()
     throughput.add_argument(
         "--force-throughput",
@@ -207,5 +213,6 @@ def tolerances(args: argparse.Namespace) -> Tolerances:
         memory_floor_bytes=parse_bytes(args.memory_floor, "--memory-floor") or 0,
         force_throughput=args.force_throughput,
         ignore_throughput=args.ignore_throughput,
+        ignore_memory=args.ignore_memory,
         alpha=args.alpha,
     )

@@ -37,7 +37,7 @@ class TreeMemorySampler:
       is missed by about that margin at most (measured: ``benchmarks/suite/test_sampler``);
     - every ``PSS_EVERY_S`` while some process of the tree shares anonymous pages with
       another (a forked worker): writing to such a page copies it, which raises the
-      tree's PSS and not its RSS. Checked again whenever the tree gains a process;
+      tree's PSS and not its RSS. A process new to the tree is checked on its own;
     - once at the end. Not at the start: there it is the baseline the caller reads.
     """
 
@@ -59,7 +59,7 @@ class TreeMemorySampler:
         self._last_pss = -float("inf")
         self._pss_at_rss = -1  # the highest RSS sum at which PSS was read
         self._copy_on_write = False  # some member shares anonymous pages with another
-        self._known: set[int] = set()  # the members the last PSS read covered
+        self._known: set[int] = set()  # the members already checked for shared pages
         self.cpu_s = 0.0  # CPU time the sampling thread itself used: its cost
         self.process_peaks: dict[int, int] = {}  # each member's own highest RSS seen
         self.pss_peaks: dict[int, int] = {}  # each member's own highest PSS seen
@@ -94,19 +94,29 @@ class TreeMemorySampler:
                 self.process_peaks[member] = rss
         self.samples.append((now, used))
         self.most_processes = max(self.most_processes, len(self._members))
+        if not self._known.issuperset(self._members):
+            self._meet(self._members)
         if self._pss_at_rss < 0:  # the first sample: PSS is the caller's baseline here
             self._pss_at_rss, self._last_pss = used, now
         elif self.pss_available and self._pss_due(now, used, final):
             self._sample_pss(now)
             self._pss_at_rss = max(self._pss_at_rss, used)
 
+    def _meet(self, members: list[int]) -> None:
+        """Whether a process new to the tree shares anonymous pages (a forked worker
+        does, with its parent; a spawned helper does not): read its own rollup only."""
+        for member in members:
+            if member not in self._known and member != self.pid:
+                fields = rollup(member)
+                if fields is None or shares_anonymous_memory(fields):
+                    self._copy_on_write = True
+        self._known.update(members)
+
     def _pss_due(self, now: float, used: int, final: bool) -> bool:
         """Whether this sample reads PSS too (see the class's docstring)."""
         since = now - self._last_pss
         if final:
             return True
-        if len(self._members) > 1 and not self._known.issuperset(self._members):
-            return True  # a new process: does it share pages copy-on-write?
         if self._copy_on_write and since >= self.PSS_EVERY_S:
             return True
         return used > self._pss_at_rss + self.PSS_MARGIN_BYTES
@@ -127,7 +137,6 @@ class TreeMemorySampler:
                 self.pss_peaks[member] = pss
         self.pss_samples.append((now, total))
         self._copy_on_write = shared and len(self._members) > 1
-        self._known = set(self._members)
 
     def _run(self) -> None:
         began = time.thread_time()

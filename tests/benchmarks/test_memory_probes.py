@@ -138,9 +138,9 @@ def test_the_sampler_sees_copy_on_write_that_rss_does_not_show():
         assert parent.stdout.readline().strip() == "ready"
         time.sleep(0.3)
         assert len(procs.descendant_pids(parent.pid)) == 2
+        before = procs.tree_pss_bytes(parent.pid)  # the two share the block
         with TreeMemorySampler(0.05, root_pid=parent.pid) as sampler:
-            time.sleep(0.3)  # the first reads: the two share the block
-            before = sampler.peak_pss_bytes()
+            time.sleep(0.3)
             parent.stdin.write("copy\n")
             parent.stdin.flush()
             time.sleep(TreeMemorySampler.PSS_EVERY_S + 1.0)

@@ -61,6 +61,19 @@ def test_throughput_regression_fails_on_the_same_machine(tmp_path, suite):
     assert run_compare(tmp_path, suite, slower, "--ignore-throughput") == 0
 
 
+def test_ignore_memory_shows_the_peaks_without_judging_them(tmp_path, suite, capsys):
+    bigger = [replace(r, peak_rss_bytes=r.peak_rss_bytes * 2) for r in suite]
+    grown = [replace(r, dataset_graph_bytes=r.dataset_graph_bytes * 2) for r in bigger]
+    folders = [tmp_path / name for name in ("strict", "ignoring", "graphs")]
+    for folder in folders:
+        folder.mkdir()
+    assert run_compare(folders[0], suite, bigger) == 1
+    capsys.readouterr()
+    assert run_compare(folders[1], suite, bigger, "--ignore-memory") == 0
+    assert "not judged (--ignore-memory)" in capsys.readouterr().out
+    assert run_compare(folders[2], suite, grown, "--ignore-memory") == 1  # graphs still gate
+
+
 def test_throughput_is_not_judged_across_machines_unless_forced(tmp_path, suite, capsys):
     elsewhere = [
         replace(r, samples_per_s=r.samples_per_s * 0.5, env={**r.env, "hostname": "laptop"})
