@@ -104,8 +104,7 @@ def _model(records: list[Record]) -> dict | None:
     rows = tables.model_rows(records)
     if not rows:
         return None
-    errors = model.table(records)["error"]
-    worst = rows[int(errors.abs().values.argmax())]
+    worst = max(rows, key=lambda row: abs(row.error_fraction))
     return {
         "rows": [asdict(row) for row in rows],
         "tolerance": f"{model.TOLERANCE:.0%}",

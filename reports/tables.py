@@ -60,6 +60,7 @@ class ModelRow:
     measured: str
     predicted: str
     error: str
+    error_fraction: float  # (predicted - measured) / measured
     within: bool
     terms: str
     why: str
@@ -80,6 +81,7 @@ def model_rows(records: list[Record]) -> list[ModelRow]:
                 measured=format_bytes(row.measured),
                 predicted=format_bytes(row.predicted),
                 error=f"{row.error:+.0%}",
+                error_fraction=float(row.error),
                 within=bool(row.within),
                 terms=memory_model.largest_terms(row.terms),
                 why=str(row.why),

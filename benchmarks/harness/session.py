@@ -126,6 +126,12 @@ def run_jobs(jobs: Iterable[Job], harness: Harness, done: list[Done] | None = No
     return done
 
 
+def none_started(done: list[Done]) -> bool:
+    """Whether jobs ran and not one child could be started (the command exits 1)."""
+    ran = [d.outcome for d in done if d.outcome is not None]
+    return bool(ran) and not any(outcome.started for outcome in ran)
+
+
 def records_of(done: list[Done]) -> list[Record]:
     """The run records among ``done`` (not the skipped, not prove-limit's)."""
     return [d.record for d in done if isinstance(d.record, Record)]

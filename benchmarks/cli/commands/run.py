@@ -12,7 +12,7 @@ from pathlib import Path
 from benchmarks.cli import common
 from benchmarks.harness import presets
 from benchmarks.harness.plan import DEFAULT_PAIRS, DatasetChoice, plan
-from benchmarks.harness.session import Done, records_of, run_jobs
+from benchmarks.harness.session import Done, none_started, records_of, run_jobs
 from loaders.dataset.layout import describe
 from loaders.dataset.synth import builtin_dataset
 from reports import text
@@ -82,5 +82,4 @@ def run(args: argparse.Namespace) -> int:
         results = harness.results
         report = write_report(load([results]), config.out / "report", [str(results)])
         print(f"\nreport: {report}")
-    ran = [d for d in done if d.outcome is not None]
-    return 1 if ran and not any(d.outcome.started for d in ran if d.outcome) else 0
+    return 1 if none_started(done) else 0

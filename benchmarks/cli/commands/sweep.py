@@ -10,7 +10,7 @@ import psutil
 
 from benchmarks.cli import common
 from benchmarks.harness.plan import DatasetChoice, plan
-from benchmarks.harness.session import run_jobs
+from benchmarks.harness.session import none_started, run_jobs
 from loaders.dataset.layout import describe
 from loaders.dataset.synth import builtin_dataset
 from loaders.errors import OptionsError
@@ -71,8 +71,7 @@ def run(args: argparse.Namespace) -> int:
             found, config.out / "report", sources=[str(harness.results)], ram_bytes=ram
         )
         print(f"\nreport: {report}")
-    ran = [d.outcome for d in done if d.outcome is not None]
-    return 1 if ran and not any(outcome.started for outcome in ran) else 0
+    return 1 if none_started(done) else 0
 
 
 def _print_fits(found: list[Record], ram: int) -> None:
