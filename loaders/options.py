@@ -11,6 +11,8 @@ from loaders.errors import OptionsError
 AUTOTUNE = -1
 CacheMode = Literal["none", "memory", "file"]
 CACHE_MODES: tuple[str, ...] = ("none", "memory", "file")
+Normalize = Literal["device", "host"]
+NORMALIZE_MODES: tuple[str, ...] = ("device", "host")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -33,6 +35,11 @@ class PipelineOptions:
     deterministic: keep the element order fixed even with parallel maps; turning it
         off may be faster, at the cost of the same-batches guarantee.
     use_multiprocessing: PyDataset workers are processes instead of threads.
+    normalize: where uint8 pixels become the model's float32 inputs. "device": batches
+        leave the pipeline as uint8 and the training step scales them inside its compiled
+        function, on its device (a quarter of the bytes to hand over, and no per-batch
+        host conversion); "host": a per-batch float map at the end of the pipeline, what
+        most pipelines do, kept so that a report shows what it costs.
     """
 
     batch_size: int = 32
@@ -44,6 +51,7 @@ class PipelineOptions:
     deterministic: bool = True
     drop_remainder: bool = False
     use_multiprocessing: bool = False
+    normalize: Normalize = "device"
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -54,6 +62,10 @@ class PipelineOptions:
             )
         if self.cache not in CACHE_MODES:
             raise OptionsError(f"cache={self.cache!r}: must be one of {', '.join(CACHE_MODES)}")
+        if self.normalize not in NORMALIZE_MODES:
+            raise OptionsError(
+                f"normalize={self.normalize!r}: must be one of {', '.join(NORMALIZE_MODES)}"
+            )
         for field in ("prefetch", "parallelism"):
             value = getattr(self, field)
             if value < AUTOTUNE or (field == "parallelism" and value == 0):

@@ -2,7 +2,9 @@
 
 Per-sample strategies get cache, shuffle and batch here; batch strategies take their
 order from ``epoch_order`` and their batch boundaries from ``batch_slices``. Every
-strategy then gets the same float conversion per batch and the same prefetch.
+strategy then gets the same last map and the same prefetch: batches leave as uint8 for
+the training step to scale on its device (``normalize="device"``), or as float32 scaled
+here, per batch, on the host (``normalize="host"``). Both sides scale with ``scale``.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ def build(
     options: PipelineOptions,
     cache_root: Path,
 ) -> tf.data.Dataset:
-    """Batches ``((time1, time2), label)`` as float32 from a prepared ``strategy``."""
+    """Batches ``((time1, time2), label)`` from a prepared ``strategy``: uint8, or float32
+    scaled to [0, 1] where ``options.normalize`` is "host"."""
     if isinstance(strategy, Strategy):
         ds = strategy.samples(data, options)
         ds = _cache(ds, options, cache_root, strategy.name)
@@ -44,13 +47,16 @@ def build(
                 "use cache='none'"
             )
         ds = strategy.batches(data, options)
-    # parallelism 1 is a plain map: a parallel map with one call would still compute the
-    # next batch ahead of the consumer, and "nothing runs ahead" must be expressible.
-    if options.parallelism == 1:
-        ds = ds.map(to_float)
+    if options.normalize == "device":
+        # Only the element's structure changes: no copy, and no work for a thread pool.
+        ds = ds.map(as_model_inputs)
+    elif options.parallelism == 1:
+        # parallelism 1 is a plain map: a parallel map with one call would still compute
+        # the next batch ahead of the consumer, and "nothing runs ahead" must be expressible.
+        ds = ds.map(scale)
     else:
         ds = ds.map(
-            to_float, num_parallel_calls=options.parallelism, deterministic=options.deterministic
+            scale, num_parallel_calls=options.parallelism, deterministic=options.deterministic
         )
     if options.prefetch:
         ds = ds.prefetch(options.prefetch)
@@ -65,10 +71,17 @@ def build(
     return ds.with_options(tf_options)
 
 
-def to_float(time1: tf.Tensor, time2: tf.Tensor, label: tf.Tensor):
+def as_model_inputs(time1: tf.Tensor, time2: tf.Tensor, label: tf.Tensor):
+    """The batch in the model's structure, ``((time1, time2), label)``, values untouched."""
+    return (time1, time2), label
+
+
+def scale(time1: tf.Tensor, time2: tf.Tensor, label: tf.Tensor):
     """uint8 batch to the model's inputs: images scaled to [0, 1], label as float {0, 1}.
 
-    Done per batch, never up front: a float32 copy of the whole split is 4x its bytes.
+    The one normalisation, wherever it runs: the host's last map, or the training step
+    on its device. Done per batch, never up front: a float32 copy of the whole split is
+    4x its bytes.
     """
     scale = tf.constant(1 / 255, tf.float32)
     return (

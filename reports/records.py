@@ -12,7 +12,11 @@ Schema versions (``schema``, bumped on any change of meaning):
 2. adds repeats, PSS, the input-bound share and the ceilings;
 3. adds ``role`` and ``width``; ``options["width"]`` is the width asked for (None: the
    machine's default) so that a run has one identity; ``ceiling_fraction`` is no longer
-   stored. Schema 1 and 2 files are read by ``upgrade``.
+   stored;
+4. adds ``options["normalize"]`` (where pixels become floats), ``batch_bytes`` and, in
+   training, the accelerator the step stood for (``options["accelerator"]`` asked for,
+   None: the machine's default) with its busy share and ``accelerators_fed``.
+Files of schema 1 to 3 are read by ``upgrade``.
 """
 
 from __future__ import annotations
@@ -23,8 +27,8 @@ from typing import Any
 
 from loaders.errors import RecordError
 
-SCHEMA = 3
-KNOWN_SCHEMAS = frozenset({1, 2, 3})
+SCHEMA = 4
+KNOWN_SCHEMAS = frozenset({1, 2, 3, 4})
 STATUSES = ("ok", "error", "crashed", "killed", "timeout", "over_budget")
 ROLES = ("strategy", "ceiling")
 # GraphDef protos cannot serialize past 2 GiB (protobuf's limit on one message).
@@ -78,6 +82,15 @@ class Measurement:
     service: dict[str, Any] | None = None
     client_peak_rss_bytes: int | None = None
     worker_peak_rss_bytes: list[int] = field(default_factory=list)
+    batch_bytes: int | None = None  # one (the largest) batch as it left the pipeline
+    # Training: what the step stood for, and would the pipeline keep it busy.
+    accelerator: str | None = None  # "cpu", "gpu", an emulated one's name, "step-time"
+    accelerator_source: str | None = None  # "real", "measured", "derived", "given"
+    accelerator_step_s: float | None = None  # per batch: emulated, or the real step's median
+    accelerator_busy_share: float | None = None  # AU: step time / wall time of the steps
+    accelerators_fed: int | None = None  # most such accelerators kept at AU >= 90%
+    accelerators_fed_capped: bool | None = None  # the search's limit: "at least"
+    fed_trials: list[list[float]] = field(default_factory=list)  # [k, AU, batches, s]
 
     def __post_init__(self) -> None:
         if self.role not in ROLES:
@@ -140,16 +153,35 @@ def dataset_key(dataset: dict[str, Any]) -> str:
 
 
 def upgrade(data: dict[str, Any]) -> dict[str, Any]:
-    """A schema 1 or 2 record's fields as schema 3 has them.
-
-    Such records name no role: a ceiling is known by its name. Their train options hold
-    the width the run used; a width equal to the machine's default (by the record's GPU)
-    is read as left to the machine, any other as asked for. A stored ceiling fraction is
-    dropped: readers compute it from the ceilings' own records.
-    """
+    """A record of schema 1 to 3 with the fields schema 4 has."""
     if data.get("schema") == SCHEMA:
         return data
     data = dict(data)
+    if data.get("schema") in (1, 2):
+        data = _from_schema_2(data)
+    # Before schema 4 every pipeline converted to float32 on the host, and training ran
+    # the real step on the machine's device: asked for by name where that was the CPU
+    # (a CPU machine's default now emulates an accelerator), left to it on a GPU.
+    options = dict(data.get("options") or {})
+    options.setdefault("normalize", "host")
+    if data.get("mode") == "train":
+        gpu = bool((data.get("env") or {}).get("gpu"))
+        options.setdefault("accelerator", None if gpu else "cpu")
+        data.setdefault("accelerator", "gpu" if gpu else "cpu")
+        data.setdefault("accelerator_source", "real")
+        wait, compute = data.get("input_wait_s"), data.get("compute_s")
+        if wait is not None and compute and wait + compute > 0:
+            data.setdefault("accelerator_busy_share", compute / (wait + compute))
+    data["options"] = options
+    data["schema"] = SCHEMA
+    return data
+
+
+def _from_schema_2(data: dict[str, Any]) -> dict[str, Any]:
+    """Schema 1 and 2 records name no role: a ceiling is known by its name. Their train
+    options hold the width the run used; a width equal to the machine's default (by the
+    record's GPU) is read as left to the machine, any other as asked for. A stored
+    ceiling fraction is dropped: readers compute it from the ceilings' own records."""
     data.pop("ceiling_fraction", None)
     data["role"] = "ceiling" if data.get("strategy") in LEGACY_CEILINGS else "strategy"
     options = dict(data.get("options") or {})
@@ -159,7 +191,6 @@ def upgrade(data: dict[str, Any]) -> dict[str, Any]:
         default = DEFAULT_WIDTH["gpu" if (data.get("env") or {}).get("gpu") else "cpu"]
         options["width"] = None if used in (None, default) else used
     data["options"] = options
-    data["schema"] = SCHEMA
     return data
 
 

@@ -5,6 +5,7 @@ each set becomes. An ``argparse.Namespace`` goes no further than this package.""
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 
 from benchmarks.harness.data_service import PROCESSING_MODES, parse_service
@@ -20,9 +21,10 @@ from benchmarks.harness.plan import (
 )
 from benchmarks.harness.session import RESULTS, Harness
 from benchmarks.harness.spec import MODES
+from benchmarks.workload import accelerators
 from loaders import registry
 from loaders.dataset.converted import default_cache_root
-from loaders.options import CACHE_MODES, PipelineOptions, parse_count
+from loaders.options import CACHE_MODES, NORMALIZE_MODES, Normalize, PipelineOptions, parse_count
 from reports.compare import Tolerances
 from reports.units import parse_bytes, parse_percent
 
@@ -42,37 +44,70 @@ def add_measurement_arguments(parser: argparse.ArgumentParser, sweep: bool = Fal
         "--steps",
         type=int,
         help="measured batches per run (default: "
-        f"{DEFAULT_STEPS['iterate']} iterating, {DEFAULT_STEPS['train']} training)",
+        f"{DEFAULT_STEPS['iterate']} iterating, {DEFAULT_STEPS['train']} training, "
+        f"{DEFAULT_STEPS['cpu']} on the real CPU step)",
     )
     what.add_argument(
         "--warmup",
         type=int,
         help="batches excluded first (default: "
-        f"{DEFAULT_WARMUP['iterate']} iterating, {DEFAULT_WARMUP['train']} training)",
+        f"{DEFAULT_WARMUP['iterate']} iterating, {DEFAULT_WARMUP['train']} training, "
+        f"{DEFAULT_WARMUP['cpu']} on the real CPU step)",
     )
     what.add_argument(
-        "--width", type=int, help="model width in train mode (default: 16 on a GPU, 4 on a CPU)"
+        "--width",
+        type=int,
+        help="model width of the real training step (default: 16 on a GPU, 4 on a CPU; an "
+        "emulated accelerator times the width its profile says)",
+    )
+    known = ", ".join(accelerators.builtin())
+    what.add_argument(
+        "--accelerator",
+        help="what training runs stand for: an emulated accelerator from the table "
+        f"({known}), an accelerator profile FILE from `loadbench calibrate`, or the real "
+        f"step: 'cpu', 'gpu' (default: gpu where TensorFlow sees one, else "
+        f"{accelerators.DEFAULT_EMULATED})",
+    )
+    what.add_argument(
+        "--step-time",
+        type=float,
+        help="emulate an accelerator whose training step takes this many seconds per batch",
+    )
+    what.add_argument(
+        "--fed-search",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="training runs also find how many accelerators the pipeline keeps 90%% busy "
+        "(default: yes)",
     )
     if not sweep:
         what.add_argument(
             "--min-time",
             type=float,
             help="after --steps, go on until the measured batches span this many seconds "
-            f"(default: {DEFAULT_MIN_TIME['iterate']:g} iterating, none training or with "
-            "--preset; 0: exactly --steps)",
+            f"(default: {DEFAULT_MIN_TIME['iterate']:g} iterating or training, none on the "
+            "real CPU step or with --preset; 0: exactly --steps)",
         )
     pipe = parser.add_argument_group("pipeline options")
     pipe.add_argument(
         "--batch-size",
         type=int,
-        help=f"default: {DEFAULT_BATCH['iterate']} iterating, {DEFAULT_BATCH['train']} "
-        "training (200 with --preset seed)",
+        help=f"default: {DEFAULT_BATCH['iterate']}; {DEFAULT_BATCH['cpu']} training on the real "
+        "CPU step; 200 with --preset seed",
     )
     pipe.add_argument("--shuffle", type=int, default=0, help="shuffle buffer, 0 = off")
     pipe.add_argument("--seed", type=int, default=0)
     pipe.add_argument("--cache", choices=CACHE_MODES, default="none")
     pipe.add_argument("--prefetch", default="auto", help="'auto' or a batch count")
     pipe.add_argument("--parallelism", default="auto", help="'auto' or a count")
+    pipe.add_argument(
+        "--normalize",
+        choices=(*NORMALIZE_MODES, "both"),
+        default="device",
+        help="where uint8 pixels become the model's floats: 'device' (default: uint8 batches, "
+        "scaled inside the training step), 'host' (a per-batch float map in the pipeline, "
+        "what it costs), or 'both' (each run once with each)",
+    )
     pipe.add_argument(
         "--use-multiprocessing",
         action=argparse.BooleanOptionalAction,
@@ -133,12 +168,15 @@ def run_config(
         parallelism=parse_count(args.parallelism, "parallelism"),
         use_multiprocessing=args.use_multiprocessing,
     )
+    sides: tuple[Normalize, ...] = (
+        ("device", "host") if args.normalize == "both" else (args.normalize,)
+    )
     services: list[str | None] = [*parse_service(getattr(args, "service", None))]
     return RunConfig(
         datasets=tuple(datasets),
         strategies=tuple(args.loaders.split(",") if args.loaders else registry.names()),
         modes=MODES if args.mode == "both" else tuple(m for m in MODES if m == args.mode),
-        variants=(options,),
+        variants=tuple(replace(options, normalize=side) for side in sides),
         batch_given=args.batch_size is not None,
         steps=args.steps,
         warmup=args.warmup,
@@ -150,6 +188,8 @@ def run_config(
         repeats=args.repeats,
         ceilings=False if sweep else args.ceilings,
         tag_sizes=sweep,
+        accelerator=accelerators.choose(args.accelerator, args.step_time),
+        fed_search=args.fed_search,
         cache_root=cache_root(args),
         out=Path(args.out),
     )

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks.harness import data_service
+from benchmarks.harness import data_service, feeding
 from benchmarks.harness.procs import (
     die_with_parent,
     lead_own_group,
@@ -27,8 +27,9 @@ from benchmarks.harness.procs import (
     tree_rss_bytes,
 )
 from benchmarks.harness.spec import RunSpec
+from loaders.errors import OptionsError
 from loaders.files import atomic_write
-from reports.records import Measurement
+from reports.records import DEFAULT_WIDTH, Measurement
 from reports.stats import percentile
 
 ERROR_LIMIT = 4000  # TensorFlow's errors can carry whole arrays; the log has the rest
@@ -106,6 +107,7 @@ class _Loop:
     computes: list[float] = field(default_factory=list)  # time of the training step on it
     batch_ends: list[float] = field(default_factory=list)
     samples: int = 0
+    batch_bytes: int = 0  # the largest batch's bytes as the pipeline handed it over
     last_batch: tuple[Any, ...] = ()
 
 
@@ -126,13 +128,9 @@ def measure(spec: RunSpec) -> ChildReport:
     strategy = registry.create(spec.strategy)
     strategy.prepare(data, Path(spec.cache_root))  # one-time conversion: not measured
     ceiling = bool(getattr(strategy, "ceiling", False))  # one of the machine's ceilings
-    step = width = None
+    ran = step = width = None
     if spec.mode == "train":
-        from benchmarks.workload.train_step import TrainStep
-
-        width = spec.width or device.default_width()
-        step = TrainStep(data.image_size, width=width)
-        step.warm_up(spec.options.batch_size)  # tracing is not the loader's memory
+        ran, step, width = _training_step(spec, data.image_size)
     served = None
     if spec.starts_service:
         logs = Path(spec.log_path).with_suffix("") if spec.log_path else None
@@ -156,14 +154,18 @@ def measure(spec: RunSpec) -> ChildReport:
         if spec.distributed:
             service = tf.data.experimental.service
             ds = ds.apply(service.distribute(spec.processing_mode, target))
-        loop = _run_loop(spec, iter(ds.repeat()), step, start)
+        batches = iter(ds.repeat())
+        loop = _run_loop(spec, batches, step, start)
     peak, peak_pss = sampler.peak_bytes(), sampler.peak_pss_bytes()
     graph_bytes, over_limit = (
         (None, None) if ceiling else probes.dataset_graph_size(local_ds, data.total_bytes)
     )
+    real = ran is not None and not ran.emulated
+    step_s = (ran.step_s or percentile(loop.computes, 50)) if ran is not None else None
+    fed = _fed(loop, batches, step_s) if spec.fed_search and step_s else None
     if served:
         served.stop()
-    compute_only = _compute_only(step, loop.last_batch) if step is not None else None
+    compute_only = _compute_only(step, loop.last_batch) if real else None
     steady_s = sum(loop.step_times)
     # Rounded before the share is taken, so the record's share is exactly its own fields'.
     input_wait_s, compute_s = round(sum(loop.waits), 6), round(sum(loop.computes), 6)
@@ -190,7 +192,7 @@ def measure(spec: RunSpec) -> ChildReport:
         gpu_peak_bytes=device.gpu_peak_bytes() if has_gpu else None,
         dataset_graph_bytes=graph_bytes,
         graph_over_limit=over_limit,
-        train_graph_bytes=step.graph_def_bytes() if step is not None else None,
+        train_graph_bytes=step.graph_def_bytes() if real and step is not None else None,
         input_wait_s=input_wait_s if training else None,
         compute_s=compute_s if training else None,
         input_bound_share=(
@@ -212,6 +214,14 @@ def measure(spec: RunSpec) -> ChildReport:
         worker_peak_rss_bytes=[
             max(0, sampler.process_peaks.get(pid, 0) - idle[pid]) for pid in sorted(idle)
         ],
+        batch_bytes=loop.batch_bytes or None,
+        accelerator=ran.name if ran else None,
+        accelerator_source=ran.source if ran else None,
+        accelerator_step_s=round(step_s, 6) if step_s else None,
+        accelerator_busy_share=feeding.busy_share(loop.waits, loop.computes) if ran else None,
+        accelerators_fed=fed.count if fed else None,
+        accelerators_fed_capped=fed.capped if fed else None,
+        fed_trials=[t.as_list() for t in fed.trials] if fed else [],
     )
     return ChildReport(
         measurement=measurement,
@@ -233,6 +243,7 @@ def _run_loop(spec: RunSpec, batches: Any, step: Any, start: float) -> _Loop:
         if step is not None:
             float(step(time1, time2, label))  # float() waits for the step to finish
         ended = time.perf_counter()
+        loop.batch_bytes = max(loop.batch_bytes, _bytes_of(time1, time2, label))
         loop.batch_ends.append(round(ended - start, 4))
         if index >= spec.warmup_steps:
             loop.step_times.append(ended - began)
@@ -243,6 +254,41 @@ def _run_loop(spec: RunSpec, batches: Any, step: Any, start: float) -> _Loop:
         index += 1
     loop.last_batch = (time1, time2, label)
     return loop
+
+
+def _training_step(spec: RunSpec, image_size: tuple[int, int]) -> tuple[Any, Any, int | None]:
+    """What the run trains with: the accelerator it resolved to, the step (the real one,
+    traced and run once; or an emulated wait) and the model width it runs or stands for."""
+    from benchmarks.workload import device
+
+    ran = spec.accelerator.resolve(image_size, spec.options.batch_size, device.has_gpu())
+    if ran.emulated:
+        if spec.width is not None and spec.width != ran.width:
+            raise OptionsError(
+                f"--width {spec.width}: the emulated {ran.name} times the step at width "
+                f"{ran.width}; run the real step (--accelerator cpu) at another width"
+            )
+        return ran, feeding.EmulatedStep(float(ran.step_s or 0)), ran.width
+    from benchmarks.workload.train_step import TrainStep
+
+    width = spec.width or DEFAULT_WIDTH["gpu" if ran.name == "gpu" else "cpu"]
+    on = "/GPU:0" if ran.name == "gpu" else "/CPU:0"
+    step = TrainStep(image_size, width=width, normalize=spec.options.normalize, on=on)
+    step.warm_up(spec.options.batch_size)  # tracing is not the loader's memory
+    return ran, step, width
+
+
+def _fed(loop: _Loop, batches: Any, step_s: float) -> feeding.Fed:
+    """How many accelerators of this step time the pipeline keeps at 90% busy; the run's
+    own measured loop is the one-accelerator trial."""
+    share = feeding.busy_share(loop.waits, loop.computes) or 0.0
+    one = feeding.Trial(1, share, len(loop.waits), sum(loop.step_times))
+    return feeding.search(lambda count: feeding.trial(batches, step_s, count), one)
+
+
+def _bytes_of(*tensors: Any) -> int:
+    """Bytes of a batch's tensors, from their shapes and types (no copy)."""
+    return sum(int(t.shape.num_elements()) * t.dtype.size for t in tensors)
 
 
 def _more(spec: RunSpec, index: int, measured_s: float) -> bool:

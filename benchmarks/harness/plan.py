@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import shlex
 import sys
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from benchmarks.harness.environment import environment
 from benchmarks.harness.runner import Outcome
 from benchmarks.harness.session import Job
 from benchmarks.harness.spec import MODES, Mode, RunSpec
+from benchmarks.workload.accelerators import Choice
 from loaders import registry
 from loaders.dataset.layout import Split
 from loaders.errors import OptionsError
@@ -28,14 +29,16 @@ from reports.records import Measurement, Record, run_key
 DEFAULT_PAIRS = 1000
 DEFAULT_SIZE = 256
 DEFAULT_REPEATS = 3
-# Per mode: a CPU step at 256x256 costs about 50 ms a sample, so training takes batches
-# of 8 and fewer steps (docs/CALIBRATION.md).
-DEFAULT_BATCH = {"iterate": 32, "train": 8}
-DEFAULT_STEPS = {"iterate": 20, "train": 5}
-DEFAULT_WARMUP = {"iterate": 3, "train": 1}
-# Iterating runs go on until their measured batches span a second, so a fast pipeline is
-# not timed over a scheduler hiccup; training steps take long enough as they are.
-DEFAULT_MIN_TIME = {"iterate": 1.0, "train": 0.0}
+# Per kind of run: iterating; training under an emulated accelerator or a GPU's real
+# step, in batches of 32 as a GPU takes them, 20 of them and at least a second, enough
+# for a steady busy share of a step of milliseconds; and training on the real CPU step
+# ("cpu"), which costs about 50 ms a sample at 256x256: 5 batches of 8
+# (docs/CALIBRATION.md). Iterating runs go on until their measured batches span a
+# second, so a fast pipeline is not timed over a scheduler hiccup.
+DEFAULT_BATCH = {"iterate": 32, "train": 32, "cpu": 8}
+DEFAULT_STEPS = {"iterate": 20, "train": 20, "cpu": 5}
+DEFAULT_WARMUP = {"iterate": 3, "train": 2, "cpu": 1}
+DEFAULT_MIN_TIME = {"iterate": 1.0, "train": 1.0, "cpu": 0.0}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -56,6 +59,8 @@ class RunConfig:
         the default floor 0 (a sweep's or a preset's runs take exactly their steps).
     services: tf.data service settings to run each strategy under (None: local).
     tag_sizes: put the pair count in file names (a sweep runs one strategy at several).
+    accelerator: what training runs stand for: the real step, or an emulated accelerator.
+    fed_search: training runs also find how many such accelerators the pipeline feeds.
     """
 
     datasets: tuple[DatasetChoice, ...]
@@ -74,6 +79,8 @@ class RunConfig:
     ceilings: bool = True
     preset: str | None = None
     tag_sizes: bool = False
+    accelerator: Choice = field(default_factory=Choice)
+    fed_search: bool = True
     cache_root: Path
     out: Path
 
@@ -87,12 +94,19 @@ class RunConfig:
                 raise OptionsError(f"mode {mode!r}: must be one of {', '.join(MODES)}")
         for name in self.strategies:
             registry.check(name)  # a typo fails now, not after minutes of other runs
+        if "train" in self.modes:  # a profile without this image size fails now too
+            for choice in self.datasets:
+                for options in self.variants:
+                    batch = options.batch_size
+                    if not self.batch_given:
+                        batch = DEFAULT_BATCH[defaults_key("train", self.accelerator)]
+                    self.accelerator.check(choice.split.image_size, batch)
 
     @property
     def runs_ceilings(self) -> bool:
-        """The ceilings are measured beside one plain set of options, not a preset's
-        variants nor runs through a service."""
-        return self.ceilings and len(self.variants) == 1 and self.services == (None,)
+        """The ceilings are measured beside plain options, not a preset's variants nor
+        runs through a service."""
+        return self.ceilings and not self.preset and self.services == (None,)
 
 
 def plan(config: RunConfig) -> list[Job]:
@@ -114,7 +128,14 @@ def plan(config: RunConfig) -> list[Job]:
 
 def _for_mode(options: PipelineOptions, mode: str, config: RunConfig) -> PipelineOptions:
     """``options`` with the mode's default batch size where none was given."""
-    return options if config.batch_given else replace(options, batch_size=DEFAULT_BATCH[mode])
+    if config.batch_given:
+        return options
+    return replace(options, batch_size=DEFAULT_BATCH[defaults_key(mode, config.accelerator)])
+
+
+def defaults_key(mode: str, accelerator: Choice) -> str:
+    """Which defaults a run takes: its mode's, or the real CPU step's ("cpu")."""
+    return "cpu" if mode == "train" and accelerator.name == "cpu" else mode
 
 
 def _job(
@@ -127,17 +148,17 @@ def _job(
     served: str | None,
 ) -> Job:
     data = choice.split
-    several = len(config.variants) > 1
+    differ = varied(config.variants)
     name_stem = stem(mode, name) + (f"-{data.pairs}" if config.tag_sizes else "")
-    if several:
-        name_stem += f"-cache-{options.cache}"
+    name_stem += "".join(f"-{option}-{getattr(options, option)}" for option in differ)
     if served not in (None, "0"):
         name_stem += "-service-remote" if served.startswith("grpc") else f"-service-{served}"
     if config.repeats > 1:
         name_stem += f"-r{repeat}"
+    kind = defaults_key(mode, config.accelerator)
     floor = config.min_time_s
     if floor is None:
-        floor = DEFAULT_MIN_TIME[mode] if config.time_floor and not config.preset else 0.0
+        floor = DEFAULT_MIN_TIME[kind] if config.time_floor and not config.preset else 0.0
     spec = RunSpec(
         strategy=name,
         mode=mode,
@@ -146,17 +167,19 @@ def _job(
         synthetic=choice.synthetic,
         options=options,
         cache_root=str(config.cache_root),
-        steps=config.steps or DEFAULT_STEPS[mode],
-        warmup_steps=DEFAULT_WARMUP[mode] if config.warmup is None else config.warmup,
+        steps=config.steps or DEFAULT_STEPS[kind],
+        warmup_steps=DEFAULT_WARMUP[kind] if config.warmup is None else config.warmup,
         min_measured_s=floor,
         width=config.width,
         log_path=str(config.out / "logs" / f"{name_stem}.log"),
         service=served,
         processing_mode=config.processing_mode,
         preset=config.preset,
+        accelerator=config.accelerator,
+        fed_search=config.fed_search,
     )
     size = f" {data.pairs:>6} pairs" if config.tag_sizes else ""
-    variant = f" cache={options.cache:<6}" if several else ""
+    variant = "".join(f" {option}={getattr(options, option)!s:<6}" for option in differ)
     if len(config.services) > 1 or served not in (None, "0"):
         variant += " local" if served in (None, "0") else f" service={served}"
     again = f" #{repeat + 1}" if config.repeats > 1 else ""
@@ -210,6 +233,12 @@ def run_record(
     )
 
 
+def varied(variants: tuple[PipelineOptions, ...]) -> list[str]:
+    """The option fields whose values differ between ``variants`` (what names a job)."""
+    first = asdict(variants[0])
+    return [name for name in first if any(asdict(v)[name] != first[name] for v in variants)]
+
+
 def stem(mode: str, strategy: str) -> str:
     """A file name for a run: 'train-generator', 'iterate-my_pkg.readers_Reader'."""
     return f"{mode}-{strategy.replace(':', '_').replace('/', '_')}"
@@ -247,6 +276,9 @@ def options_fields(spec: RunSpec) -> dict[str, Any]:
         found.update(service=spec.service, processing_mode=spec.processing_mode)
     if spec.mode == "train":
         found["width"] = spec.width
+        found["accelerator"] = spec.accelerator.asked  # None: left to the machine
+        if spec.accelerator.step_time_s is not None:
+            found["step_time_s"] = spec.accelerator.step_time_s
     if spec.preset:
         found["preset"] = spec.preset
     return found

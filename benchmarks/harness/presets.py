@@ -38,6 +38,7 @@ def seed(config: RunConfig, epochs: int, batch_size: int | None) -> RunConfig:
         seed=given.seed,
         prefetch=AUTOTUNE,
         parallelism=given.parallelism,
+        normalize="host",  # the article's pipeline hands the model floats it made
     )
     return replace(
         config,

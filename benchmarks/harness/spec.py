@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from benchmarks.harness.data_service import PROCESSING_MODES
+from benchmarks.workload.accelerators import Choice
 from loaders.errors import OptionsError
 from loaders.options import PipelineOptions
 
@@ -37,6 +38,11 @@ class RunSpec:
     processing_mode: the service's "parallel_epochs" (every worker an epoch) or
         "distributed_epoch" (the workers share one).
     preset: the named pipeline the options come from (``--preset``), for the record.
+    accelerator: in train mode, the real step or the emulated accelerator it runs
+        (``benchmarks.workload.accelerators``); the default is the GPU's real step where
+        there is one, else the default emulated accelerator.
+    fed_search: in train mode, also find how many such accelerators the pipeline keeps
+        at 90% busy (``benchmarks.harness.feeding``).
     """
 
     strategy: str
@@ -56,6 +62,8 @@ class RunSpec:
     service: str | None = None
     processing_mode: str = "parallel_epochs"
     preset: str | None = None
+    accelerator: Choice = field(default_factory=Choice)
+    fed_search: bool = True
 
     @property
     def distributed(self) -> bool:

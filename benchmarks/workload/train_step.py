@@ -12,10 +12,18 @@ import tensorflow as tf
 from benchmarks.workload.device import device
 from benchmarks.workload.network import build_fc_siam_diff
 from loaders.errors import OptionsError
+from loaders.options import NORMALIZE_MODES, Normalize
+from loaders.pipeline import scale
 
 
 class TrainStep:
-    """Forward, loss, gradients and optimizer update, compiled once as a tf.function."""
+    """Forward, loss, gradients and optimizer update, compiled once as a tf.function.
+
+    normalize "device" takes the pipeline's uint8 batches and scales them inside the
+    compiled step, on its device; "host" takes batches the pipeline already scaled to
+    float32. Both scale with ``loaders.pipeline.scale``, so the model sees the same values.
+    on: the device to run on ("/CPU:0", "/GPU:0"); None: the GPU where there is one.
+    """
 
     def __init__(
         self,
@@ -23,13 +31,18 @@ class TrainStep:
         width: int = 16,
         learning_rate: float = 1e-3,
         seed: int = 0,
+        normalize: Normalize = "device",
+        on: str | None = None,
     ) -> None:
         if not learning_rate > 0:
             raise OptionsError(
                 f"learning rate {learning_rate!r} must be > 0; pass e.g. 1e-3 (the default)"
             )
+        if normalize not in NORMALIZE_MODES:
+            raise OptionsError(f"normalize {normalize!r}: one of {', '.join(NORMALIZE_MODES)}")
         self.image_size = image_size
-        self.device = device()
+        self.normalize = normalize
+        self.device = on or device()
         keras.utils.set_random_seed(seed)
         with tf.device(self.device):
             self.model: keras.Model = build_fc_siam_diff(image_size, width)
@@ -52,9 +65,17 @@ class TrainStep:
         already holds the compiled step and its working memory, and the loader's figures
         do not carry the one-time tracing (a few hundred MB at 256x256)."""
         time1, time2, label = (
-            tf.zeros(spec.shape.as_list(), tf.float32) for spec in self._signature(batch_size)
+            tf.zeros(spec.shape.as_list(), spec.dtype) for spec in self._signature(batch_size)
         )
         float(self(time1, time2, label))
+
+    def model_inputs(self, time1: tf.Tensor, time2: tf.Tensor, label: tf.Tensor):
+        """What the model sees of a batch as the pipeline hands it over: ``((time1, time2),
+        label)`` as float32, scaled on the step's device where it normalizes there."""
+        if self.normalize == "host":
+            return (time1, time2), label
+        with tf.device(self.device):
+            return scale(time1, time2, label)
 
     @property
     def tracing_count(self) -> int:
@@ -79,15 +100,19 @@ class TrainStep:
         return self.concrete_function().graph.as_graph_def().ByteSize()
 
     def _signature(self, batch_size: int | None) -> tuple[tf.TensorSpec, ...]:
-        """Float32 specs of (time1, time2, label) for the given (or any) batch size."""
+        """Specs of (time1, time2, label) for the given (or any) batch size: uint8 where
+        the step normalizes, float32 where the host did."""
         height, width = self.image_size
-        image = tf.TensorSpec((batch_size, height, width, 3), tf.float32)
-        label = tf.TensorSpec((batch_size, height, width, 1), tf.float32)
+        dtype = tf.uint8 if self.normalize == "device" else tf.float32
+        image = tf.TensorSpec((batch_size, height, width, 3), dtype)
+        label = tf.TensorSpec((batch_size, height, width, 1), dtype)
         return (image, image, label)
 
     def _step(self, time1: tf.Tensor, time2: tf.Tensor, label: tf.Tensor) -> tf.Tensor:
         """The body that gets traced: one forward, backward and Adam update."""
         with tf.device(self.device):
+            if self.normalize == "device":
+                (time1, time2), label = scale(time1, time2, label)
             with tf.GradientTape() as tape:
                 logits = self.model([time1, time2], training=True)
                 loss = self._loss(label, logits)
