@@ -149,15 +149,13 @@ def peak_memory(table: pd.DataFrame) -> bytes:
     )
 
 
-def busy_share(table: pd.DataFrame, labels: list[str]) -> bytes:
-    """Training rows (named by ``labels``): the share of the loop the step was busy
-    (1 - input-bound share), with min-max error bars and the 90% line."""
+def busy_share(table: pd.DataFrame, labels: list[str], accelerator: str) -> bytes:
+    """Training rows (named by ``labels``): accelerator utilisation, the share of the
+    steps' wall time the accelerator was busy, with min-max error bars and the 90% line."""
     rows = table.reset_index(drop=True)
-    busy = 100 * (1 - pd.to_numeric(rows["input_bound_share"], errors="coerce"))
-    bounds = [_bounds(row, "input_bound_share") for _, row in rows.iterrows()]
-    errors = _errors(
-        busy, [None if b is None else (100 * (1 - b[1]), 100 * (1 - b[0])) for b in bounds]
-    )
+    busy = 100 * pd.to_numeric(rows["accelerator_busy_share"], errors="coerce")
+    bounds = [_bounds(row, "accelerator_busy_share") for _, row in rows.iterrows()]
+    errors = _errors(busy, [None if b is None else (100 * b[0], 100 * b[1]) for b in bounds])
     figure, axis = plt.subplots(figsize=(7.5, 0.45 * max(len(rows), 1) + 1.5))
     colors = [OK_COLOR if v >= 100 * BUSY else FAILED_COLOR for v in busy.fillna(0)]
     texts = [" n/a" if value != value else f" {value:.1f}%" for value in busy]
@@ -174,8 +172,8 @@ def busy_share(table: pd.DataFrame, labels: list[str]) -> bytes:
     )
     axis.set_xlim(0, 110)
     axis.set_ylim(len(rows) - 0.4, -1.2)
-    axis.set_xlabel("training step busy, % of the loop (higher is better)")
-    axis.set_title("Is the training step kept busy?", fontsize=10)
+    axis.set_xlabel(f"{accelerator} busy (AU), % of the steps' wall time (higher is better)")
+    axis.set_title(f"Would it keep {accelerator} busy?", fontsize=10)
     figure.tight_layout()
     return _png(figure)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import jinja2
 
 from loaders.files import atomic_write
-from reports import data_service, html_summary, scaling, tables
+from reports import accelerator, data_service, html_summary, scaling, tables
 from reports import memory_model as model
 from reports.compare import Comparison
 from reports.fit import break_points
@@ -53,7 +53,8 @@ def write_report(
         "sections": html_summary.sections(table, out) if records else [],
         "unstable_hint": UNSTABLE_HINT,
         "processes": html_summary.processes(table, by_row) if records else None,
-        "busy": html_summary.busy(table) if records else None,
+        "accelerators": accelerator.sections(table) if records else [],
+        "normalization": accelerator.normalization(table) if records else None,
         "ceilings": html_summary.ceilings(table, by_row) if records else None,
         "figures": html_summary.figure_list(table, records) if records else [],
         "environment": _environment([*records, *(limits or [])]),

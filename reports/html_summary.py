@@ -15,7 +15,7 @@ from reports.load import frame
 from reports.metrics import BY_FIELD, SUMMARY_FIELDS
 from reports.records import Record
 from reports.summary import GROUP, best, with_spread
-from reports.units import format_bytes, format_share
+from reports.units import format_bytes
 
 SECTION = ["dataset", "split", "pairs", "image_size", "mode", "options"]
 CEILING_WHAT = {
@@ -150,33 +150,6 @@ def processes(table: pd.DataFrame, by_row: dict[tuple, list[Record]]) -> dict | 
             }
         )
     return {"rows": rows}
-
-
-def busy(table: pd.DataFrame) -> dict | None:
-    """Training runs: how much of the loop the step computed rather than waited."""
-    rows = table[(table["mode"] == "train") & table["input_bound_share"].notna()]
-    if rows.empty:
-        return None
-    names = _names(rows)
-    out = []
-    for name, (_, row) in zip(names, rows.iterrows(), strict=True):
-        waits = float(row["input_bound_share"])
-        kept = 1 - waits >= figures.BUSY
-        out.append(
-            {
-                "strategy": name,
-                "rate": _ranged(row, "samples_per_s"),
-                "alone": _ranged(row, "compute_only_samples_per_s"),
-                "waits": _ranged(row, "input_bound_share"),
-                "busy": format_share(1 - waits),
-                "kept": kept,
-                "verdict": "keeps the step busy"
-                if kept
-                else f"input-bound: the step waits {format_share(waits)} of the time",
-            }
-        )
-    png = figures.busy_share(rows, names)
-    return {"png": base64.b64encode(png).decode("ascii"), "rows": out}
 
 
 def ceilings(table: pd.DataFrame, by_row: dict[tuple, list[Record]]) -> dict | None:

@@ -20,7 +20,9 @@ from reports.data_service import workers
 from reports.records import Record
 from reports.units import format_bytes
 
-FLOAT_BYTES = 4  # the pipeline converts uint8 batches to float32 (loaders.pipeline.to_float)
+# Bytes per pixel value of a batch as the pipeline hands it over: uint8 for the device to
+# scale, or float32 where the host's last map converts it (loaders.pipeline.scale).
+ELEMENT_BYTES = {"device": 1, "host": 4}
 # tf.data's threads and allocator slack, scaled by nothing in the run (calibrated, as are
 # the others here: docs/CALIBRATION.md).
 RUNTIME_BYTES = 10_000_000
@@ -65,7 +67,9 @@ def predict(record: Record) -> Prediction | None:
     read = (taken + ahead) * batch
     seen = min(pairs, read) * sample
     cached = seen if options.get("cache") == "memory" else 0
-    float_bytes = (HELD_FLOAT_BATCHES + depth) * batch_bytes * FLOAT_BYTES
+    # Records of schema 3 and older normalized on the host (reports.records.upgrade).
+    normalize = str(options.get("normalize", "host"))
+    float_bytes = (HELD_FLOAT_BATCHES + depth) * batch_bytes * ELEMENT_BYTES[normalize]
     # Keras forks a new pool of reader processes each epoch while the parent holds its
     # float batches, and they keep the old copy of each page it rewrites: the float
     # batches once more (calibrated). The pool restarts when tf.data pulls past the
@@ -80,7 +84,7 @@ def predict(record: Record) -> Prediction | None:
         # The cache comes before the shuffle, so the buffer holds the cache's own tensors
         # (shared, not copied): it adds only what the cache does not hold yet.
         "shuffle buffer": max(0, shuffled - cached),
-        "float batches": float_bytes,
+        ("float batches" if normalize == "host" else "batches handed over"): float_bytes,
         "batch being assembled": batch_bytes,
         "strategy's buffers": round(profile.get("staged_batches", 0) * batch_bytes),
         "workers forked again": float_bytes if reforked else 0,

@@ -8,10 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from reports.units import format_bytes, format_rate, format_seconds, format_share
+from reports.units import format_bytes, format_count, format_rate, format_seconds, format_share
 
-Unit = Literal["bytes", "samples/s", "seconds", "share"]
+Unit = Literal["bytes", "samples/s", "seconds", "share", "count"]
 FORMATTERS: dict[str, Callable[[float | None], str]] = {
+    "count": format_count,
     "bytes": format_bytes,
     "samples/s": format_rate,
     "seconds": format_seconds,
@@ -88,6 +89,24 @@ METRICS: tuple[Metric, ...] = (
         derived=True,
     ),
     Metric(
+        field="accelerator_busy_share",
+        label="busy (AU)",
+        unit="share",
+        better="higher",
+        role="inform",
+        covers="training: accelerator utilisation, the step's time over the wall time of the "
+        "measured steps (MLPerf Storage's AU; its bar is 90%)",
+    ),
+    Metric(
+        field="accelerators_fed",
+        label="accelerators fed",
+        unit="count",
+        better="higher",
+        role="inform",
+        covers="training: the most accelerators of the run's kind its pipeline keeps at "
+        "AU >= 90%, found by measuring each candidate count",
+    ),
+    Metric(
         field="input_bound_share",
         label="input-bound",
         unit="share",
@@ -102,6 +121,15 @@ METRICS: tuple[Metric, ...] = (
         better="higher",
         role="inform",
         covers="training step on one batch held in memory: the rate to keep up with",
+    ),
+    Metric(
+        field="batch_bytes",
+        label="batch bytes",
+        unit="bytes",
+        better="lower",
+        role="inform",
+        covers="one batch as it leaves the pipeline: uint8, or 4x as float32 when the host "
+        "normalizes",
     ),
     Metric(
         field="peak_pss_bytes",
@@ -169,7 +197,8 @@ STORED: tuple[Metric, ...] = tuple(m for m in METRICS if not m.derived)
 SUMMARY_FIELDS: tuple[str, ...] = (
     "samples_per_s",
     "ceiling_fraction",
-    "input_bound_share",
+    "accelerator_busy_share",
+    "accelerators_fed",
     "first_batch_s",
     "peak_pss_bytes",
     "peak_rss_bytes",

@@ -23,6 +23,19 @@ BYTES_SPREAD = 0.05
 CV_FIELDS = ("samples_per_s",)
 BYTES_FIELDS = ("peak_pss_bytes", "peak_rss_bytes", "dataset_graph_bytes", "train_graph_bytes")
 UNSTABLE_HINT = "close other work, or raise --steps (and --repeats)"
+# Medians kept beside the summary's columns, for the report's sections.
+ALSO_SUMMARIZED = (
+    "compute_only_samples_per_s",
+    "input_bound_share",
+    "accelerator_step_s",
+    "batch_bytes",
+)
+
+
+def _last(values: pd.Series) -> object:
+    """The last value that is not missing, or None."""
+    found = values.dropna()
+    return found.iloc[-1] if len(found) else None
 
 
 def unstable(spreads: dict[str, Spread]) -> list[str]:
@@ -87,9 +100,14 @@ def summary(records: list[Record]) -> pd.DataFrame:
                 None,
             ),
             dataset_bytes=int(group["dataset_bytes"].iloc[0]),
+            normalize=group["normalize"].iloc[-1],
+            batch_size=group["batch_size"].iloc[-1],
+            accelerator=_last(used["accelerator"]),
+            accelerator_source=_last(used["accelerator_source"]),
+            accelerators_fed_capped=bool(used["accelerators_fed_capped"].fillna(False).any()),
         )
         spreads = {}
-        for field in (*SUMMARY_FIELDS, "compute_only_samples_per_s"):
+        for field in (*SUMMARY_FIELDS, *ALSO_SUMMARIZED):
             values = pd.to_numeric(used[field], errors="coerce").dropna()
             row[field] = float(values.median()) if len(ok) and len(values) else None
             if len(ok) and (found := spread(values.tolist())):

@@ -59,6 +59,26 @@ def fits(rows: list[FitRow], bytes_per_sample: int) -> str:
     return "\n".join(lines)
 
 
+VARIANT_OPTIONS = ("cache", "normalize")
+VARIANT_WIDTH = 10
+
+
+def _accelerators(table) -> list[str]:
+    """What the training runs stood for, a line each."""
+    trained = table[(table["mode"] == "train") & table["accelerator"].notna()]
+    lines = []
+    for name, group in trained.groupby("accelerator", sort=False):
+        source = group["accelerator_source"].dropna()
+        step = group["accelerator_step_s"].dropna()
+        how = f"{source.iloc[-1]} step" if len(source) else "step"
+        each = f", {step.median() * 1e3:.1f} ms per batch" if len(step) else ""
+        lines.append(
+            f"train: {name} ({how}{each}); busy (AU) against MLPerf Storage's 90% line, "
+            "accelerators fed: the most kept at 90%, measured"
+        )
+    return lines
+
+
 def run_summary(written: list[Record]) -> str:
     """The measurements of one invocation, a line each: the median of their repeats with
     its spread, and why a measurement is unstable; columns nobody measured are left out."""
@@ -69,24 +89,29 @@ def run_summary(written: list[Record]) -> str:
     cells = [[with_spread(row, f, f in RANGED) for f in fields] for _, row in table.iterrows()]
     labels = [BY_FIELD[f].label for f in fields]
     widths = [max(len(label), *(len(c[i]) for c in cells)) for i, label in enumerate(labels)]
-    caches = table["options"].str.extract(r"cache=(\w+)")[0]
-    show_cache = caches.nunique() > 1  # a preset's variants
+    # A preset's caches, or both normalisations: a column for each option that varies.
+    varying = {
+        name: values
+        for name in VARIANT_OPTIONS
+        if (values := table["options"].str.extract(rf"{name}=(\w+)")[0]).nunique() > 1
+    }
     header = "".join(f"  {label:>{w}}" for label, w in zip(labels, widths, strict=True))
-    cache_head = f"{'cache':<7}" if show_cache else ""
-    lines = ["", f"{'mode':<8} {'strategy':<16} {cache_head}{'status':<11}{'runs':>5}{header}"]
+    variant_head = "".join(f"{name:<{VARIANT_WIDTH}}" for name in varying)
+    lines = ["", f"{'mode':<8} {'strategy':<16} {variant_head}{'status':<11}{'runs':>5}{header}"]
     flagged = []
     for (index, row), line in zip(table.iterrows(), cells, strict=True):
         body = "".join(f"  {c:>{w}}" for c, w in zip(line, widths, strict=True))
-        cache = f"{caches[index]:<7}" if show_cache else ""
+        variant = "".join(f"{values[index]!s:<{VARIANT_WIDTH}}" for values in varying.values())
         runs = f"{row['ok_runs']}/{row['runs']}"
         mark = " *" if row["unstable"] else ""
-        name = f"{row['mode']:<8} {row['strategy']:<16} {cache}"
+        name = f"{row['mode']:<8} {row['strategy']:<16} {variant}"
         lines.append(f"{name}{row['status']:<11}{runs:>5}{body}{mark}")
         if row["unstable"]:
-            which = f"{row['mode']} {row['strategy']}" + (
-                f" cache={caches[index]}" if show_cache else ""
+            which = f"{row['mode']} {row['strategy']}" + "".join(
+                f" {option}={values[index]}" for option, values in varying.items()
             )
             flagged.append(f"  {which}: {'; '.join(row['unstable'])}")
+    lines.extend(_accelerators(table))
     lines.append(
         "Medians of the ok repeats (smallest-largest, CV: coefficient of variation); peak PSS "
         "counts pages shared between the run's processes once, peak RSS sums them per process."

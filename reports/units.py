@@ -41,6 +41,10 @@ def format_share(share: float | None) -> str:
     return f"{share:.1%}" if share < 10 else f"{share:,.0%}"
 
 
+def format_count(count: float | None) -> str:
+    return "n/a" if count is None or count != count else f"{count:,.0f}"
+
+
 def format_seconds(seconds: float | None) -> str:
     if seconds is None:
         return "n/a"

@@ -168,6 +168,11 @@ def run_config(
         parallelism=parse_count(args.parallelism, "parallelism"),
         use_multiprocessing=args.use_multiprocessing,
     )
+    accelerator = accelerators.choose(args.accelerator, args.step_time)
+    if accelerator.name == "gpu" and args.mode != "iterate":
+        from benchmarks.workload.device import has_gpu  # imports TensorFlow: only when asked
+
+        accelerator.resolve((1, 1), 1, gpu=has_gpu())  # no GPU: fails now, not in each run
     sides: tuple[Normalize, ...] = (
         ("device", "host") if args.normalize == "both" else (args.normalize,)
     )
@@ -188,7 +193,7 @@ def run_config(
         repeats=args.repeats,
         ceilings=False if sweep else args.ceilings,
         tag_sizes=sweep,
-        accelerator=accelerators.choose(args.accelerator, args.step_time),
+        accelerator=accelerator,
         fed_search=args.fed_search,
         cache_root=cache_root(args),
         out=Path(args.out),

@@ -16,6 +16,7 @@ MEMRAY_BATCH = 8
 # A streaming pipeline holds a few batches in flight: parallel reads, AUTOTUNE prefetch.
 BATCHES_IN_FLIGHT = 8
 RUNTIME_ALLOWANCE_BYTES = 32 * 2**20  # TensorFlow's own per-iterator allocations
+EPOCH_OPTIONS = PipelineOptions(batch_size=MEMRAY_BATCH)  # uint8 batches, for the device
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -25,7 +26,9 @@ def test_strategy(isolated, name, mode):
     assert record.status == "ok", record.error
     assert record.samples_per_s > 0 and record.peak_rss_bytes is not None
     assert record.dataset_graph_bytes > 0
-    assert (record.train_graph_bytes is not None) == (mode == "train")
+    real_step = mode == "train" and record.accelerator_source == "real"
+    assert (record.train_graph_bytes is not None) == real_step
+    assert (record.accelerator_busy_share is not None) == (mode == "train")
 
 
 def streaming_names() -> list[str]:
@@ -37,8 +40,9 @@ def streaming_names() -> list[str]:
     ]
 
 
-def float_batch_bytes(data, batch_size: int) -> int:
-    return data.bytes_per_sample * 4 * batch_size  # the pipeline hands out float32
+def batch_bytes(data, options: PipelineOptions) -> int:
+    """A batch as the pipeline hands it over: uint8, or float32 normalized on the host."""
+    return data.bytes_per_sample * (4 if options.normalize == "host" else 1) * options.batch_size
 
 
 @pytest.fixture
@@ -52,7 +56,7 @@ def prepared(name, bench_data, bench_cache):
 @pytest.fixture
 def streaming_bound(request, bench_data) -> int:
     """Put a pytest-memray ``limit_memory`` on the test: a few batches, not the split."""
-    bound = BATCHES_IN_FLIGHT * float_batch_bytes(bench_data, MEMRAY_BATCH)
+    bound = BATCHES_IN_FLIGHT * batch_bytes(bench_data, EPOCH_OPTIONS)
     bound += RUNTIME_ALLOWANCE_BYTES
     if bound >= bench_data.total_bytes * 0.75:
         pytest.skip(
@@ -70,10 +74,8 @@ def test_streaming_epoch_stays_within_memray_bound(
     """One epoch in this process under memray: it must allocate a few batches' worth,
     however large the split (tensor_slices and memmap map the whole split, so memray
     counts it for them whatever is resident; they are left out)."""
-    options = PipelineOptions(batch_size=MEMRAY_BATCH)
-
     def epoch() -> int:
-        ds = pipeline.build(prepared, bench_data, options, bench_cache)
+        ds = pipeline.build(prepared, bench_data, EPOCH_OPTIONS, bench_cache)
         return sum(int(label.shape[0]) for _, label in ds)
 
     benchmark.group = "epoch under memray (in-process)"

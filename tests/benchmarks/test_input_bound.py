@@ -7,6 +7,7 @@ import slow_reader
 from test_runner import spec_for
 
 from benchmarks.harness.runner import run_isolated
+from benchmarks.workload.accelerators import Choice
 from loaders.options import PipelineOptions
 
 BATCH = 4
@@ -22,6 +23,7 @@ def test_a_reader_that_sleeps_is_input_bound_by_its_sleep(tiny_root, cache_root,
         tiny_root,
         cache_root,
         mode="train",
+        accelerator=Choice(name="cpu"),  # the real step, timed against itself alone
         width=2,
         steps=STEPS,
         warmup_steps=2,

@@ -15,12 +15,15 @@ SIZE = (32, 32)
 WIDTH = 4
 
 
-def _batch(size: int, seed: int = 0) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-    """A random (time1, time2, label) batch shaped like the loaders' output."""
+def _batch(size: int, seed: int = 0, dtype=np.float32) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """A random (time1, time2, label) batch: float32 as the model takes it, or uint8 as
+    the loaders hand it over (the training step scales it)."""
     rng = np.random.default_rng(seed)
     images = rng.random((2, size, *SIZE, 3), dtype=np.float32)
     label = (rng.random((size, *SIZE, 1)) > 0.5).astype(np.float32)
-    return tf.constant(images[0]), tf.constant(images[1]), tf.constant(label)
+    if dtype == np.uint8:
+        images = np.rint(images * 255)
+    return tuple(tf.constant(a.astype(dtype)) for a in (images[0], images[1], label))
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +78,7 @@ def test_bad_width_or_dropout_is_refused(width: int, dropout: float) -> None:
 
 def test_one_step_gives_a_finite_loss_and_moves_the_weights(step: TrainStep) -> None:
     before = [v.numpy().copy() for v in step.model.trainable_variables]
-    loss = step(*_batch(2))
+    loss = step(*_batch(2, dtype=np.uint8))
     assert loss.shape == () and loss.dtype == tf.float32
     assert np.isfinite(loss.numpy())
     after = step.model.trainable_variables
@@ -84,9 +87,16 @@ def test_one_step_gives_a_finite_loss_and_moves_the_weights(step: TrainStep) -> 
 
 
 def test_batch_sizes_share_one_trace(step: TrainStep) -> None:
-    step(*_batch(2))
-    step(*_batch(3))
+    step(*_batch(2, dtype=np.uint8))
+    step(*_batch(3, dtype=np.uint8))
     assert step.tracing_count == 1
+
+
+def test_the_host_normalized_step_takes_float32_batches() -> None:
+    step = TrainStep(SIZE, width=WIDTH, normalize="host")
+    assert np.isfinite(float(step(*_batch(2))))
+    with pytest.raises(TypeError):  # uint8 is the device-normalizing step's input
+        step(*_batch(2, dtype=np.uint8))
 
 
 def test_same_seed_gives_same_initial_weights() -> None:

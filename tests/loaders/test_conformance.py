@@ -29,13 +29,17 @@ def batches(name, spec, options, cache_root, epochs=1):
     return out
 
 
-def expected_batches(spec, batch_size):
-    """The reference: decode in name order, batch, scale. Independent of tf.data."""
+def expected_batches(spec, batch_size, normalize="device"):
+    """The reference: decode in name order, batch, and (normalized on the host) scale.
+    Independent of tf.data."""
     samples = [read_index(spec, i) for i in range(spec.pairs)]
     out = []
     for start in range(0, spec.pairs, batch_size):
         chunk = samples[start : start + batch_size]
         t1, t2, label = (np.stack([s[k] for s in chunk]) for k in range(3))
+        if normalize == "device":  # uint8, as read: the training step scales it
+            out.append((t1, t2, label))
+            continue
         scale = np.float32(1 / 255)
         out.append(
             (t1.astype(np.float32) * scale, t2.astype(np.float32) * scale, label.astype(np.float32))
@@ -50,18 +54,20 @@ def sample_key(t1: np.ndarray) -> str:
     return hashlib.sha1(t1.tobytes()).hexdigest()
 
 
+@pytest.mark.parametrize("normalize", ["device", "host"])
 @pytest.mark.parametrize("name", STRATEGIES)
-def test_unshuffled_batches_equal_the_reference(name, tiny_spec, cache_root):
-    got = batches(name, tiny_spec, PipelineOptions(batch_size=BATCH), cache_root)[0]
-    want = expected_batches(tiny_spec, BATCH)
+def test_unshuffled_batches_equal_the_reference(name, normalize, tiny_spec, cache_root):
+    options = PipelineOptions(batch_size=BATCH, normalize=normalize)
+    got = batches(name, tiny_spec, options, cache_root)[0]
+    want = expected_batches(tiny_spec, BATCH, normalize)
     assert [b[2].shape[0] for b in got] == [5, 5, 5, 5, 3]  # last partial batch kept
     assert len(got) == len(want)
     for (g1, g2, gl), (w1, w2, wl) in zip(got, want, strict=True):
         for g, w in ((g1, w1), (g2, w2), (gl, wl)):
-            assert g.dtype == np.float32
+            assert g.dtype == (np.uint8 if normalize == "device" else np.float32)
             assert g.shape == w.shape
             np.testing.assert_array_equal(g, w)
-    assert set(np.unique(np.concatenate([b[2].ravel() for b in got]))) <= {0.0, 1.0}
+    assert set(np.unique(np.concatenate([b[2].ravel() for b in got]))) <= {0, 1}
 
 
 @pytest.mark.parametrize("name", STRATEGIES)

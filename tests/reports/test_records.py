@@ -60,7 +60,9 @@ def test_unknown_status_and_schema_are_refused(tmp_path):
     with pytest.raises(RecordError, match=rf"{path}:1: schema 99.*newer loadbench: upgrade"):
         jsonl.read(path)
     path.write_text('{"schema": 0}\n')
-    with pytest.raises(RecordError, match=r"schema 0, this loadbench reads schema 1 and 2 and 3$"):
+    with pytest.raises(
+        RecordError, match=r"schema 0, this loadbench reads schema 1 and 2 and 3 and 4$"
+    ):
         jsonl.read(path)
 
 
@@ -85,10 +87,27 @@ def test_schema_1_records_are_read_with_their_newer_fields_null(tmp_path):
     path = tmp_path / "old.jsonl"
     path.write_text(json.dumps(old) + "\n")
     [back] = jsonl.read(path)
-    assert back.schema == 3 and back.peak_rss_bytes == 5  # read as schema 3 has it
+    assert back.schema == 4 and back.peak_rss_bytes == 5  # read as schema 4 has it
     assert back.peak_pss_bytes is None and back.repeat == 0 and back.process_peaks == []
     assert back.role == "strategy" and back.width is None
-    assert records.SCHEMA == 3 and record().schema == 3
+    assert back.options["normalize"] == "host"  # before schema 4 every pipeline made floats
+    assert records.SCHEMA == 4 and record().schema == 4
+
+
+def test_a_schema_3_training_record_ran_the_real_step(tmp_path):
+    import json
+    from dataclasses import asdict
+
+    old = asdict(record(mode="train", input_wait_s=1.0, compute_s=3.0))
+    for name in ("accelerator", "accelerator_source", "accelerator_busy_share", "batch_bytes"):
+        old.pop(name)
+    old.update(schema=3, env={"gpu": None})
+    path = tmp_path / "old.jsonl"
+    path.write_text(json.dumps(old) + "\n")
+    [back] = jsonl.read(path)
+    assert (back.accelerator, back.accelerator_source) == ("cpu", "real")
+    assert back.options["accelerator"] == "cpu"  # asked for: today's CPU default emulates
+    assert back.accelerator_busy_share == 0.75 and back.accelerators_fed is None
 
 
 def test_a_schema_2_ceiling_is_known_by_its_name_and_its_stored_fraction_goes(tmp_path):

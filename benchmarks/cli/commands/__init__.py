@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from benchmarks.cli.commands import compare, data, prove_limit, report, run, sweep
+from benchmarks.cli.commands import calibrate, compare, data, prove_limit, report, run, sweep
 from benchmarks.cli.commands import list as list_command
 
 COMMANDS = {
     "run": run,
     "sweep": sweep,
     "prove-limit": prove_limit,
+    "calibrate": calibrate,
     "report": report,
     "compare": compare,
     "data": data,
