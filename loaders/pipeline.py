@@ -39,6 +39,9 @@ def build(
                 options.shuffle_buffer, seed=options.seed, reshuffle_each_iteration=True
             )
         ds = ds.batch(options.batch_size, drop_remainder=options.drop_remainder)
+        parse = getattr(strategy, "parse_batch", None)
+        if parse is not None:  # batch, then parse: samples() gave undecoded records
+            ds = _map(ds, parse(data), options)
     else:
         if options.cache != "none":
             raise OptionsError(
@@ -47,17 +50,8 @@ def build(
                 "use cache='none'"
             )
         ds = strategy.batches(data, options)
-    if options.normalize == "device":
-        # Only the element's structure changes: no copy, and no work for a thread pool.
-        ds = ds.map(as_model_inputs)
-    elif options.parallelism == 1:
-        # parallelism 1 is a plain map: a parallel map with one call would still compute
-        # the next batch ahead of the consumer, and "nothing runs ahead" must be expressible.
-        ds = ds.map(scale)
-    else:
-        ds = ds.map(
-            scale, num_parallel_calls=options.parallelism, deterministic=options.deterministic
-        )
+    # "device": only the element's structure changes, no copy and no work for a pool.
+    ds = ds.map(as_model_inputs) if options.normalize == "device" else _map(ds, scale, options)
     if options.prefetch:
         ds = ds.prefetch(options.prefetch)
     tf_options = tf.data.Options()
@@ -69,6 +63,17 @@ def build(
     if options.parallelism == 1:  # nor would tf.data make the plain map parallel
         tf_options.experimental_optimization.map_parallelization = False
     return ds.with_options(tf_options)
+
+
+def _map(ds: tf.data.Dataset, function, options: PipelineOptions) -> tf.data.Dataset:
+    """A per-batch map. Parallelism 1 is a plain map: a parallel map with one call would
+    still compute the next batch ahead of the consumer, and "nothing runs ahead" must be
+    expressible."""
+    if options.parallelism == 1:
+        return ds.map(function)
+    return ds.map(
+        function, num_parallel_calls=options.parallelism, deterministic=options.deterministic
+    )
 
 
 def as_model_inputs(time1: tf.Tensor, time2: tf.Tensor, label: tf.Tensor):

@@ -31,6 +31,11 @@ class Strategy(Protocol):
     reads: its throughput is then read against the machine's decode ceiling
     (``loaders.strategies.ceilings``), otherwise against the copy ceiling.
 
+    It may also define ``parse_batch(data) -> function``: ``samples`` then yields each
+    sample undecoded (one record, e.g. its bytes), the shared pipeline batches those and
+    maps the function on each batch of records to uint8 ``(time1, time2, label)``
+    batches: vectorised parsing, one op per batch instead of one per sample.
+
     It may also define ``memory_profile(data, options) -> loaders.memory.MemoryProfile``:
     what it holds in memory itself, which the memory model adds to the shared pipeline's
     buffers to predict its peak. Without it, its runs get no prediction.
@@ -42,7 +47,8 @@ class Strategy(Protocol):
         """One-time work before reading (a conversion); a no-op for direct readers."""
 
     def samples(self, data: Split, options: PipelineOptions) -> tf.data.Dataset:
-        """Unbatched uint8 samples in ``data.names`` order."""
+        """Unbatched uint8 samples in ``data.names`` order (undecoded records where the
+        strategy defines ``parse_batch``)."""
 
 
 @runtime_checkable

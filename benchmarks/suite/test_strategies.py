@@ -74,6 +74,7 @@ def test_streaming_epoch_stays_within_memray_bound(
     """One epoch in this process under memray: it must allocate a few batches' worth,
     however large the split (tensor_slices and memmap map the whole split, so memray
     counts it for them whatever is resident; they are left out)."""
+
     def epoch() -> int:
         ds = pipeline.build(prepared, bench_data, EPOCH_OPTIONS, bench_cache)
         return sum(int(label.shape[0]) for _, label in ds)

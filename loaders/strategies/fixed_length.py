@@ -1,13 +1,15 @@
 """``fixed_length``: the memmap strategy's raw file, read by TensorFlow alone.
 
-``tf.data.FixedLengthRecordDataset`` reads one row (one sample's bytes) at a time and
-``tf.io.decode_raw`` cuts it into the three images. No Python runs per sample, so the
+``tf.data.FixedLengthRecordDataset`` reads one row (one sample's bytes) at a time; once
+the shared pipeline has batched the rows, ``tf.io.decode_raw`` cuts the whole batch into
+the three images. No Python runs per sample, so the
 whole pipeline is graph ops: it can be shipped to tf.data service workers in other
 processes, which a pipeline with a Python generator or ``numpy_function`` cannot.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -37,19 +39,23 @@ class FixedLength:
         return MemoryProfile(why="one row at a time through a 4 MiB read buffer")
 
     def samples(self, data: Split, options: PipelineOptions) -> tf.data.Dataset:
-        shapes = sample_shapes(data)
-        sizes = [int(np.prod(shape)) for shape in shapes]
-        rows = tf.data.FixedLengthRecordDataset(
+        """The file's rows, undecoded: ``parse_batch`` cuts a whole batch of them at once."""
+        return tf.data.FixedLengthRecordDataset(
             str(self.raw.raw_path()),
             record_bytes=data.bytes_per_sample,
             buffer_size=READ_BUFFER_BYTES,
         )
 
-        def split(row: tf.Tensor):
-            flat = tf.io.decode_raw(row, tf.uint8)
-            parts = tf.split(flat, sizes)
-            return tuple(tf.reshape(p, s) for p, s in zip(parts, shapes, strict=True))
+    def parse_batch(self, data: Split) -> Callable[[tf.Tensor], tuple[tf.Tensor, ...]]:
+        """Batch, then parse: one ``decode_raw`` and one split per batch of rows, not per
+        sample (measured on the built-in 1,000 pairs of 256x256, batch 32: 4,048-4,209
+        pairs/s against 2,016-3,606 cutting each row alone; docs/CALIBRATION.md)."""
+        shapes = sample_shapes(data)
+        sizes = [int(np.prod(shape)) for shape in shapes]
 
-        return rows.map(
-            split, num_parallel_calls=options.parallelism, deterministic=options.deterministic
-        )
+        def parse(rows: tf.Tensor) -> tuple[tf.Tensor, ...]:
+            flat = tf.io.decode_raw(rows, tf.uint8)  # (batch, bytes per sample)
+            parts = tf.split(flat, sizes, axis=1)
+            return tuple(tf.reshape(p, (-1, *s)) for p, s in zip(parts, shapes, strict=True))
+
+        return parse
