@@ -127,3 +127,48 @@ def test_the_gpu_step_never_falls_back_to_the_cpu():
 def test_the_table_file_is_json_a_user_can_copy():
     data = json.loads(accelerators.TABLE.read_text())
     assert data["kind"] == accelerators.TABLE_KIND and "Derived, not measured" in data["note"]
+
+
+@pytest.mark.slow
+def test_calibrate_times_the_real_step_and_its_profile_is_read_back(tmp_path, capsys):
+    from benchmarks.cli import main
+
+    out = tmp_path / "cpu.json"
+    argv = ["calibrate", "--size", "32", "--batch-sizes", "2,4", "--width", "2"]
+    assert main([*argv, "--steps", "2", "--warmup", "1", "--out", str(out)]) == 0
+    assert "use it with: loadbench run --accelerator" in capsys.readouterr().out
+    profile = load_profile(out)
+    assert profile.source == "measured" and profile.width == 2
+    assert [(p.image_size, p.batch_size) for p in profile.steps] == [((32, 32), 2), ((32, 32), 4)]
+    assert all(p.step_s > 0 for p in profile.steps)
+    assert profile.extra["tf_version"].startswith("2.")
+    ran = choose(str(out)).resolve((32, 32), 4, gpu=False)
+    assert ran.emulated and ran.step_s == profile.steps[1].step_s and ran.source == "measured"
+    with pytest.raises(AcceleratorError, match="no step time at 64x64"):
+        choose(str(out)).check((64, 64), 4)
+
+
+@pytest.mark.parametrize(
+    ("flags", "words"),
+    [
+        (["--accelerator", "v100"], "not a known accelerator (cpu, gpu, h100, a100, t4)"),
+        (["--step-time", "0"], "--step-time 0: must be > 0"),
+        (["--accelerator", "h100", "--step-time", "0.1"], "not both"),
+        (["--accelerator", "BAD"], "does not parse"),
+        (["--accelerator", "SMALL"], "no step time at 32x32 (it has: 64x64)"),
+    ],
+)
+def test_bad_accelerator_input_exits_2_before_any_run(tiny_root, tmp_path, capsys, flags, words):
+    from benchmarks.cli import main
+
+    (tmp_path / "bad.json").write_text("{")
+    accelerators.write(measured([(8, 0.01)]), tmp_path / "small.json")
+    flags = [
+        {"BAD": str(tmp_path / "bad.json"), "SMALL": str(tmp_path / "small.json")}.get(f, f)
+        for f in flags
+    ]
+    out = tmp_path / "out"
+    argv = ["run", "--data", str(tiny_root), "--mode", "train", "--out", str(out), *flags]
+    assert main(argv) == 2
+    assert words in capsys.readouterr().err
+    assert not (out / "results.jsonl").exists()  # nothing ran
