@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from loaders.errors import OptionsError
 from loaders.files import atomic_write
 
@@ -110,12 +112,8 @@ def _size_text(size: tuple[int, int]) -> str:
 
 def _line(points: list[StepPoint]) -> tuple[float, float]:
     """Least-squares fixed cost and cost per sample through (batch size, step time)."""
-    xs = [float(p.batch_size) for p in points]
-    ys = [p.step_s for p in points]
-    mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
-    spread = sum((x - mean_x) ** 2 for x in xs)
-    slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / spread
-    return mean_y - slope * mean_x, slope
+    slope, fixed = np.polyfit([p.batch_size for p in points], [p.step_s for p in points], 1)
+    return float(fixed), float(slope)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -68,9 +68,12 @@ def test_sampler_sees_a_worker_and_its_own_cost_is_small():
         worker.kill()
         worker.wait()
     assert sampler.peak_bytes() - baseline >= 100e6
-    # Its CPU time against the wall time it ran: a PSS read of this TensorFlow-laden
-    # process costs about 10 ms, so reading PSS at every 50 ms sample would cost 20%.
-    assert sampler.cpu_s < 0.10 * (sampler.samples[-1][0] or 1)
+    # Its cost, as a count: a PSS read of this TensorFlow-laden process costs about 10 ms,
+    # so reading PSS at every 50 ms sample would cost 20% of a core. It reads PSS on the
+    # worker's climb (when a rescan finds it still climbing) and at the end, not at every
+    # sample. The CPU share itself is timed in the benchmark suite
+    # (benchmarks/suite/test_sampler.py): timed here, it failed on a loaded machine.
+    assert 1 <= len(sampler.pss_samples) <= 4 < len(sampler.samples) / 4, sampler.pss_samples
     timeline = sampler.timeline(baseline)
     times = [t for t, _ in timeline]
     assert times == sorted(times)  # time goes forward (two samples may share a millisecond)
