@@ -11,6 +11,7 @@ import base64
 import pandas as pd
 
 from reports import figures
+from reports.html_summary import number
 from reports.metrics import BY_FIELD
 from reports.summary import with_spread
 from reports.units import format_bytes, format_share
@@ -87,9 +88,9 @@ def _names(rows: pd.DataFrame) -> list[str]:
 
 
 def _row(row: pd.Series, name: str) -> dict:
-    share = _number(row.get("accelerator_busy_share"))
-    waits = _number(row.get("input_bound_share"))
-    fed = _number(row.get("accelerators_fed"))
+    share = number(row.get("accelerator_busy_share"))
+    waits = number(row.get("input_bound_share"))
+    fed = number(row.get("accelerators_fed"))
     kept = share is not None and share >= figures.BUSY
     fed_text = (
         "n/a"
@@ -104,19 +105,12 @@ def _row(row: pd.Series, name: str) -> dict:
         "waits": format_share(waits),
         "band": band(waits),
         "fed": fed_text,
-        "memory": f"{format_bytes(_number(row.get('memory_bytes')))} {row['memory_figure']}",
+        "memory": f"{format_bytes(number(row.get('memory_bytes')))} {row['memory_figure']}",
         "kept": kept,
         "verdict": "keeps it busy"
         if kept
         else ("run failed" if row["status"] != "ok" else f"starves it: busy {format_share(share)}"),
     }
-
-
-def _number(value: object) -> float | None:
-    if value is None:
-        return None
-    number = float(value)  # type: ignore[arg-type]
-    return None if number != number else number
 
 
 def normalization(table: pd.DataFrame) -> dict | None:
@@ -131,7 +125,7 @@ def normalization(table: pd.DataFrame) -> dict | None:
         if set(sides) != {"device", "host"}:
             continue
         device, host = sides["device"], sides["host"]
-        rate_d, rate_h = _number(device["samples_per_s"]), _number(host["samples_per_s"])
+        rate_d, rate_h = number(device["samples_per_s"]), number(host["samples_per_s"])
         rows.append(
             {
                 "strategy": device["strategy"],
@@ -139,10 +133,10 @@ def normalization(table: pd.DataFrame) -> dict | None:
                 "device_rate": with_spread(device, "samples_per_s"),
                 "host_rate": with_spread(host, "samples_per_s"),
                 "ratio": f"{rate_d / rate_h:.2f}x" if rate_d and rate_h else "n/a",
-                "device_memory": format_bytes(_number(device["memory_bytes"])),
-                "host_memory": format_bytes(_number(host["memory_bytes"])),
-                "device_batch": format_bytes(_number(device.get("batch_bytes"))),
-                "host_batch": format_bytes(_number(host.get("batch_bytes"))),
+                "device_memory": format_bytes(number(device["memory_bytes"])),
+                "host_memory": format_bytes(number(host["memory_bytes"])),
+                "device_batch": format_bytes(number(device.get("batch_bytes"))),
+                "host_batch": format_bytes(number(host.get("batch_bytes"))),
             }
         )
     return {"rows": rows, "label": BY_FIELD["samples_per_s"].label} if rows else None

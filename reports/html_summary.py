@@ -70,7 +70,7 @@ def _cell(row: pd.Series, field: str, marked: bool, out: Path) -> dict:
     if field == "memray_peak_bytes":
         if isinstance(row["memray_flamegraph"], str):
             cell["link"] = _relative(row["memray_flamegraph"], out)
-        if text != "n/a" and (_number(row["processes"]) or 0) > 1:
+        if text != "n/a" and (number(row["processes"]) or 0) > 1:
             cell["note"] = "(main process only)"
     return cell
 
@@ -90,7 +90,7 @@ def _ranged(row: pd.Series, field: str) -> str:
     return " ".join(t for t in _texts(row, field) if t)
 
 
-def _number(value: float | int | None) -> float | None:
+def number(value: float | int | None) -> float | None:
     """A number, or None for None and NaN (what pandas gives for a missing figure)."""
     return None if value is None or value != value else float(value)
 

@@ -172,7 +172,7 @@ def run_config(
     if accelerator.name == "gpu" and args.mode != "iterate":
         from benchmarks.workload.device import has_gpu  # imports TensorFlow: only when asked
 
-        accelerator.resolve((1, 1), 1, gpu=has_gpu())  # no GPU: fails now, not in each run
+        accelerator.on(gpu=has_gpu())  # no GPU: fails now, not in each run
     sides: tuple[Normalize, ...] = (
         ("device", "host") if args.normalize == "both" else (args.normalize,)
     )

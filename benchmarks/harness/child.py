@@ -107,7 +107,7 @@ class _Loop:
     computes: list[float] = field(default_factory=list)  # time of the training step on it
     batch_ends: list[float] = field(default_factory=list)
     samples: int = 0
-    batch_bytes: int = 0  # the largest batch's bytes as the pipeline handed it over
+    batch_bytes: int = 0  # the (first, largest) batch's bytes as the pipeline handed it over
     last_batch: tuple[Any, ...] = ()
 
 
@@ -162,7 +162,8 @@ def measure(spec: RunSpec) -> ChildReport:
     )
     real = ran is not None and not ran.emulated
     step_s = (ran.step_s or percentile(loop.computes, 50)) if ran is not None else None
-    fed = _fed(loop, batches, step_s) if spec.fed_search and step_s else None
+    busy = feeding.busy_share(loop.waits, loop.computes) if ran is not None else None
+    fed = _fed(loop, batches, step_s, busy or 0.0) if spec.fed_search and step_s else None
     if served:
         served.stop()
     compute_only = _compute_only(step, loop.last_batch) if real else None
@@ -218,7 +219,7 @@ def measure(spec: RunSpec) -> ChildReport:
         accelerator=ran.name if ran else None,
         accelerator_source=ran.source if ran else None,
         accelerator_step_s=round(step_s, 6) if step_s else None,
-        accelerator_busy_share=feeding.busy_share(loop.waits, loop.computes) if ran else None,
+        accelerator_busy_share=busy,
         accelerators_fed=fed.count if fed else None,
         accelerators_fed_capped=fed.capped if fed else None,
         fed_trials=[t.as_list() for t in fed.trials] if fed else [],
@@ -243,7 +244,8 @@ def _run_loop(spec: RunSpec, batches: Any, step: Any, start: float) -> _Loop:
         if step is not None:
             float(step(time1, time2, label))  # float() waits for the step to finish
         ended = time.perf_counter()
-        loop.batch_bytes = max(loop.batch_bytes, _bytes_of(time1, time2, label))
+        if index == 0:  # the first batch of an epoch is its largest: only the last is short
+            loop.batch_bytes = _bytes_of(time1, time2, label)
         loop.batch_ends.append(round(ended - start, 4))
         if index >= spec.warmup_steps:
             loop.step_times.append(ended - began)
@@ -278,11 +280,10 @@ def _training_step(spec: RunSpec, image_size: tuple[int, int]) -> tuple[Any, Any
     return ran, step, width
 
 
-def _fed(loop: _Loop, batches: Any, step_s: float) -> feeding.Fed:
+def _fed(loop: _Loop, batches: Any, step_s: float, busy: float) -> feeding.Fed:
     """How many accelerators of this step time the pipeline keeps at 90% busy; the run's
-    own measured loop is the one-accelerator trial."""
-    share = feeding.busy_share(loop.waits, loop.computes) or 0.0
-    one = feeding.Trial(1, share, len(loop.waits), sum(loop.step_times))
+    own measured loop (``busy`` of the time) is the one-accelerator trial."""
+    one = feeding.Trial(1, busy, len(loop.waits), sum(loop.step_times))
     return feeding.search(lambda count: feeding.trial(batches, step_s, count), one)
 
 

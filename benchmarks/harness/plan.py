@@ -97,9 +97,7 @@ class RunConfig:
         if "train" in self.modes:  # a profile without this image size fails now too
             for choice in self.datasets:
                 for options in self.variants:
-                    batch = options.batch_size
-                    if not self.batch_given:
-                        batch = DEFAULT_BATCH[defaults_key("train", self.accelerator)]
+                    batch = _for_mode(options, "train", self).batch_size
                     self.accelerator.check(choice.split.image_size, batch)
 
     @property

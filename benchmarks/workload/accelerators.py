@@ -11,6 +11,7 @@ the command line checks a choice before any child starts.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -153,11 +154,9 @@ class Choice:
         if self.profile is not None:
             self.profile.step_s(image_size, batch_size)
 
-    def resolve(self, image_size: tuple[int, int], batch_size: int, gpu: bool) -> Resolved:
-        """What the run does on a machine that has (``gpu``) or lacks a GPU."""
-        if self.step_time_s is not None:
-            how = f"given: {self.step_time_s:g} s per batch"
-            return Resolved(name=GIVEN, source="given", step_s=self.step_time_s, how=how)
+    def on(self, gpu: bool) -> str:
+        """The name a run resolves to on a machine that has (``gpu``) or lacks a GPU;
+        ``gpu`` asked for without one fails: never a silent run on the CPU."""
         name = self.name if self.name is not None else ("gpu" if gpu else DEFAULT_EMULATED)
         if name == "gpu" and not gpu:
             raise AcceleratorError(
@@ -165,6 +164,14 @@ class Choice:
                 f"(--accelerator {DEFAULT_EMULATED}, or a profile file) or run the real CPU "
                 "step (--accelerator cpu)"
             )
+        return name
+
+    def resolve(self, image_size: tuple[int, int], batch_size: int, gpu: bool) -> Resolved:
+        """What the run does on a machine that has (``gpu``) or lacks a GPU."""
+        if self.step_time_s is not None:
+            how = f"given: {self.step_time_s:g} s per batch"
+            return Resolved(name=GIVEN, source="given", step_s=self.step_time_s, how=how)
+        name = self.on(gpu)
         if name in REAL:
             return Resolved(name=name, source="real", how=f"the real step on the {name}")
         profile = self.profile or builtin()[name]
@@ -205,7 +212,12 @@ def choose(accelerator: str | None, step_time_s: float | None = None) -> Choice:
 
 
 def builtin() -> dict[str, Profile]:
-    """The built-in table, by name."""
+    """The built-in table, by name (read once a process)."""
+    return dict(_table())
+
+
+@functools.cache
+def _table() -> dict[str, Profile]:
     data = json.loads(TABLE.read_text(encoding="utf-8"))
     return {item["name"]: _profile(item, str(TABLE)) for item in data["accelerators"]}
 

@@ -111,8 +111,7 @@ class TrainStep:
     def _step(self, time1: tf.Tensor, time2: tf.Tensor, label: tf.Tensor) -> tf.Tensor:
         """The body that gets traced: one forward, backward and Adam update."""
         with tf.device(self.device):
-            if self.normalize == "device":
-                (time1, time2), label = scale(time1, time2, label)
+            (time1, time2), label = self.model_inputs(time1, time2, label)
             with tf.GradientTape() as tape:
                 logits = self.model([time1, time2], training=True)
                 loss = self._loss(label, logits)
