@@ -108,12 +108,15 @@ def test_au_under_an_emulated_step_is_within_5_points_of_the_truth(tiny_root, ca
 
 @pytest.mark.slow
 def test_accelerators_fed_is_measured_and_shrinks_with_the_step(tiny_root, cache_root):
-    strategy = "sleepy:MakesBatchesForSixAndAHalf"
+    strategy = "sleepy:MakesBatchesForTwoAndAHalf"
     full = emulated_run(strategy, tiny_root, cache_root, 0.1, steps=8)
     half = emulated_run(strategy, tiny_root, cache_root, 0.05, steps=8)
-    assert full.accelerators_fed == 6, full.fed_trials  # truth: 6 (97.5%), not 7 (83.6%)
-    assert half.accelerators_fed == 3, half.fed_trials  # truth: 3 (97.5%), not 4 (73%)
+    assert full.accelerators_fed == 2, full.fed_trials  # truth: 2 (100%), not 3 (83.3%)
+    assert half.accelerators_fed == 1, half.fed_trials  # truth: 1 (100%), not 2 (62.5%)
+    confirmed = full.fed_trials[-1]  # the answer measured again as the last trial
+    assert confirmed[0] == 2 and confirmed[1] >= BUSY_LINE, full.fed_trials
+    assert [t[0] for t in half.fed_trials] == [1, 2], half.fed_trials  # 1 is the run's loop
     for result in (full, half):
-        last = result.fed_trials[-1]
-        assert last[0] == result.accelerators_fed and last[1] >= BUSY_LINE  # confirmed
+        next_count = [t for t in result.fed_trials if t[0] == result.accelerators_fed + 1]
+        assert next_count and all(t[1] < BUSY_LINE for t in next_count), result.fed_trials
         assert all(t[2] >= feeding.TRIAL_BATCHES for t in result.fed_trials[1:])
