@@ -36,6 +36,12 @@ class Strategy(Protocol):
     maps the function on each batch of records to uint8 ``(time1, time2, label)``
     batches: vectorised parsing, one op per batch instead of one per sample.
 
+    It may also define ``diagnose(data, error) -> DatasetError | None``: called with a
+    TensorFlow error raised while its batches were read, it returns an error naming the
+    file (or converted record) responsible and what to do, or None where it finds none.
+    TensorFlow's decoding errors name no file; a diagnosis may take its time (it runs
+    once, after the failure).
+
     It may also define ``memory_profile(data, options) -> loaders.memory.MemoryProfile``:
     what it holds in memory itself, which the memory model adds to the shared pipeline's
     buffers to predict its peak. Without it, its runs get no prediction.

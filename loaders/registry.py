@@ -20,7 +20,9 @@ BUILTIN = {
     "tensor_slices": "loaders.strategies.tensor_slices:TensorSlices",
     "generator": "loaders.strategies.generator:Generator",
     "sequence": "loaders.strategies.sequence:Sequence",
+    "files": "loaders.strategies.files:Files",
     "tfrecord": "loaders.strategies.tfrecord:TFRecord",
+    "tfrecord_png": "loaders.strategies.tfrecord_png:TFRecordPNG",
     "memmap": "loaders.strategies.memmap:Memmap",
     "fixed_length": "loaders.strategies.fixed_length:FixedLength",
 }

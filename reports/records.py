@@ -15,8 +15,11 @@ Schema versions (``schema``, bumped on any change of meaning):
    stored;
 4. adds ``options["normalize"]`` (where pixels become floats), ``batch_bytes`` and, in
    training, the accelerator the step stood for (``options["accelerator"]`` asked for,
-   None: the machine's default) with its busy share and ``accelerators_fed``.
-Files of schema 1 to 3 are read by ``upgrade``.
+   None: the machine's default) with its busy share and ``accelerators_fed``;
+5. ``ceiling_copy`` copies each batch (before, TensorFlow aliased its aligned arrays and
+   nothing was copied: such a record is read as ``ceiling_copy_aliased``, so no strategy
+   is read against it); adds ``reference_samples_per_s``.
+Files of schema 1 to 4 are read by ``upgrade``.
 """
 
 from __future__ import annotations
@@ -27,8 +30,10 @@ from typing import Any
 
 from loaders.errors import RecordError
 
-SCHEMA = 4
-KNOWN_SCHEMAS = frozenset({1, 2, 3, 4})
+SCHEMA = 5
+KNOWN_SCHEMAS = frozenset({1, 2, 3, 4, 5})
+# Before schema 5 ceiling_copy copied nothing (TensorFlow aliased its arrays).
+ALIASED_COPY_CEILING = "ceiling_copy_aliased"
 STATUSES = ("ok", "error", "crashed", "killed", "timeout", "over_budget")
 ROLES = ("strategy", "ceiling")
 # GraphDef protos cannot serialize past 2 GiB (protobuf's limit on one message).
@@ -91,6 +96,9 @@ class Measurement:
     accelerators_fed: int | None = None  # most such accelerators kept at AU >= 90%
     accelerators_fed_capped: bool | None = None  # the search's limit: "at least"
     fed_trials: list[list[float]] = field(default_factory=list)  # [k, AU, batches, s]
+    # A ceiling's outside instrument: the same work without tf.data, in the same child
+    # (ceiling_copy: numpy's copy() of its batches).
+    reference_samples_per_s: float | None = None
 
     def __post_init__(self) -> None:
         if self.role not in ROLES:
@@ -153,7 +161,7 @@ def dataset_key(dataset: dict[str, Any]) -> str:
 
 
 def upgrade(data: dict[str, Any]) -> dict[str, Any]:
-    """A record of schema 1 to 3 with the fields schema 4 has."""
+    """A record of schema 1 to 4 with the fields schema 5 has."""
     if data.get("schema") == SCHEMA:
         return data
     data = dict(data)
@@ -173,6 +181,8 @@ def upgrade(data: dict[str, Any]) -> dict[str, Any]:
         if wait is not None and compute and wait + compute > 0:
             data.setdefault("accelerator_busy_share", compute / (wait + compute))
     data["options"] = options
+    if data.get("strategy") == "ceiling_copy":
+        data["strategy"] = ALIASED_COPY_CEILING
     data["schema"] = SCHEMA
     return data
 

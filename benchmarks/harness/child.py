@@ -155,7 +155,10 @@ def measure(spec: RunSpec) -> ChildReport:
             service = tf.data.experimental.service
             ds = ds.apply(service.distribute(spec.processing_mode, target))
         batches = iter(ds.repeat())
-        loop = _run_loop(spec, batches, step, start)
+        try:
+            loop = _run_loop(spec, batches, step, start)
+        except tf.errors.OpError as exc:
+            raise _diagnosed(strategy, data, exc) from exc
     peak, peak_pss = sampler.peak_bytes(), sampler.peak_pss_bytes()
     graph_bytes, over_limit = (
         (None, None) if ceiling else probes.dataset_graph_size(local_ds, data.total_bytes)
@@ -166,6 +169,7 @@ def measure(spec: RunSpec) -> ChildReport:
     fed = _fed(loop, batches, step_s, busy or 0.0) if spec.fed_search and step_s else None
     if served:
         served.stop()
+    reference = getattr(strategy, "reference_samples_per_s", None)
     compute_only = _compute_only(step, loop.last_batch) if real else None
     steady_s = sum(loop.step_times)
     # Rounded before the share is taken, so the record's share is exactly its own fields'.
@@ -223,6 +227,7 @@ def measure(spec: RunSpec) -> ChildReport:
         accelerators_fed=fed.count if fed else None,
         accelerators_fed_capped=fed.capped if fed else None,
         fed_trials=[t.as_list() for t in fed.trials] if fed else [],
+        reference_samples_per_s=reference() if reference else None,
     )
     return ChildReport(
         measurement=measurement,
@@ -256,6 +261,15 @@ def _run_loop(spec: RunSpec, batches: Any, step: Any, start: float) -> _Loop:
         index += 1
     loop.last_batch = (time1, time2, label)
     return loop
+
+
+def _diagnosed(strategy: object, data: Any, error: Exception) -> Exception:
+    """The error to report for one TensorFlow raised while reading: the strategy's own
+    diagnosis where it has one (``diagnose(data, error)``, naming the file or record that
+    TensorFlow's message does not), else TensorFlow's."""
+    diagnose = getattr(strategy, "diagnose", None)
+    found = diagnose(data, error) if diagnose is not None else None
+    return found or error
 
 
 def _training_step(spec: RunSpec, image_size: tuple[int, int]) -> tuple[Any, Any, int | None]:

@@ -4,34 +4,46 @@ Two reference pipelines, measured like strategies (each in its own child, on the
 split, iterating) so that a strategy's throughput can be read as a fraction of what the
 machine allows:
 
-- ``ceiling_decode``: the split's image files read and decoded in parallel by tf.data
-  and batched, nothing else (no validation, no float conversion, no prefetch). The
-  ceiling of a strategy that decodes PNG or JPEG while it reads.
-- ``ceiling_copy``: pre-decoded uint8 batches held in memory, each copied once into a
-  fresh tensor. The ceiling of a strategy that reads samples already decoded (from a
-  converted file, or from arrays in memory).
+- ``ceiling_decode``: each pair's three image files read (``tf.io.read_file``) and
+  decoded in one parallel ``map`` (``options.parallelism`` calls, ``deterministic`` as
+  asked), then batched. The decoders and their settings are the graph-native readers'
+  (``loaders.strategies.decoding``: ``decode_png``/``decode_jpeg``, one format per
+  folder), without the mask's value check and scaling. Nothing else: no prefetch, no
+  validation. The ceiling of a strategy that decodes PNG or JPEG as it reads.
+- ``ceiling_copy``: pre-decoded uint8 batches held in memory (``HELD_BATCHES`` of them,
+  cycled), each copied once, by ``numpy.copyto`` into a fresh 64-byte-aligned buffer
+  that ``from_generator`` then hands to TensorFlow without a second copy (it aliases
+  aligned arrays). One memory copy and one Python generator step a batch, nothing
+  else. The ceiling of a strategy that reads samples already decoded (from a converted
+  file, or from arrays in memory). Its record also carries ``reference_samples_per_s``:
+  numpy's own ``copy()`` of the same batches in the same process, the outside
+  instrument it is checked against.
 
 They are not among the strategies (``registry.CEILINGS``, not ``registry.BUILTIN``):
 ``loadbench run`` adds them to its runs, and a record's ``ceiling_fraction`` is its
 throughput over the ceiling that applies to it (``applies_to``). Their batches stay
-uint8, so they also skip the float conversion every strategy pays: a fraction of 1 is
-out of reach, and what matters is how close.
+uint8 and skip the pipeline's last map and prefetch: a fraction of 1 is out of reach,
+and what matters is how close.
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
+import numpy as np
 import tensorflow as tf
 
-from loaders.dataset.layout import Split
+from loaders.dataset.layout import FOLDERS, Split
 from loaders.options import PipelineOptions
-from loaders.strategies.tensor_slices import load_arrays
+from loaders.strategies import decoding
+from loaders.strategies.tensor_slices import aligned_empty, load_arrays
 
 DECODE = "ceiling_decode"  # the names are registry.CEILINGS' keys
 COPY = "ceiling_copy"
 # Batches ceiling_copy cycles through: more than the CPU's caches hold (docs/CALIBRATION.md).
 HELD_BATCHES = 16
+REFERENCE_S = 1.0  # how long numpy's copy of the held batches is timed, at least
 
 
 def applies_to(strategy: object) -> str:
@@ -46,23 +58,28 @@ class DecodeCeiling:
     name = DECODE
     ceiling = True
 
+    def __init__(self) -> None:
+        self.formats: dict[str, str] | None = None
+
     def prepare(self, data: Split, cache_root: Path) -> None:
-        """Nothing to convert: it reads the image files themselves."""
+        """Nothing to convert: it reads the image files themselves (one format a folder)."""
+        self.formats = decoding.folder_formats(data, self.name)
 
     def batches(self, data: Split, options: PipelineOptions) -> tf.data.Dataset:
-        files = [(str(s.time1), str(s.time2), str(s.label)) for s in data.samples]
-        height, width = data.image_size
-
-        def decode(path: tf.Tensor, channels: int) -> tf.Tensor:
-            image = tf.io.decode_image(tf.io.read_file(path), channels, expand_animations=False)
-            return tf.ensure_shape(image, (height, width, channels))
+        assert self.formats is not None, "prepare() first"
+        decode_sample = decoding.sample_decoder(data, self.formats, masks=False)
 
         def pair(time1: tf.Tensor, time2: tf.Tensor, label: tf.Tensor):
-            return (decode(time1, 3), decode(time2, 3)), decode(label, 1)
+            *images, mask = decode_sample(
+                *(tf.io.read_file(p) for p in (time1, time2, label)), time1
+            )
+            return tuple(images), mask
 
-        columns = tuple(list(column) for column in zip(*files, strict=True))
+        columns = tuple([str(getattr(s, f)) for s in data.samples] for f in FOLDERS)
         ds = tf.data.Dataset.from_tensor_slices(columns)
-        ds = ds.map(pair, num_parallel_calls=options.parallelism, deterministic=True)
+        ds = ds.map(
+            pair, num_parallel_calls=options.parallelism, deterministic=options.deterministic
+        )
         return ds.batch(options.batch_size)
 
 
@@ -71,6 +88,10 @@ class CopyCeiling:
 
     name = COPY
     ceiling = True
+
+    def __init__(self) -> None:
+        self.held: tuple[np.ndarray, ...] = ()  # the batches' source, set by batches()
+        self.batch_size = 0
 
     def prepare(self, data: Split, cache_root: Path) -> None:
         """Nothing to convert: the held batches are decoded when the pipeline is built."""
@@ -84,16 +105,43 @@ class CopyCeiling:
             image_size=data.image_size,
             signature=data.signature,
         )
-        time1, time2, label = load_arrays(subset, options.workers)
-        starts = range(0, held, options.batch_size)
+        self.held, self.batch_size = load_arrays(subset, options.workers), options.batch_size
+        arrays = self.held
 
         def copies():
-            # tf.data copies each yielded array into a new tensor: the one copy counted.
-            for start in starts:
-                rows = slice(start, start + options.batch_size)
-                yield (time1[rows], time2[rows]), label[rows]
+            for rows in self._batch_rows():
+                time1, time2, label = (copy_out(a[rows]) for a in arrays)
+                yield (time1, time2), label
 
         height, width = data.image_size
         image = tf.TensorSpec((None, height, width, 3), tf.uint8)
         mask = tf.TensorSpec((None, height, width, 1), tf.uint8)
         return tf.data.Dataset.from_generator(copies, output_signature=((image, image), mask))
+
+    def _batch_rows(self) -> list[slice]:
+        if not self.held:
+            return []
+        pairs = len(self.held[0])
+        return [slice(s, s + self.batch_size) for s in range(0, pairs, self.batch_size)]
+
+    def reference_samples_per_s(self, min_s: float = REFERENCE_S) -> float | None:
+        """numpy's own ``copy()`` of each held batch, cycled for at least ``min_s``: what
+        one copy a batch costs in this process, without tf.data."""
+        rows = self._batch_rows()
+        if not rows:
+            return None
+        samples, began, elapsed = 0, time.perf_counter(), 0.0
+        while elapsed < min_s:
+            for batch in rows:
+                copies = [a[batch].copy() for a in self.held]
+                samples += len(copies[0])
+            elapsed = time.perf_counter() - began
+        return samples / elapsed
+
+
+def copy_out(rows: np.ndarray) -> np.ndarray:
+    """``rows`` copied once into a fresh 64-byte-aligned array, which TensorFlow takes
+    without copying again (an unaligned one it would copy a second time)."""
+    out = aligned_empty(rows.shape)
+    np.copyto(out, rows)
+    return out

@@ -9,6 +9,7 @@ in parallel. Each record holds the decoded uint8 bytes, so reading back is parse
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import tensorflow as tf
@@ -29,8 +30,10 @@ MAX_SHARDS = 256
 FEATURES = ("time1", "time2", "label")
 
 
-def shard_count(data: Split) -> int:
-    wanted = max(MIN_SHARDS, math.ceil(data.total_bytes / SHARD_TARGET_BYTES))
+def shard_count(data: Split, total_bytes: int | None = None) -> int:
+    """Shards of about ``SHARD_TARGET_BYTES`` for ``total_bytes`` (default: the decoded
+    split's), at least ``MIN_SHARDS`` and one sample each."""
+    wanted = max(MIN_SHARDS, math.ceil((total_bytes or data.total_bytes) / SHARD_TARGET_BYTES))
     return max(1, min(wanted, MAX_SHARDS, data.pairs))
 
 
@@ -55,12 +58,7 @@ class TFRecord:
         )
 
     def samples(self, data: Split, options: PipelineOptions) -> tf.data.Dataset:
-        if self.conversion is None:
-            raise StrategyError("tfrecord: samples() called before prepare()")
-        shards = self.conversion.info["shards"]
-        paths = [self.conversion.path(name) for name in shards]
-        for path in paths:
-            check_size(path, self.conversion.files[path.name])
+        paths = shard_paths(self.conversion, self.name)
         shapes = sample_shapes(data)
 
         def parse(record: tf.Tensor):
@@ -72,37 +70,63 @@ class TFRecord:
                 for f, shape in zip(FEATURES, shapes, strict=True)
             )
 
-        files = tf.data.Dataset.from_tensor_slices([str(p) for p in paths])
-        records = files.interleave(
-            tf.data.TFRecordDataset,
-            cycle_length=len(paths),
-            block_length=1,
-            num_parallel_calls=options.parallelism,
-            deterministic=options.deterministic,
-        )
-        return records.map(
+        return interleave_records(paths, options).map(
             parse, num_parallel_calls=options.parallelism, deterministic=options.deterministic
         )
 
 
-def write_shards(data: Split, directory: Path) -> dict:
-    """Write every sample into ``shard_count`` TFRecord files; return the shard names."""
-    count = shard_count(data)
+def shard_paths(conversion: Conversion | None, strategy: str) -> list[Path]:
+    """The converted shards, each checked against the size its manifest recorded."""
+    if conversion is None:
+        raise StrategyError(f"{strategy}: samples() called before prepare()")
+    paths = [conversion.path(name) for name in conversion.info["shards"]]
+    for path in paths:
+        check_size(path, conversion.files[path.name])
+    return paths
+
+
+def interleave_records(paths: list[Path], options: PipelineOptions) -> tf.data.Dataset:
+    """The shards' records in sample order (sample ``i`` is in shard ``i % shards``): an
+    interleave over every shard, one record from each in turn, read in parallel."""
+    files = tf.data.Dataset.from_tensor_slices([str(p) for p in paths])
+    return files.interleave(
+        tf.data.TFRecordDataset,
+        cycle_length=len(paths),
+        block_length=1,
+        num_parallel_calls=options.parallelism,
+        deterministic=options.deterministic,
+    )
+
+
+def bytes_feature(value: bytes) -> tf.train.Feature:
+    return tf.train.Feature(bytes_list=tf.train.BytesList(value=[value]))
+
+
+def write_shards(
+    data: Split,
+    directory: Path,
+    example: Callable[[int], tf.train.Example] | None = None,
+    count: int | None = None,
+) -> dict:
+    """Write ``example(i)`` of every sample (default: its decoded uint8 bytes) into
+    ``count`` TFRecord files (default: ``shard_count``); return the shard names."""
+    count = count or shard_count(data)
+    make = example or (lambda index: decoded_example(data, index))
     names = [f"{data.split}-{k:05d}-of-{count:05d}.tfrecord" for k in range(count)]
     writers = [tf.io.TFRecordWriter(str(directory / n)) for n in names]
     try:
         for index in range(data.pairs):
-            time1, time2, label = read_index(data, index)
-            example = tf.train.Example(
-                features=tf.train.Features(
-                    feature={
-                        f: tf.train.Feature(bytes_list=tf.train.BytesList(value=[a.tobytes()]))
-                        for f, a in zip(FEATURES, (time1, time2, label), strict=True)
-                    }
-                )
-            )
-            writers[index % count].write(example.SerializeToString())
+            writers[index % count].write(make(index).SerializeToString())
     finally:
         for writer in writers:
             writer.close()
     return {"shards": names}
+
+
+def decoded_example(data: Split, index: int) -> tf.train.Example:
+    arrays = read_index(data, index)
+    return tf.train.Example(
+        features=tf.train.Features(
+            feature={f: bytes_feature(a.tobytes()) for f, a in zip(FEATURES, arrays, strict=True)}
+        )
+    )

@@ -21,7 +21,16 @@ def install_entry_points(site: Path, monkeypatch, lines: str, dist: str = "userp
 
 
 def test_builtins_are_listed_without_importing_tensorflow():
-    assert registry.names()[:5] == ["tensor_slices", "generator", "sequence", "tfrecord", "memmap"]
+    assert registry.names()[:8] == [
+        "tensor_slices",
+        "generator",
+        "sequence",
+        "files",
+        "tfrecord",
+        "tfrecord_png",
+        "memmap",
+        "fixed_length",
+    ]
 
 
 def test_module_reference_creates_an_outside_strategy():
