@@ -3,8 +3,11 @@ computes, in fixed-width columns; nothing here computes a figure."""
 
 from __future__ import annotations
 
+import json
+
 from reports.metrics import BY_FIELD, SUMMARY_FIELDS
 from reports.records import Record
+from reports.stats import median
 from reports.summary import UNSTABLE_HINT, summary, with_spread
 from reports.tables import CompareRow, FitRow, LimitRow, ModelRow
 from reports.units import first_line
@@ -79,6 +82,25 @@ def _accelerators(table) -> list[str]:
     return lines
 
 
+def _references(written: list[Record]) -> list[str]:
+    """Each ceiling against its outside instrument, measured in the same children: the
+    medians of their ok repeats, a line per ceiling and options."""
+    found: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    for record in written:
+        if record.status == "ok" and record.samples_per_s and record.reference_samples_per_s:
+            key = (record.strategy, json.dumps(record.options, sort_keys=True))
+            found.setdefault(key, []).append((record.samples_per_s, record.reference_samples_per_s))
+    lines = []
+    for (name, _), pairs in found.items():
+        rate = median([p[0] for p in pairs]) or 0.0
+        reference = median([p[1] for p in pairs]) or 0.0
+        lines.append(
+            f"{name}: {rate:,.0f} samples/s, {rate / reference:.2f}x numpy copying the same "
+            f"batches once in the same child ({reference:,.0f} samples/s)"
+        )
+    return lines
+
+
 def run_summary(written: list[Record]) -> str:
     """The measurements of one invocation, a line each: the median of their repeats with
     its spread, and why a measurement is unstable; columns nobody measured are left out."""
@@ -112,6 +134,7 @@ def run_summary(written: list[Record]) -> str:
             )
             flagged.append(f"  {which}: {'; '.join(row['unstable'])}")
     lines.extend(_accelerators(table))
+    lines.extend(_references(written))
     lines.append(
         "Medians of the ok repeats (smallest-largest, CV: coefficient of variation); peak PSS "
         "counts pages shared between the run's processes once, peak RSS sums them per process."

@@ -10,14 +10,16 @@ machine allows:
   (``loaders.strategies.decoding``: ``decode_png``/``decode_jpeg``, one format per
   folder), without the mask's value check and scaling. Nothing else: no prefetch, no
   validation. The ceiling of a strategy that decodes PNG or JPEG as it reads.
-- ``ceiling_copy``: pre-decoded uint8 batches held in memory (``HELD_BATCHES`` of them,
-  cycled), each copied once, by ``numpy.copyto`` into a fresh 64-byte-aligned buffer
-  that ``from_generator`` then hands to TensorFlow without a second copy (it aliases
-  aligned arrays). One memory copy and one Python generator step a batch, nothing
-  else. The ceiling of a strategy that reads samples already decoded (from a converted
-  file, or from arrays in memory). Its record also carries ``reference_samples_per_s``:
-  numpy's own ``copy()`` of the same batches in the same process, the outside
-  instrument it is checked against.
+- ``ceiling_copy``: pre-decoded uint8 samples held in memory (``HELD_BATCHES`` batches
+  of them, cycled), each batch copied once into a fresh tensor by ``tf.gather`` of its
+  rows, in a parallel ``map`` (``options.parallelism`` calls). One memory copy a batch,
+  into memory TensorFlow allocates as every strategy's batch is, nothing else. (A
+  ``from_generator`` yielding the held arrays' slices copies nothing: TensorFlow aliases
+  64-byte-aligned arrays. Copying them in the generator first ran at 0.6x of numpy's
+  ``copy()``: docs/CALIBRATION.md.) The ceiling of a strategy that reads samples
+  already decoded (from a converted file, or from arrays in memory). Its record also
+  carries ``reference_samples_per_s``: numpy's own ``copy()`` of the same batches in
+  the same process, the outside instrument it is checked against.
 
 They are not among the strategies (``registry.CEILINGS``, not ``registry.BUILTIN``):
 ``loadbench run`` adds them to its runs, and a record's ``ceiling_fraction`` is its
@@ -29,6 +31,7 @@ and what matters is how close.
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -37,13 +40,14 @@ import tensorflow as tf
 from loaders.dataset.layout import FOLDERS, Split
 from loaders.options import PipelineOptions
 from loaders.strategies import decoding
-from loaders.strategies.tensor_slices import aligned_empty, load_arrays
+from loaders.strategies.tensor_slices import load_arrays
 
 DECODE = "ceiling_decode"  # the names are registry.CEILINGS' keys
 COPY = "ceiling_copy"
 # Batches ceiling_copy cycles through: more than the CPU's caches hold (docs/CALIBRATION.md).
 HELD_BATCHES = 16
 REFERENCE_S = 1.0  # how long numpy's copy of the held batches is timed, at least
+REFERENCE_RING = 4  # scratch batches per thread of that copy
 
 
 def applies_to(strategy: object) -> str:
@@ -92,6 +96,7 @@ class CopyCeiling:
     def __init__(self) -> None:
         self.held: tuple[np.ndarray, ...] = ()  # the batches' source, set by batches()
         self.batch_size = 0
+        self.workers = 1
 
     def prepare(self, data: Split, cache_root: Path) -> None:
         """Nothing to convert: the held batches are decoded when the pipeline is built."""
@@ -105,18 +110,22 @@ class CopyCeiling:
             image_size=data.image_size,
             signature=data.signature,
         )
-        self.held, self.batch_size = load_arrays(subset, options.workers), options.batch_size
-        arrays = self.held
+        self.held = load_arrays(subset, options.workers)
+        self.batch_size, self.workers = options.batch_size, options.workers
+        # The held arrays as tensors without a copy (DLPack; they are 64-byte aligned).
+        tensors = tuple(tf.experimental.dlpack.from_dlpack(a.__dlpack__()) for a in self.held)
+        size = options.batch_size
 
-        def copies():
-            for rows in self._batch_rows():
-                time1, time2, label = (copy_out(a[rows]) for a in arrays)
-                yield (time1, time2), label
+        def copy(batch: tf.Tensor):
+            start = batch * size
+            rows = tf.range(start, tf.minimum(start + size, held))
+            time1, time2, label = (tf.gather(t, rows) for t in tensors)  # a new tensor each
+            return (time1, time2), label
 
-        height, width = data.image_size
-        image = tf.TensorSpec((None, height, width, 3), tf.uint8)
-        mask = tf.TensorSpec((None, height, width, 1), tf.uint8)
-        return tf.data.Dataset.from_generator(copies, output_signature=((image, image), mask))
+        batches = tf.data.Dataset.range(len(self._batch_rows()))
+        return batches.map(
+            copy, num_parallel_calls=options.parallelism, deterministic=options.deterministic
+        )
 
     def _batch_rows(self) -> list[slice]:
         if not self.held:
@@ -125,23 +134,28 @@ class CopyCeiling:
         return [slice(s, s + self.batch_size) for s in range(0, pairs, self.batch_size)]
 
     def reference_samples_per_s(self, min_s: float = REFERENCE_S) -> float | None:
-        """numpy's own ``copy()`` of each held batch, cycled for at least ``min_s``: what
-        one copy a batch costs in this process, without tf.data."""
+        """numpy copying each held batch once, cycled for at least ``min_s`` on as many
+        threads as the ceiling's map may use (numpy releases the GIL while it copies):
+        ``copyto`` into batch buffers allocated once, so into memory already touched, as
+        TensorFlow's allocator hands out freed batches again. The same copies without
+        tf.data: the instrument the ceiling is checked against."""
         rows = self._batch_rows()
         if not rows:
             return None
+        ring = [
+            tuple(np.empty((self.batch_size, *a.shape[1:]), np.uint8) for a in self.held)
+            for _ in range(REFERENCE_RING * self.workers)
+        ]
+
+        def copy(slot: int, batch: slice) -> int:
+            for out, array in zip(ring[slot % len(ring)], self.held, strict=True):
+                part = array[batch]
+                np.copyto(out[: len(part)], part)
+            return len(self.held[0][batch])
+
         samples, began, elapsed = 0, time.perf_counter(), 0.0
-        while elapsed < min_s:
-            for batch in rows:
-                copies = [a[batch].copy() for a in self.held]
-                samples += len(copies[0])
-            elapsed = time.perf_counter() - began
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            while elapsed < min_s:
+                samples += sum(pool.map(copy, range(len(rows)), rows))
+                elapsed = time.perf_counter() - began
         return samples / elapsed
-
-
-def copy_out(rows: np.ndarray) -> np.ndarray:
-    """``rows`` copied once into a fresh 64-byte-aligned array, which TensorFlow takes
-    without copying again (an unaligned one it would copy a second time)."""
-    out = aligned_empty(rows.shape)
-    np.copyto(out, rows)
-    return out

@@ -228,3 +228,17 @@ def test_pytest_benchmark_json_with_repeats_loads_every_repeat(tmp_path):
     path.write_text(json.dumps({"benchmarks": [bench]}))
     loaded = load([path])
     assert [(r.repeat, r.samples_per_s) for r in loaded] == [(0, 90), (1, 100), (2, 110)]
+
+
+def test_the_run_summary_sets_the_copy_ceiling_against_numpys_copy():
+    from reports.text import run_summary
+
+    written = [
+        make("ceiling_copy", samples_per_s=s, reference_samples_per_s=r, repeat=k)
+        for k, (s, r) in enumerate([(9_000.0, 10_000.0), (8_000.0, 10_000.0), (10_000.0, 12_000.0)])
+    ] + [make("fixed_length", samples_per_s=4_000.0)]
+    lines = [line for line in run_summary(written).splitlines() if "numpy" in line]
+    assert lines == [
+        "ceiling_copy: 9,000 samples/s, 0.90x numpy copying the same batches once in the same "
+        "child (10,000 samples/s)"
+    ]
