@@ -1,12 +1,14 @@
 """``memmap``: a one-time conversion to one raw uint8 file, read by ``numpy.memmap``.
 
-Row ``i`` of the file is sample ``i``: time1, time2 and label bytes back to back. Reads
-take a batch of consecutive rows at a time through the memory map, so only the pages
-touched are read and the file is never loaded whole.
+Row ``i`` of the file is sample ``i``: time1, time2 and label bytes back to back. The
+pipeline batches row indices; each batch's rows are then copied once, straight out of
+the memory map into the three batched arrays TensorFlow takes as they are (batch, then
+read), so only the pages touched are read and the file is never loaded whole.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +21,7 @@ from loaders.errors import StrategyError
 from loaders.memory import MemoryProfile
 from loaders.options import PipelineOptions
 from loaders.pipeline import sample_signature
+from loaders.strategies.tensor_slices import aligned_empty
 
 FORMAT_VERSION = 1
 FILE_NAME = "samples.u8"
@@ -32,6 +35,7 @@ class Memmap:
 
     def __init__(self) -> None:
         self.conversion: Conversion | None = None
+        self.rows: RowReader | None = None
 
     def prepare(self, data: Split, cache_root: Path) -> None:
         self.conversion = convert(
@@ -39,13 +43,10 @@ class Memmap:
         )
 
     def memory_profile(self, data: Split, options: PipelineOptions) -> MemoryProfile:
-        blocks = 2 * options.workers + 1
         return MemoryProfile(
             mapped_split=True,
-            staged_batches=2 * blocks,
-            why=f"pages read stay mapped; {blocks} blocks of a batch in flight (the parallel "
-            "read's running and finished calls, and the one being unbatched), each copied "
-            "out of the map and then split",
+            why="pages read stay mapped; each batch is copied once out of the map by the "
+            "pipeline's parallel batch map, nothing held besides",
         )
 
     def raw_path(self) -> Path:
@@ -56,21 +57,24 @@ class Memmap:
         return path
 
     def samples(self, data: Split, options: PipelineOptions) -> tf.data.Dataset:
-        rows = RowReader(self.raw_path(), data)
-        block = options.batch_size
-        signature = sample_signature(data, batched=True)
+        """Row indices: ``parse_batch`` copies a whole batch of rows out of the map at
+        once (the shared pipeline shuffles and batches the indices, not the data)."""
+        self.rows = RowReader(self.raw_path(), data)
+        return tf.data.Dataset.range(data.pairs)
 
-        def read(start: tf.Tensor):
+    def parse_batch(self, data: Split) -> Callable[[tf.Tensor], tuple[tf.Tensor, ...]]:
+        """Batch, then read: one copy of the batch's rows out of the memory map (a slice
+        where they are consecutive, else a gather), then one split into the three
+        images; the batch is never cut into samples and put together again."""
+        rows, signature = self.rows, sample_signature(data, batched=True)
+
+        def read(indices: tf.Tensor) -> tuple[tf.Tensor, ...]:
             parts = tf.numpy_function(
-                rows.read_block, [start, block], [s.dtype for s in signature], stateful=False
+                rows.read_rows, [indices], [s.dtype for s in signature], stateful=False
             )
             return tuple(tf.ensure_shape(p, s.shape) for p, s in zip(parts, signature, strict=True))
 
-        starts = tf.data.Dataset.range(0, data.pairs, block)
-        blocks = starts.map(
-            read, num_parallel_calls=options.parallelism, deterministic=options.deterministic
-        )
-        return blocks.unbatch()
+        return read
 
 
 class RowReader:
@@ -90,22 +94,25 @@ class RowReader:
             )
         return self._map
 
-    def read_block(self, start, count) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        start = int(start)
-        block = np.array(self.rows()[start : start + int(count)])  # copy out of the page cache
-        return split_rows(block, self.shapes)
-
-
-def split_rows(block: np.ndarray, shapes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Cut (rows, bytes_per_sample) into batched time1, time2 and label arrays."""
-    parts = []
-    offset = 0
-    for shape in shapes:
-        size = int(np.prod(shape))
-        parts.append(np.ascontiguousarray(block[:, offset : offset + size]).reshape(-1, *shape))
-        offset += size
-    time1, time2, label = parts
-    return time1, time2, label
+    def read_rows(self, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The rows at ``indices`` as batched time1, time2 and label: each image's bytes
+        copied once, straight out of the page cache into a 64-byte-aligned array that
+        TensorFlow takes without copying again (an unaligned one it would copy)."""
+        first, count = int(indices[0]), len(indices)
+        consecutive = int(indices[-1]) == first + count - 1 and bool((np.diff(indices) == 1).all())
+        mapped, parts, offset = self.rows(), [], 0
+        for shape in self.shapes:
+            size = int(np.prod(shape))
+            columns = mapped[:, offset : offset + size]  # a view: nothing read yet
+            out = aligned_empty((count, *shape))
+            if consecutive:
+                np.copyto(out.reshape(count, size), columns[first : first + count])
+            else:  # a shuffled batch: its rows gathered in its order
+                np.take(columns, indices, axis=0, out=out.reshape(count, size))
+            parts.append(out)
+            offset += size
+        time1, time2, label = parts
+        return time1, time2, label
 
 
 def write_raw(data: Split, path: Path) -> dict:

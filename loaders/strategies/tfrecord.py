@@ -58,21 +58,25 @@ class TFRecord:
         )
 
     def samples(self, data: Split, options: PipelineOptions) -> tf.data.Dataset:
-        paths = shard_paths(self.conversion, self.name)
-        shapes = sample_shapes(data)
+        """The shards' serialized records, in name order: ``parse_batch`` parses a whole
+        batch of them at once."""
+        return interleave_records(shard_paths(self.conversion, self.name), options)
 
-        def parse(record: tf.Tensor):
-            parsed = tf.io.parse_single_example(
-                record, {f: tf.io.FixedLenFeature([], tf.string) for f in FEATURES}
-            )
+    def parse_batch(self, data: Split) -> Callable[[tf.Tensor], tuple[tf.Tensor, ...]]:
+        """Batch, then parse: one ``parse_example`` and one ``decode_raw`` a feature per
+        batch of records, the TensorFlow guide's vectorised map (docs/CALIBRATION.md:
+        what it bought)."""
+        shapes = sample_shapes(data)
+        spec = {f: tf.io.FixedLenFeature([], tf.string) for f in FEATURES}
+
+        def parse(records: tf.Tensor) -> tuple[tf.Tensor, ...]:
+            parsed = tf.io.parse_example(records, spec)
             return tuple(
-                tf.reshape(tf.io.decode_raw(parsed[f], tf.uint8), shape)
+                tf.reshape(tf.io.decode_raw(parsed[f], tf.uint8), (-1, *shape))
                 for f, shape in zip(FEATURES, shapes, strict=True)
             )
 
-        return interleave_records(paths, options).map(
-            parse, num_parallel_calls=options.parallelism, deterministic=options.deterministic
-        )
+        return parse
 
 
 def shard_paths(conversion: Conversion | None, strategy: str) -> list[Path]:

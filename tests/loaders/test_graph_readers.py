@@ -4,7 +4,6 @@ and JPEG, clear errors naming the file or record, and a copy that really copies.
 
 from __future__ import annotations
 
-import io
 import shutil
 from pathlib import Path
 
@@ -128,7 +127,7 @@ def test_files_names_a_mask_of_other_values(tmp_path):
     bad = root / "train" / "label" / "p001.png"
     Image.fromarray(np.full((SIZE, SIZE), 7, np.uint8)).save(bad)
     data = describe(root, "train")
-    with pytest.raises(tf.errors.InvalidArgumentError, match="p001.*mask values must be"):
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"p001.*mask values must be"):
         read_all("files", data, tmp_path / "cache")
 
 
