@@ -8,12 +8,14 @@ machine allows:
   decoded in one parallel ``map`` (``options.parallelism`` calls, ``deterministic`` as
   asked), then batched. The decoders and their settings are the graph-native readers'
   (``loaders.strategies.decoding``: ``decode_png``/``decode_jpeg``, one format per
-  folder), without the mask's value check and scaling. Nothing else: no prefetch, no
-  validation. The ceiling of a strategy that decodes PNG or JPEG as it reads.
+  folder), without the mask's value check and scaling; then prefetched as every
+  strategy's batches are (``options.prefetch``). Nothing else. The ceiling of a
+  strategy that decodes PNG or JPEG as it reads.
 - ``ceiling_copy``: pre-decoded uint8 samples held in memory (``HELD_BATCHES`` batches
   of them, cycled), each batch copied once into a fresh tensor by ``tf.gather`` of its
-  rows, in a parallel ``map`` (``options.parallelism`` calls). One memory copy a batch,
-  into memory TensorFlow allocates as every strategy's batch is, nothing else. (A
+  rows, in a parallel ``map`` (``options.parallelism`` calls), prefetched as every
+  strategy's batches are. One memory copy a batch, into memory TensorFlow allocates as
+  every strategy's batch is, nothing else. (A
   ``from_generator`` yielding the held arrays' slices copies nothing: TensorFlow aliases
   64-byte-aligned arrays. Copying them in the generator first ran at 0.6x of numpy's
   ``copy()``: docs/CALIBRATION.md.) The ceiling of a strategy that reads samples
@@ -24,8 +26,8 @@ machine allows:
 They are not among the strategies (``registry.CEILINGS``, not ``registry.BUILTIN``):
 ``loadbench run`` adds them to its runs, and a record's ``ceiling_fraction`` is its
 throughput over the ceiling that applies to it (``applies_to``). Their batches stay
-uint8 and skip the pipeline's last map and prefetch: a fraction of 1 is out of reach,
-and what matters is how close.
+uint8 and skip the pipeline's last map: a fraction of 1 is out of reach, and what
+matters is how close.
 """
 
 from __future__ import annotations
@@ -84,7 +86,7 @@ class DecodeCeiling:
         ds = ds.map(
             pair, num_parallel_calls=options.parallelism, deterministic=options.deterministic
         )
-        return ds.batch(options.batch_size)
+        return ds.batch(options.batch_size).prefetch(options.prefetch)
 
 
 class CopyCeiling:
@@ -125,7 +127,7 @@ class CopyCeiling:
         batches = tf.data.Dataset.range(len(self._batch_rows()))
         return batches.map(
             copy, num_parallel_calls=options.parallelism, deterministic=options.deterministic
-        )
+        ).prefetch(options.prefetch)
 
     def _batch_rows(self) -> list[slice]:
         if not self.held:
