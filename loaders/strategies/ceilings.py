@@ -42,7 +42,7 @@ import tensorflow as tf
 from loaders.dataset.layout import FOLDERS, Split
 from loaders.options import PipelineOptions
 from loaders.strategies import decoding
-from loaders.strategies.tensor_slices import load_arrays
+from loaders.strategies.tensor_slices import as_tensors, load_arrays
 
 DECODE = "ceiling_decode"  # the names are registry.CEILINGS' keys
 COPY = "ceiling_copy"
@@ -114,8 +114,7 @@ class CopyCeiling:
         )
         self.held = load_arrays(subset, options.workers)
         self.batch_size, self.workers = options.batch_size, options.workers
-        # The held arrays as tensors without a copy (DLPack; they are 64-byte aligned).
-        tensors = tuple(tf.experimental.dlpack.from_dlpack(a.__dlpack__()) for a in self.held)
+        tensors = as_tensors(self.held)  # no copy: the one copy is the gather's
         size = options.batch_size
 
         def copy(batch: tf.Tensor):
@@ -153,7 +152,7 @@ class CopyCeiling:
             for out, array in zip(ring[slot % len(ring)], self.held, strict=True):
                 part = array[batch]
                 np.copyto(out[: len(part)], part)
-            return len(self.held[0][batch])
+            return len(part)
 
         samples, began, elapsed = 0, time.perf_counter(), 0.0
         with ThreadPoolExecutor(max_workers=self.workers) as pool:

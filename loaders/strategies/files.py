@@ -58,10 +58,9 @@ class Files:
             return None
         return decoding.first_undecodable(
             (
-                (str(path), folder, path.read_bytes)
-                for sample in data.samples
-                for folder in FOLDERS
-                if (path := getattr(sample, folder))
+                (str(getattr(s, f)), f, getattr(s, f).read_bytes)
+                for s in data.samples
+                for f in FOLDERS
             ),
             self.formats,
             "replace or remove the file ('loadbench data check' names unreadable headers)",

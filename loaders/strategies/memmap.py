@@ -35,7 +35,6 @@ class Memmap:
 
     def __init__(self) -> None:
         self.conversion: Conversion | None = None
-        self.rows: RowReader | None = None
 
     def prepare(self, data: Split, cache_root: Path) -> None:
         self.conversion = convert(
@@ -59,14 +58,13 @@ class Memmap:
     def samples(self, data: Split, options: PipelineOptions) -> tf.data.Dataset:
         """Row indices: ``parse_batch`` copies a whole batch of rows out of the map at
         once (the shared pipeline shuffles and batches the indices, not the data)."""
-        self.rows = RowReader(self.raw_path(), data)
         return tf.data.Dataset.range(data.pairs)
 
     def parse_batch(self, data: Split) -> Callable[[tf.Tensor], tuple[tf.Tensor, ...]]:
         """Batch, then read: one copy of the batch's rows out of the memory map (a slice
         where they are consecutive, else a gather), then one split into the three
         images; the batch is never cut into samples and put together again."""
-        rows, signature = self.rows, sample_signature(data, batched=True)
+        rows, signature = RowReader(self.raw_path(), data), sample_signature(data, batched=True)
 
         def read(indices: tf.Tensor) -> tuple[tf.Tensor, ...]:
             parts = tf.numpy_function(

@@ -49,8 +49,7 @@ class TensorSlices:
             # as they do in any user's code that builds this pipeline there: that graph
             # then carries the whole split (``loadbench prove-limit``'s "function" path).
             return tf.data.Dataset.from_tensor_slices(arrays)
-        tensors = tuple(tf.experimental.dlpack.from_dlpack(a.__dlpack__()) for a in arrays)
-        return tf.data.Dataset.from_tensor_slices(tensors)
+        return tf.data.Dataset.from_tensor_slices(as_tensors(arrays))
 
 
 def load_arrays(data: Split, workers: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -69,6 +68,11 @@ def load_arrays(data: Split, workers: int) -> tuple[np.ndarray, np.ndarray, np.n
         for _ in pool.map(fill, range(data.pairs)):
             pass
     return arrays
+
+
+def as_tensors(arrays: tuple[np.ndarray, ...]) -> tuple[tf.Tensor, ...]:
+    """64-byte-aligned arrays as tensors sharing their memory (DLPack: no copy)."""
+    return tuple(tf.experimental.dlpack.from_dlpack(a.__dlpack__()) for a in arrays)
 
 
 def aligned_empty(shape: tuple[int, ...], alignment: int = TF_ALIGNMENT) -> np.ndarray:

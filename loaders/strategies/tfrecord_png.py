@@ -30,6 +30,7 @@ from loaders.strategies.tfrecord import (
 
 FORMAT_VERSION = 1
 FEATURES = (*FOLDERS, "name")  # the name: errors say which sample a record holds
+SPEC = {f: tf.io.FixedLenFeature([], tf.string) for f in FEATURES}
 
 
 class TFRecordPNG:
@@ -68,10 +69,9 @@ class TFRecordPNG:
         paths = shard_paths(self.conversion, self.name)
         assert self.formats is not None  # set by prepare, as the conversion is
         decode_sample = decoding.sample_decoder(data, self.formats)
-        spec = {f: tf.io.FixedLenFeature([], tf.string) for f in FEATURES}
 
         def parse(record: tf.Tensor):
-            parsed = tf.io.parse_single_example(record, spec)
+            parsed = tf.io.parse_single_example(record, SPEC)
             return decode_sample(*(parsed[f] for f in FEATURES))
 
         return interleave_records(paths, options).map(
@@ -89,14 +89,13 @@ class TFRecordPNG:
             f"the conversion is damaged: delete {self.conversion.directory} and the next run "
             "converts the dataset again"
         )
-        spec = {f: tf.io.FixedLenFeature([], tf.string) for f in FEATURES}
 
         def records():
             for path in shard_paths(self.conversion, self.name):
                 index = -1
                 try:
                     for index, record in enumerate(tf.data.TFRecordDataset(str(path))):
-                        parsed = tf.io.parse_single_example(record, spec)
+                        parsed = tf.io.parse_single_example(record, SPEC)
                         name = parsed["name"].numpy().decode()
                         for folder in FOLDERS:
                             where = f"{path}: record {index} (sample {name!r}, {folder})"
