@@ -1,0 +1,95 @@
+"""``article``: the seed story's pipeline as its article wrote it (shared/DESIGN.md).
+
+- files paired by position: ``zip(sorted(time1), sorted(time2), sorted(label))``, which
+  silently mispairs every pair after a folder's missing file, and drops the last;
+- each image converted to float32 and scaled in the generator, one sample at a time,
+  before anything else ("converts them to floats and normalizes them"), so a
+  ``.cache()`` after it holds float32: 4 bytes a pixel;
+- ``.cache().shuffle(1000).batch(200).repeat().prefetch(AUTOTUNE)`` around it (the
+  preset's options).
+
+As a strategy it yields float32 samples already scaled, so the shared pipeline leaves
+them as they are (``yields_floats``). Run as a script it is the article's code alone,
+with no loadbench in the loop: the outside instrument the preset's peak is checked
+against (``python -m loaders.strategies.article ROOT --split train --batches 20`` under
+GNU time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+FOLDERS = ("time1", "time2", "label")
+SUFFIXES = (".png", ".jpg", ".jpeg")
+
+
+def sorted_files(split_dir: Path) -> list[list[Path]]:
+    """Each folder's image files, sorted by name: what the article zipped."""
+    return [
+        sorted(p for p in (split_dir / f).iterdir() if p.suffix.lower() in SUFFIXES)
+        for f in FOLDERS
+    ]
+
+
+def zipped(split_dir: Path) -> list[tuple[Path, Path, Path]]:
+    """The article's pairing: by position in each folder's sorted listing."""
+    time1, time2, label = sorted_files(split_dir)
+    return list(zip(time1, time2, label))  # noqa: B905 - the article's zip, not strict
+
+
+def mispaired(split_dir: Path) -> tuple[list[tuple[str, str, str]], int]:
+    """The zipped triples whose three names differ, and how many files zip dropped."""
+    folders = sorted_files(split_dir)
+    triples = zipped(split_dir)
+    wrong = [tuple(p.name for p in t) for t in triples if len({p.stem for p in t}) > 1]
+    return wrong, sum(len(f) for f in folders) - 3 * len(triples)  # type: ignore[return-value]
+
+
+def load_float(path: Path, mask: bool) -> np.ndarray:
+    """One image as the article's preprocessing made it: float32, scaled to [0, 1]."""
+    with Image.open(path) as image:
+        array = np.asarray(image.convert("L") if mask else image.convert("RGB"))
+    if mask:
+        return (array[..., None] > 0).astype(np.float32)
+    return array.astype(np.float32) / 255.0
+
+
+def float_pairs(split_dir: Path):
+    """The article's generator: every zipped triple, converted to floats as read."""
+    for time1, time2, label in zipped(split_dir):
+        yield load_float(time1, False), load_float(time2, False), load_float(label, True)
+
+
+def main() -> None:  # pragma: no cover - run under GNU time, in its own process
+    parser = argparse.ArgumentParser(description="the article's pipeline, alone")
+    parser.add_argument("root", type=Path)
+    parser.add_argument("--split", default="train")
+    parser.add_argument("--batches", type=int, default=20)
+    parser.add_argument("--cache", choices=["memory", "none"], default="memory")
+    args = parser.parse_args()
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    split_dir = args.root / args.split
+    with Image.open(zipped(split_dir)[0][0]) as first:
+        width, height = first.size
+    signature = (
+        tf.TensorSpec((height, width, 3), tf.float32),
+        tf.TensorSpec((height, width, 3), tf.float32),
+        tf.TensorSpec((height, width, 1), tf.float32),
+    )
+    ds = tf.data.Dataset.from_generator(lambda: float_pairs(split_dir), output_signature=signature)
+    if args.cache == "memory":
+        ds = ds.cache()
+    ds = ds.shuffle(1000).batch(200).repeat().prefetch(tf.data.AUTOTUNE)
+    for _, _batch in zip(range(args.batches), ds, strict=False):
+        pass
+
+
+if __name__ == "__main__":
+    main()
