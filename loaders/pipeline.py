@@ -50,8 +50,13 @@ def build(
                 "use cache='none'"
             )
         ds = strategy.batches(data, options)
-    # "device": only the element's structure changes, no copy and no work for a pool.
-    ds = ds.map(as_model_inputs) if options.normalize == "device" else _map(ds, scale, options)
+    # "device": only the element's structure changes, no copy and no work for a pool; a
+    # strategy that made floats itself (``yields_floats``) is left as it is either way.
+    floats = getattr(strategy, "yields_floats", False)
+    if options.normalize == "device" or floats:
+        ds = ds.map(as_model_inputs)
+    else:
+        ds = _map(ds, scale, options)
     if options.prefetch:
         ds = ds.prefetch(options.prefetch)
     tf_options = tf.data.Options()

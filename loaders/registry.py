@@ -34,6 +34,10 @@ CEILINGS = {
 }
 
 
+# A preset's own strategies: created by name, not listed, not in the default run.
+PRESET_STRATEGIES = {"article": "loaders.strategies.article:Article"}
+
+
 @dataclass(frozen=True)
 class Registration:
     """Where a strategy comes from: ``target`` is ``module:attribute``."""
@@ -91,6 +95,8 @@ def create(name: str) -> Strategy | BatchStrategy:
         return _instantiate(Registration(name, name, "--loader reference"))
     if name in CEILINGS:
         return _instantiate(Registration(name, CEILINGS[name], "built-in ceiling"))
+    if name in PRESET_STRATEGIES:
+        return _instantiate(Registration(name, PRESET_STRATEGIES[name], "a preset's strategy"))
     table = registrations()
     if name not in table:
         raise StrategyError(
