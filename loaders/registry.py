@@ -74,7 +74,7 @@ def check(name: str) -> None:
     """
     if ":" not in name:
         table = registrations()
-        if name not in table:
+        if name not in table and name not in PRESET_STRATEGIES:
             raise StrategyError(
                 f"unknown strategy {name!r}; registered: {', '.join(table)} "
                 "(or give package.module:Name)"

@@ -81,6 +81,9 @@ class RunConfig:
     tag_sizes: bool = False
     accelerator: Choice = field(default_factory=Choice)
     fed_search: bool = True
+    # A preset's runs as given, (strategy, options) in order, instead of every strategy
+    # with every variant (``strategies`` and ``variants`` then list what they use).
+    runs: tuple[tuple[str, PipelineOptions], ...] = ()
     cache_root: Path
     out: Path
 
@@ -117,8 +120,9 @@ def plan(config: RunConfig) -> list[Job]:
         (choice, mode, name, _for_mode(options, mode, config), served)
         for choice in config.datasets
         for mode in config.modes
-        for name in config.strategies
-        for options in config.variants
+        for name, options in (
+            config.runs or [(n, o) for n in config.strategies for o in config.variants]
+        )
         for served in config.services
     ]
     return [_job(config, repeat, *run) for repeat in range(config.repeats) for run in one_round]
