@@ -21,6 +21,9 @@ class MemoryProfile:
         PyDataset's workers with use_multiprocessing: Keras starts a new pool per epoch).
         Forked while the parent holds batches, they keep the old copy of every page the
         parent then rewrites (copy-on-write).
+    sample_element_bytes: bytes per pixel value of the samples the strategy hands the
+        pipeline: 1 for uint8 (every built-in strategy), 4 where it makes float32
+        itself, so a cache, the shuffle buffer and the batches after it hold 4x as much.
     why: one line saying where those figures come from.
     """
 
@@ -28,9 +31,15 @@ class MemoryProfile:
     mapped_split: bool = False
     staged_batches: float = 0.0
     worker_processes: int = 0
+    sample_element_bytes: int = 1
     why: str = ""
 
     def __post_init__(self) -> None:
+        if self.sample_element_bytes not in (1, 2, 4, 8):
+            raise ValueError(
+                f"MemoryProfile: sample_element_bytes={self.sample_element_bytes}: must be "
+                "the size of a pixel value's type (1 for uint8, 4 for float32)"
+            )
         if self.split_copies < 0 or self.staged_batches < 0 or self.worker_processes < 0:
             raise ValueError(
                 f"MemoryProfile: split_copies={self.split_copies}, staged_batches="

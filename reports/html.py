@@ -13,7 +13,7 @@ from pathlib import Path
 import jinja2
 
 from loaders.files import atomic_write
-from reports import accelerator, data_service, html_summary, scaling, tables
+from reports import accelerator, data_service, html_summary, scaling, seed, tables
 from reports import memory_model as model
 from reports.compare import Comparison
 from reports.fit import break_points
@@ -62,7 +62,7 @@ def write_report(
         "limits": _limits(limits or []),
         "scaling": _scaling(records, ram_bytes) if records else None,
         "model": _model(records),
-        "seed": _seed(records),
+        "seed": seed.section(records),
         "distribution": _distribution(records),
     }
     environment = jinja2.Environment(
@@ -141,44 +141,6 @@ def _distribution(records: list[Record]) -> dict | None:
         rows.append({**row, "cells": cells})
     names = {"0": "local", "remote": "your dispatcher"}
     return {"rows": rows, "counts": [names.get(c, f"{c} worker(s)") for c in counts]}
-
-
-def _seed(records: list[Record]) -> dict | None:
-    """The seed preset's runs: memory over time per cache mode, and their figures."""
-    seed = [r for r in records if r.options.get("preset") == "seed"]
-    if not seed:
-        return None
-    held = {id(r): scaling.held_after_first_epoch(r) for r in seed if r.status == "ok"}
-    none = [held[id(r)] for r in seed if r.options.get("cache") == "none" and held.get(id(r))]
-    rows = []
-    for r in seed:
-        kept = held.get(id(r))
-        rows.append(
-            {
-                "cache": r.options.get("cache"),
-                "status": r.status,
-                "samples_per_s": BY_FIELD["samples_per_s"].format(r.samples_per_s),
-                "peak": BY_FIELD["peak_rss_bytes"].format(r.peak_rss_bytes),
-                "held": "-" if kept is None else format_bytes(kept),
-                "over_none": format_bytes(kept - none[-1])
-                if none and kept is not None and none[-1] is not None
-                else "-",
-            }
-        )
-    first = seed[0]
-    png = scaling.seed_timelines(seed)
-    return {
-        "png": base64.b64encode(png).decode("ascii"),
-        "rows": rows,
-        "dataset": f"{first.dataset.get('pairs'):,} pairs, "
-        f"{format_bytes(first.dataset['pairs'] * first.dataset['bytes_per_sample'])} as uint8",
-        "batch": first.options.get("batch_size"),
-        "float_batch": format_bytes(
-            4 * first.options.get("batch_size", 0) * first.dataset["bytes_per_sample"]
-        ),
-        "shuffle": first.options.get("shuffle_buffer"),
-        "steps": first.options.get("steps"),
-    }
 
 
 def _limits(found: list[LimitRecord]) -> dict | None:

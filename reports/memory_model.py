@@ -55,6 +55,9 @@ def predict(record: Record) -> Prediction | None:
         return None
     sample = int(data["bytes_per_sample"])
     pairs = int(data["pairs"])
+    # A strategy that makes float32 samples itself (the seed's article) hands the
+    # pipeline 4 bytes a pixel value: its cache, buffer and batches hold that much.
+    element = int(profile.get("sample_element_bytes", 1))
     batch = int(options.get("batch_size", 32))
     batch_bytes = batch * sample
     prefetch = int(options.get("prefetch", AUTOTUNE))
@@ -65,27 +68,28 @@ def predict(record: Record) -> Prediction | None:
     steps = record.steps if record.steps is not None else int(options.get("steps", 0))
     taken = int(options.get("warmup_steps", 0)) + steps
     read = (taken + ahead) * batch
-    seen = min(pairs, read) * sample
+    seen = min(pairs, read) * sample * element
     cached = seen if options.get("cache") == "memory" else 0
     # Records of schema 3 and older normalized on the host (reports.records.upgrade).
     normalize = str(options.get("normalize", "host"))
-    float_bytes = (HELD_FLOAT_BATCHES + depth) * batch_bytes * ELEMENT_BYTES[normalize]
+    handed = max(ELEMENT_BYTES[normalize], element)
+    float_bytes = (HELD_FLOAT_BATCHES + depth) * batch_bytes * handed
     # Keras forks a new pool of reader processes each epoch while the parent holds its
     # float batches, and they keep the old copy of each page it rewrites: the float
     # batches once more (calibrated). The pool restarts when tf.data pulls past the
     # epoch's last batch (the consumer's batches and what runs ahead, not the queue).
     pulled = (taken + depth + HELD_FLOAT_BATCHES) * batch
     reforked = profile.get("worker_processes", 0) > 0 and pulled > pairs
-    shuffled = min(int(options.get("shuffle_buffer", 0)), pairs) * sample
+    shuffled = min(int(options.get("shuffle_buffer", 0)), pairs) * sample * element
     terms = {
         "decoded split": round(profile.get("split_copies", 0) * pairs * sample),
-        "mapped pages": seen if profile.get("mapped_split") else 0,
+        "mapped pages": seen // element if profile.get("mapped_split") else 0,
         "in-memory cache": cached,
         # The cache comes before the shuffle, so the buffer holds the cache's own tensors
         # (shared, not copied): it adds only what the cache does not hold yet.
         "shuffle buffer": max(0, shuffled - cached),
-        ("float batches" if normalize == "host" else "batches handed over"): float_bytes,
-        "batch being assembled": batch_bytes,
+        ("float batches" if handed > 1 else "batches handed over"): float_bytes,
+        "batch being assembled": batch_bytes * element,
         "strategy's buffers": round(profile.get("staged_batches", 0) * batch_bytes),
         "workers forked again": float_bytes if reforked else 0,
         "runtime": RUNTIME_BYTES,

@@ -99,6 +99,9 @@ class Measurement:
     # A ceiling's outside instrument: the same work without tf.data, in the same child
     # (ceiling_copy: numpy's copy() of its batches).
     reference_samples_per_s: float | None = None
+    # A strategy that pairs files its own way (the article's zip(sorted)): how many
+    # triples, how many mispaired, the first of them and the files it dropped.
+    pairing: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.role not in ROLES:

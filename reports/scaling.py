@@ -1,12 +1,12 @@
 """Figures of growth: memory and graph bytes against dataset size with the limits they
-run into (a sweep), and the seed preset's memory over its epochs. PNG bytes to embed."""
+run into (a sweep). PNG bytes to embed."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from reports.figures import FAILED_COLOR, MB, _png, plt
+from reports.figures import FAILED_COLOR, _png, plt
 from reports.load import frame
 from reports.records import PROTOBUF_LIMIT_BYTES, Record
 from reports.units import format_bytes
@@ -115,57 +115,3 @@ def held_after_first_epoch(record: Record) -> int | None:
         return None
     later = [value for seconds, value in record.rss_timeline if seconds > ends[0]]
     return int(np.median(later)) if later else None
-
-
-def seed_timelines(records: list[Record]) -> bytes:
-    """The seed preset's memory over time, one line per cache mode, with the whole split
-    and the shuffle buffer as reference lines."""
-    seed = [r for r in records if r.options.get("preset") == "seed" and r.rss_timeline]
-    figure, axis = plt.subplots(figsize=(9, 4.2))
-    latest = {r.options.get("cache"): r for r in seed if r.status == "ok"}
-    for row, (cache, record) in enumerate(latest.items()):
-        seconds = [point[0] for point in record.rss_timeline]
-        used = [point[1] / MB for point in record.rss_timeline]
-        (line,) = axis.plot(seconds, used, label=f"cache={cache}", linewidth=1.4)
-        for number, end in enumerate(epoch_ends(record), start=1):
-            axis.axvline(end, color=line.get_color(), linestyle=":", linewidth=1)
-            axis.text(  # one height per run, so close epoch ends stay readable
-                end,
-                0.03 + 0.15 * row + 0.05 * (number - 1),
-                f"{cache}: epoch {number} ",
-                color=line.get_color(),
-                fontsize=7,
-                ha="right",
-                va="bottom",
-                transform=axis.get_xaxis_transform(),
-            )
-    if latest:
-        some = next(iter(latest.values()))
-        sample = some.dataset["bytes_per_sample"]
-        split = some.dataset["pairs"] * sample / MB
-        shuffle = min(some.options.get("shuffle_buffer", 0), some.dataset["pairs"]) * sample / MB
-        axis.axhline(split, color=FAILED_COLOR, linestyle="--", linewidth=1)
-        axis.text(
-            0,
-            split,
-            f" whole split as uint8: {split:,.0f} MB",
-            color=FAILED_COLOR,
-            fontsize=8,
-            va="bottom",
-        )
-        axis.axhline(shuffle, color="#7f8c8d", linestyle=":", linewidth=1)
-        axis.text(
-            0,
-            shuffle,
-            f" shuffle buffer: {shuffle:,.0f} MB",
-            color="#7f8c8d",
-            fontsize=8,
-            va="bottom",
-        )
-        axis.legend(fontsize=8, loc="upper left")
-    axis.set_xlabel("seconds since the pipeline was built")
-    axis.set_ylabel("MB above baseline")
-    axis.set_title("Seed pipeline: resident memory over its epochs", fontsize=10)
-    axis.grid(alpha=0.3)
-    figure.tight_layout()
-    return _png(figure)

@@ -101,6 +101,19 @@ def _references(written: list[Record]) -> list[str]:
     return lines
 
 
+def _pairing(written: list[Record]) -> list[str]:
+    """A line for a strategy that paired files by position and got some wrong."""
+    found = {r.strategy: r.pairing for r in written if r.pairing and r.pairing.get("mispaired")}
+    lines = []
+    for strategy, pairing in found.items():
+        first = ", ".join(pairing["first_mispaired"][0])
+        lines.append(
+            f"{strategy}: {pairing['rule']} mispaired {pairing['mispaired']:,} of "
+            f"{pairing['triples']:,} samples (the first: {first}); the report lists them"
+        )
+    return lines
+
+
 def run_summary(written: list[Record]) -> str:
     """The measurements of one invocation, a line each: the median of their repeats with
     its spread, and why a measurement is unstable; columns nobody measured are left out."""
@@ -135,6 +148,7 @@ def run_summary(written: list[Record]) -> str:
             flagged.append(f"  {which}: {'; '.join(row['unstable'])}")
     lines.extend(_accelerators(table))
     lines.extend(_references(written))
+    lines.extend(_pairing(written))
     lines.append(
         "Medians of the ok repeats (smallest-largest, CV: coefficient of variation); peak PSS "
         "counts pages shared between the run's processes once, peak RSS sums them per process."

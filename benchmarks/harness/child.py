@@ -124,7 +124,7 @@ def measure(spec: RunSpec) -> ChildReport:
     from loaders.dataset.layout import describe
     from loaders.strategies.ceilings import applies_to
 
-    data = describe(Path(spec.data_root), spec.split)
+    data = describe(Path(spec.data_root), spec.split, skip_unpaired=spec.skip_unpaired)
     strategy = registry.create(spec.strategy)
     strategy.prepare(data, Path(spec.cache_root))  # one-time conversion: not measured
     ceiling = bool(getattr(strategy, "ceiling", False))  # one of the machine's ceilings
@@ -170,6 +170,7 @@ def measure(spec: RunSpec) -> ChildReport:
     if served:
         served.stop()
     reference = getattr(strategy, "reference_samples_per_s", None)
+    pairing = getattr(strategy, "pairing", None)
     compute_only = _compute_only(step, loop.last_batch) if real else None
     steady_s = sum(loop.step_times)
     # Rounded before the share is taken, so the record's share is exactly its own fields'.
@@ -228,6 +229,7 @@ def measure(spec: RunSpec) -> ChildReport:
         accelerators_fed_capped=fed.capped if fed else None,
         fed_trials=[t.as_list() for t in fed.trials] if fed else [],
         reference_samples_per_s=reference() if reference else None,
+        pairing=pairing(data) if pairing else None,
     )
     return ChildReport(
         measurement=measurement,

@@ -84,6 +84,7 @@ class RunConfig:
     # A preset's runs as given, (strategy, options) in order, instead of every strategy
     # with every variant (``strategies`` and ``variants`` then list what they use).
     runs: tuple[tuple[str, PipelineOptions], ...] = ()
+    skip_unpaired: bool = False  # a preset's: files without a partner are left out
     cache_root: Path
     out: Path
 
@@ -179,6 +180,7 @@ def _job(
         preset=config.preset,
         accelerator=config.accelerator,
         fed_search=config.fed_search,
+        skip_unpaired=config.skip_unpaired,
     )
     size = f" {data.pairs:>6} pairs" if config.tag_sizes else ""
     variant = "".join(f" {option}={getattr(options, option)!s:<6}" for option in differ)
@@ -264,6 +266,7 @@ def dataset_fields(data: Split, synthetic: bool) -> dict[str, Any]:
         "pairs": data.pairs,
         "image_size": list(data.image_size),
         "bytes_per_sample": data.bytes_per_sample,
+        **({"unpaired": list(data.unpaired)} if data.unpaired else {}),
     }
 
 

@@ -57,6 +57,7 @@ def seed(config: RunConfig, epochs: int, batch_size: int | None) -> RunConfig:
         strategies=tuple(dict.fromkeys(name for name, _ in runs)),
         variants=tuple(options for _, options in runs),
         runs=runs,
+        skip_unpaired=True,
         batch_given=True,
         steps=epochs * batches,
         warmup=0,

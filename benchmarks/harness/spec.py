@@ -43,6 +43,8 @@ class RunSpec:
         there is one, else the default emulated accelerator.
     fed_search: in train mode, also find how many such accelerators the pipeline keeps
         at 90% busy (``benchmarks.harness.feeding``).
+    skip_unpaired: describe the split leaving out files whose name is missing from a
+        folder, instead of refusing it (the seed preset: ``loaders.dataset.layout``).
     """
 
     strategy: str
@@ -64,6 +66,7 @@ class RunSpec:
     preset: str | None = None
     accelerator: Choice = field(default_factory=Choice)
     fed_search: bool = True
+    skip_unpaired: bool = False
 
     @property
     def distributed(self) -> bool:

@@ -48,6 +48,9 @@ class Split:
     samples: tuple[SampleFiles, ...]
     image_size: tuple[int, int]  # (height, width) in pixels
     signature: str
+    # Files left out because their name is missing from another folder (``describe``
+    # with ``skip_unpaired``), as ``folder/file``; empty for a split that pairs fully.
+    unpaired: tuple[str, ...] = ()
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -78,11 +81,14 @@ def list_splits(root: Path) -> list[str]:
     )
 
 
-def describe(root: Path, split: str) -> Split:
+def describe(root: Path, split: str, *, skip_unpaired: bool = False) -> Split:
     """Pair the files of ``root/split`` by stem and check every image header.
 
     Raises DatasetError naming the offending files: missing or duplicated stems,
     unreadable images, wrong colour modes, or sizes that differ from the first image.
+    With ``skip_unpaired`` a name missing from a folder is not an error: its files are
+    left out and listed in the split's ``unpaired`` (the seed preset runs the article's
+    pipeline on such a dataset to show what its positional pairing does).
     """
     root = Path(root)
     split_dir = root / split
@@ -92,8 +98,8 @@ def describe(root: Path, split: str) -> Split:
             f"{split_dir}: no such split; splits found under {root}: {', '.join(found) or 'none'}"
         )
     by_folder = {folder: _files_by_stem(split_dir / folder) for folder in FOLDERS}
-    _check_pairing(split_dir, by_folder)
-    names = sorted(by_folder["time1"])
+    unpaired = _check_pairing(split_dir, by_folder, skip_unpaired)
+    names = sorted(set.intersection(*(set(stems) for stems in by_folder.values())))
     if not names:
         raise DatasetError(
             f"split {split!r} under {root} is empty: {split_dir}/time1 holds no "
@@ -107,6 +113,7 @@ def describe(root: Path, split: str) -> Split:
         samples=samples,
         image_size=image_size,
         signature=_signature(split_dir, samples),
+        unpaired=unpaired,
     )
 
 
@@ -128,8 +135,13 @@ def _listing(items: list[str]) -> str:
     return shown + more
 
 
-def _check_pairing(split_dir: Path, by_folder: dict[str, dict[str, list[Path]]]) -> None:
+def _check_pairing(
+    split_dir: Path, by_folder: dict[str, dict[str, list[Path]]], skip_unpaired: bool
+) -> tuple[str, ...]:
+    """Raise naming every name that does not pair; with ``skip_unpaired`` a missing name
+    is not a problem: return the files (``folder/file``) that have no partner instead."""
     problems = []
+    unpaired: list[str] = []
     for folder, stems in by_folder.items():
         dupes = sorted(
             f"{s} ({', '.join(p.suffix for p in paths)})"
@@ -144,7 +156,14 @@ def _check_pairing(split_dir: Path, by_folder: dict[str, dict[str, list[Path]]])
     every = set().union(*(stems.keys() for stems in by_folder.values()))
     for folder, stems in by_folder.items():
         missing = sorted(every - stems.keys())
-        if missing:
+        if missing and skip_unpaired:
+            unpaired += [
+                f"{other}/{path.name}"
+                for name in missing
+                for other, found in by_folder.items()
+                for path in found.get(name, [])
+            ]
+        elif missing:
             problems.append(
                 f"{split_dir / folder}: missing names present in the other folders: "
                 + _listing(missing)
@@ -155,6 +174,7 @@ def _check_pairing(split_dir: Path, by_folder: dict[str, dict[str, list[Path]]])
             + "\n  ".join(problems)
             + "\nadd or remove files so every name appears once in each folder"
         )
+    return tuple(sorted(set(unpaired)))
 
 
 def _check_headers(samples: tuple[SampleFiles, ...]) -> tuple[int, int]:

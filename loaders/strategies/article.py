@@ -42,12 +42,21 @@ def zipped(split_dir: Path) -> list[tuple[Path, Path, Path]]:
     return list(zip(time1, time2, label))  # noqa: B905 - the article's zip, not strict
 
 
-def mispaired(split_dir: Path) -> tuple[list[tuple[str, str, str]], int]:
-    """The zipped triples whose three names differ, and how many files zip dropped."""
+SHOWN = 10  # mispaired triples a record keeps
+
+
+def mispaired(split_dir: Path) -> tuple[list[tuple[str, str, str]], list[str]]:
+    """The zipped triples whose three names differ, and the files zip dropped
+    (``folder/file``: those past the shortest folder's end)."""
     folders = sorted_files(split_dir)
     triples = zipped(split_dir)
-    wrong = [tuple(p.name for p in t) for t in triples if len({p.stem for p in t}) > 1]
-    return wrong, sum(len(f) for f in folders) - 3 * len(triples)  # type: ignore[return-value]
+    wrong = [
+        (t1.name, t2.name, lb.name)
+        for t1, t2, lb in triples
+        if len({t1.stem, t2.stem, lb.stem}) > 1
+    ]
+    dropped = [f"{p.parent.name}/{p.name}" for files in folders for p in files[len(triples) :]]
+    return wrong, dropped
 
 
 def load_float(path: Path, mask: bool) -> np.ndarray:
@@ -80,7 +89,22 @@ class Article:
     def memory_profile(self, data, options):
         from loaders.memory import MemoryProfile
 
-        return MemoryProfile(why="one float32 sample at a time; a cache after it holds float32")
+        return MemoryProfile(
+            sample_element_bytes=4,
+            why="float32 samples made one at a time: a cache or buffer after it holds float32",
+        )
+
+    def pairing(self, data) -> dict:
+        """How the article's ``zip(sorted(...))`` paired this split's files, for the record."""
+        split_dir = Path(data.root) / data.split
+        wrong, dropped = mispaired(split_dir)
+        return {
+            "rule": "zip(sorted(time1), sorted(time2), sorted(label))",
+            "triples": len(zipped(split_dir)),
+            "mispaired": len(wrong),
+            "first_mispaired": [list(t) for t in wrong[:SHOWN]],
+            "dropped": dropped,
+        }
 
     def samples(self, data, options):
         import tensorflow as tf

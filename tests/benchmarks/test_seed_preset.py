@@ -1,9 +1,15 @@
-"""--preset seed: the original pipeline's options, and its in-memory cache bringing the
-split back into RAM in proportion to the dataset."""
+"""--preset seed: the article's pipeline as it wrote it (float32 made per sample before
+the cache, zip(sorted) pairing), then the variants loadbench recommends; its cache holds
+float32 in proportion to the dataset, its peak is its own code's, and its pairing goes
+wrong on a folder that misses a file."""
 
 from __future__ import annotations
 
+import os
 import statistics
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -15,15 +21,16 @@ from loaders.dataset.synth import SynthParams, synthesize, synthesize_from
 from loaders.errors import OptionsError
 
 SIZE = 64  # 28,672 bytes a pair
-SMALL, LARGE = 1000, 3000  # 2,000 pairs apart: 57 MB more to cache
-BATCH = 20  # small float batches, so allocator noise stays well under the cache's growth
+SMALL, LARGE = 1000, 3000  # 2,000 pairs apart: 57 MB more to cache as uint8, 229 MB as float32
+BATCH = 20  # small batches, so allocator noise stays well under the cache's growth
+REPO = Path(__file__).resolve().parents[2]
 
 
 def config(data, tmp_path, **overrides) -> RunConfig:
     """A plain configuration of the seed preset's strategy and mode on ``data``."""
     values = dict(
         datasets=(DatasetChoice(split=data, synthetic=True),),
-        strategies=("generator",),
+        strategies=(presets.SEED_STRATEGY,),
         modes=("iterate",),
         cache_root=tmp_path / "cache",
         out=tmp_path / "out",
@@ -32,17 +39,25 @@ def config(data, tmp_path, **overrides) -> RunConfig:
     return RunConfig(**values)
 
 
-def test_preset_is_the_original_pipeline_with_each_cache(tiny_spec, tmp_path):
+def test_preset_runs_the_article_first_then_the_variants(tiny_spec, tmp_path):
     seeded = presets.seed(config(tiny_spec, tmp_path), epochs=2, batch_size=None)
-    assert [v.cache for v in seeded.variants] == ["memory", "file", "none"]
-    for options in seeded.variants:
+    runs = [(name, o.cache, o.normalize) for name, o in seeded.runs]
+    assert runs == [
+        ("article", "memory", "host"),
+        ("generator", "memory", "device"),
+        ("generator", "none", "device"),
+        ("files", "none", "device"),
+        ("fixed_length", "none", "device"),
+    ]
+    for _, options in seeded.runs:
         assert (options.batch_size, options.shuffle_buffer, options.prefetch) == (200, 1000, -1)
-    assert (seeded.strategies, seeded.modes, seeded.warmup) == (("generator",), ("iterate",), 0)
+    assert seeded.modes == ("iterate",) and seeded.warmup == 0
     assert seeded.steps == 2  # two epochs of one (partial) batch of the 23 pairs
     assert seeded.preset == "seed" and not seeded.runs_ceilings
     jobs = plan(seeded)
-    assert [job.spec.options.cache for job in jobs] == ["memory", "file", "none"] * 3
+    assert [(j.spec.strategy, j.spec.options.cache) for j in jobs] == [r[:2] for r in runs] * 3
     assert {job.spec.min_measured_s for job in jobs} == {0.0}  # whole epochs, no time floor
+    assert all(job.spec.skip_unpaired for job in jobs)
 
 
 @pytest.mark.parametrize(
@@ -50,7 +65,7 @@ def test_preset_is_the_original_pipeline_with_each_cache(tiny_spec, tmp_path):
 )
 def test_preset_refuses_what_would_not_be_the_seed_pipeline(tiny_spec, tmp_path, overrides):
     epochs = overrides.pop("epochs", 2)
-    with pytest.raises(OptionsError, match=r"epochs|--preset seed runs generator"):
+    with pytest.raises(OptionsError, match=r"epochs|--preset seed runs the article's"):
         presets.seed(config(tiny_spec, tmp_path, **overrides), epochs=epochs, batch_size=None)
 
 
@@ -69,15 +84,67 @@ def late_plateau(timeline: list[list[float]]) -> float:
     return statistics.median(value for _, value in timeline[len(timeline) * 3 // 4 :])
 
 
-def test_in_memory_cache_grows_with_the_dataset(two_sizes, tmp_path):
+@pytest.mark.parametrize(("strategy", "element_bytes"), [("article", 4), ("generator", 1)])
+def test_in_memory_cache_grows_with_the_dataset_as_what_it_holds(
+    two_sizes, tmp_path, strategy, element_bytes
+):
+    """The article's cache holds float32 (4 bytes a value), the uint8 variant's 1."""
     plateaus = {}
     for pairs, data in two_sizes.items():
         seeded = presets.seed(config(data, tmp_path, repeats=1), epochs=2, batch_size=BATCH)
-        spec = plan(seeded)[0].spec
+        spec = next(j.spec for j in plan(seeded) if j.spec.strategy == strategy)
         assert spec.options.cache == "memory"
         outcome = run_isolated(spec, timeout_s=300)
         assert outcome.status == "ok", outcome.error
         plateaus[pairs] = late_plateau(outcome.result.measurement.rss_timeline)
     grown = plateaus[LARGE] - plateaus[SMALL]
-    expected = (LARGE - SMALL) * data.bytes_per_sample
+    expected = (LARGE - SMALL) * data.bytes_per_sample * element_bytes
     assert grown == pytest.approx(expected, rel=0.35), (plateaus, expected)
+
+
+def own_code_max_rss_bytes(root: Path, batches: int) -> int:
+    """The article's code alone in its own process (no loadbench in the loop), its
+    maximum RSS as the kernel counted it: the instrument GNU time reads."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    command = [sys.executable, "-m", "loaders.strategies.article", str(root)]
+    process = subprocess.Popen([*command, "--batches", str(batches)], env=env)
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    assert process.returncode == 0, command
+    return usage.ru_maxrss * 1024  # kilobytes on Linux
+
+
+def test_article_run_peaks_within_15_percent_of_its_own_code(two_sizes, tmp_path):
+    data = two_sizes[LARGE]  # 344 MB of float32 cached, over a TensorFlow process's ~0.6 GB
+    seeded = presets.seed(config(data, tmp_path, repeats=1), epochs=2, batch_size=None)
+    spec = plan(seeded)[0].spec
+    assert (spec.strategy, spec.options.batch_size) == ("article", 200)
+    outcome = run_isolated(spec, timeout_s=300)
+    assert outcome.status == "ok", outcome.error
+    measured = outcome.result.measurement
+    absolute = measured.baseline_rss_bytes + measured.peak_rss_bytes
+    own = own_code_max_rss_bytes(data.root, spec.steps)
+    assert absolute == pytest.approx(own, rel=0.15), (absolute, own)
+    assert measured.peak_rss_bytes > LARGE * data.bytes_per_sample * 4  # the float cache
+
+
+def test_article_pairing_goes_wrong_on_a_folder_missing_a_file(tmp_path):
+    root = tmp_path / "missing"
+    synthesize(root, SynthParams(pairs=12, size=32, splits={"train": 1.0}))
+    names = sorted(p.name for p in (root / "train" / "time2").iterdir())
+    (root / "train" / "time2" / names[4]).unlink()  # the fifth: 000004.png
+    data = describe(root, "train", skip_unpaired=True)
+    assert data.pairs == 11 and data.unpaired == (f"label/{names[4]}", f"time1/{names[4]}")
+    seeded = presets.seed(config(data, tmp_path, repeats=1), epochs=2, batch_size=None)
+    jobs = {j.spec.strategy: j.spec for j in plan(seeded)}
+    outcome = run_isolated(jobs["article"], timeout_s=300)
+    assert outcome.status == "ok", outcome.error
+    pairing = outcome.result.measurement.pairing
+    # zip pairs time1's 000004 with time2's 000005 and so on: the last 7 of 11 triples
+    assert (pairing["triples"], pairing["mispaired"]) == (11, 7)
+    assert pairing["first_mispaired"][0] == [names[4], names[5], names[4]]
+    assert pairing["dropped"] == [f"time1/{names[11]}", f"label/{names[11]}"]
+    # loadbench's own strategies pair by name: the 11 whole samples, none mispaired
+    outcome = run_isolated(jobs["files"], timeout_s=300)
+    assert outcome.status == "ok", outcome.error
+    assert outcome.result.measurement.pairing is None

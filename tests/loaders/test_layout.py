@@ -62,6 +62,18 @@ def test_missing_stem_lists_first_ten_and_count(tmp_path):
     assert "(first 10 of 12)" in message
 
 
+def test_skip_unpaired_leaves_out_and_lists_files_without_a_partner(tmp_path):
+    root = make(tmp_path, ["a", "b", "c", "d"])
+    (root / "train" / "time2" / "b.png").unlink()
+    (root / "train" / "label" / "d.png").unlink()
+    with pytest.raises(DatasetError, match="missing names"):
+        describe(root, "train")  # by default a name that does not pair is refused
+    spec = describe(root, "train", skip_unpaired=True)
+    assert spec.names == ("a", "c")
+    assert spec.unpaired == ("label/b.png", "time1/b.png", "time1/d.png", "time2/d.png")
+    assert describe(make(tmp_path / "whole", ["a"]), "train", skip_unpaired=True).unpaired == ()
+
+
 def test_stem_with_two_extensions_is_an_error(tmp_path):
     root = make(tmp_path, ["a", "b"])
     write(root / "train" / "time2" / "a.jpg", rgb(), "JPEG")

@@ -68,6 +68,21 @@ def test_memory_cache_holds_what_was_read_and_shuffle_its_buffer():
     assert "in-memory cache" not in predict(run("generator", {}, cache="file")).terms
 
 
+def test_float32_samples_hold_four_bytes_a_value_in_cache_buffer_and_batches():
+    """The seed article's generator makes float32 itself: everything after it is 4x."""
+    floats = {"sample_element_bytes": 4}
+    uint8 = predict(run("generator", {}, cache="memory", shuffle_buffer=600, steps=100))
+    made = predict(run("article", floats, cache="memory", shuffle_buffer=600, steps=100))
+    assert made.terms["in-memory cache"] == 4 * uint8.terms["in-memory cache"] == 4 * PAIRS * SAMPLE
+    assert made.terms["float batches"] == uint8.terms["float batches"] == 3 * FLOAT_BATCH
+    assert made.terms["batch being assembled"] == 4 * BATCH * SAMPLE
+    shuffled = predict(run("article", floats, shuffle_buffer=600))
+    assert shuffled.terms["shuffle buffer"] == 4 * 600 * SAMPLE
+    # handed over as uint8 by the others, as float32 by the article whatever normalize says
+    device = predict(run("article", floats, normalize="device"))
+    assert device.terms["float batches"] == 3 * FLOAT_BATCH
+
+
 def test_mapped_split_counts_pages_read_and_staged_batches_count_batches():
     prediction = predict(run("memmap", {"mapped_split": True, "staged_batches": 10}, steps=100))
     assert prediction.terms["mapped pages"] == PAIRS * SAMPLE

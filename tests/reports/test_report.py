@@ -183,7 +183,7 @@ def test_report_without_sizes_or_profiles_has_no_growth_or_model(tmp_path, suite
     assert "seed pipeline" not in html and "2 GiB limit, proved" not in html
 
 
-def test_seed_preset_section_shows_each_cache_and_what_it_keeps(tmp_path):
+def test_seed_section_puts_the_article_first_with_its_pairing_and_story_predictions(tmp_path):
     sample = 458_752
     dataset = {
         "root": "synthetic",
@@ -191,27 +191,62 @@ def test_seed_preset_section_shows_each_cache_and_what_it_keeps(tmp_path):
         "pairs": 400,
         "image_size": [256, 256],
         "bytes_per_sample": sample,
+        "unpaired": ["label/000005.png", "time1/000005.png"],
     }
     runs = []
-    for cache, kept in (("memory", 400 * sample), ("file", 0), ("none", 0)):
+    # The variants ran first here: the section still shows the article's pipeline first.
+    for strategy, cache, element, kept in (
+        ("generator", "memory", 1, 400 * sample),
+        ("generator", "none", 1, 0),
+        ("article", "memory", 4, 4 * 400 * sample),
+    ):
         options = {"batch_size": 200, "shuffle_buffer": 100, "cache": cache, "preset": "seed"}
         options.update(prefetch=-1, steps=4, warmup_steps=0)
+        options["normalize"] = "host" if strategy == "article" else "device"
         timeline = [[t / 10, int(kept * min(1, t / 20)) + 50_000_000] for t in range(41)]
+        pairing = None
+        if strategy == "article":
+            pairing = {
+                "rule": "zip(sorted(time1), sorted(time2), sorted(label))",
+                "triples": 400,
+                "mispaired": 395,
+                "first_mispaired": [["000005.png", "000006.png", "000005.png"]],
+                "dropped": ["time1/000400.png", "label/000400.png"],
+            }
         runs.append(
             make(
-                "generator",
+                strategy,
                 dataset=dataset,
                 options=options,
                 rss_timeline=timeline,
                 batch_ends_s=[1.0, 2.0, 3.0, 4.0],
                 peak_rss_bytes=max(v for _, v in timeline),
+                baseline_rss_bytes=500_000_000,
+                memory_profile={"sample_element_bytes": element, "why": "test"},
+                pairing=pairing,
             )
         )
     html = render(tmp_path, write(tmp_path / "seed.jsonl", runs))
-    assert "The seed pipeline: what an in-memory cache costs" in html
-    assert ".cache().shuffle(100).batch(200).repeat().prefetch(AUTOTUNE)" in html
-    # after epoch 1 (2 batches of 200, at 2.0 s) the memory run holds the whole split
-    assert "183.5 MB" in html  # 400 x 458,752 B held above the no-cache run
+    start = html.index("The seed pipeline: the article's, and what loadbench would write instead")
+    section = html[start : html.index("<h2>", start)]
+    assert ".cache().shuffle(100).batch(200).repeat().prefetch(AUTOTUNE)" in section
+    article = section.index("article: in-memory .cache() of float32, floats made per sample")
+    assert (
+        article
+        < section.index("generator: in-memory .cache()")
+        < section.index("generator: no cache")
+    )
+    # after epoch 1 (2 batches of 200, at 2.0 s) the caches hold the whole split (400 x
+    # 458,752 B x 4, and x 1) above the timeline's 50 MB
+    assert "784.0 MB" in section and "233.5 MB" in section
+    assert "1.3 GB" in section  # absolute peak: 500 MB baseline + 784.0 MB
+    # two epochs of the article's 20,000 pairs cache them all, as float32 and as uint8
+    assert "in-memory cache 36.7 GB" in section and "in-memory cache 9.2 GB" in section
+    assert "predicted at 20,000 pairs of 256x256" in section
+    assert "395 of 400 triples mispaired" in section
+    assert '<td class="text">000006.png</td>' in section
+    assert "time1/000400.png, label/000400.png" in section  # dropped by zip
+    assert "label/000005.png, time1/000005.png" in section  # left out by loadbench
 
 
 def test_prove_limit_records_get_their_table(tmp_path):

@@ -242,3 +242,22 @@ def test_the_run_summary_sets_the_copy_ceiling_against_numpys_copy():
         "ceiling_copy: 9,000 samples/s, 0.90x numpy copying the same batches once in the same "
         "child (10,000 samples/s)"
     ]
+
+
+def test_the_run_summary_says_when_positional_pairing_went_wrong():
+    from reports.text import run_summary
+
+    pairing = {
+        "rule": "zip(sorted(time1), sorted(time2), sorted(label))",
+        "triples": 59,
+        "mispaired": 54,
+        "first_mispaired": [["000005.png", "000006.png", "000005.png"]],
+        "dropped": [],
+    }
+    whole = {**pairing, "mispaired": 0, "first_mispaired": []}
+    lines = run_summary([make("article", pairing=pairing), make("generator")]).splitlines()
+    assert [line for line in lines if "mispaired" in line] == [
+        "article: zip(sorted(time1), sorted(time2), sorted(label)) mispaired 54 of 59 samples "
+        "(the first: 000005.png, 000006.png, 000005.png); the report lists them"
+    ]
+    assert "mispaired" not in run_summary([make("article", pairing=whole)])

@@ -1,0 +1,157 @@
+"""The seed preset's section: the article's pipeline first, then the variants loadbench
+recommends, each measured on the same data, and the memory model's prediction for each
+at the story's 20,000 pairs (shared/DESIGN.md).
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import replace
+
+from reports import memory_model as model
+from reports import scaling
+from reports.figures import FAILED_COLOR, MB, _png, plt
+from reports.metrics import BY_FIELD
+from reports.records import Record
+from reports.units import format_bytes
+
+STORY_PAIRS = 20_000  # the article's dataset: 20,000 pairs of 256x256
+# What each run's options make of its pipeline, in words (cache, where floats are made).
+CACHES = {"memory": "in-memory .cache()", "file": "file .cache()", "none": "no cache"}
+
+
+def label(record: Record) -> str:
+    """A seed run in a few words: strategy, cache, and what the cache holds."""
+    cache = str(record.options.get("cache"))
+    floats = (record.memory_profile or {}).get("sample_element_bytes", 1) > 1
+    holds = " of float32" if floats and cache != "none" else ""
+    made = ", floats made per sample" if floats else ""
+    return f"{record.strategy}: {CACHES.get(cache, cache)}{holds}{made}"
+
+
+def predicted_at(record: Record, pairs: int) -> model.Prediction | None:
+    """The memory model's peak for ``record``'s pipeline on ``pairs`` pairs of the same
+    image size, over as many whole epochs as the run took."""
+    batch = int(record.options.get("batch_size", 1))
+    per_epoch = -(-int(record.dataset["pairs"]) // batch)
+    epochs = max(1, round((record.steps or 0) / per_epoch))
+    scaled = replace(
+        record, dataset={**record.dataset, "pairs": pairs}, steps=epochs * -(-pairs // batch)
+    )
+    return model.predict(scaled)
+
+
+def _absolute(record: Record) -> int | None:
+    if record.baseline_rss_bytes is None or record.peak_rss_bytes is None:
+        return None
+    return record.baseline_rss_bytes + record.peak_rss_bytes
+
+
+def section(records: list[Record]) -> dict | None:
+    """The section's figures, or None where no seed preset ran."""
+    seed = [r for r in records if r.options.get("preset") == "seed"]
+    if not seed:
+        return None
+    # The article's runs first, then the variants in the order they ran.
+    seed.sort(key=lambda r: r.strategy != "article")
+    bytes_of = BY_FIELD["peak_rss_bytes"].format
+    rows = []
+    for r in seed:
+        ok = r.status == "ok"
+        held = scaling.held_after_first_epoch(r) if ok else None
+        here = model.predict(r) if ok else None
+        story = predicted_at(r, STORY_PAIRS) if r.memory_profile else None
+        absolute = _absolute(r)
+        rows.append(
+            {
+                "run": label(r),
+                "status": r.status,
+                "samples_per_s": BY_FIELD["samples_per_s"].format(r.samples_per_s),
+                "peak": bytes_of(r.peak_rss_bytes),
+                "absolute": "-" if absolute is None else format_bytes(absolute),
+                "held": "-" if held is None else format_bytes(held),
+                "predicted": "-" if here is None else format_bytes(here.peak_bytes),
+                "story": "-" if story is None else format_bytes(story.peak_bytes),
+                "story_terms": "" if story is None else model.largest_terms(story.terms, 2),
+            }
+        )
+    first = seed[0]
+    pairing = next((r.pairing for r in seed if r.pairing), None)
+    return {
+        "png": base64.b64encode(timelines(seed)).decode("ascii"),
+        "rows": rows,
+        "dataset": f"{first.dataset.get('pairs'):,} pairs, "
+        f"{format_bytes(first.dataset['pairs'] * first.dataset['bytes_per_sample'])} as uint8",
+        "story_pairs": f"{STORY_PAIRS:,}",
+        "size": "x".join(str(v) for v in reversed(first.dataset.get("image_size") or [])),
+        "batch": first.options.get("batch_size"),
+        "shuffle": first.options.get("shuffle_buffer"),
+        "steps": first.options.get("steps"),
+        "pairing": pairing,
+        "unpaired": first.dataset.get("unpaired", []),
+    }
+
+
+def timelines(records: list[Record]) -> bytes:
+    """The seed preset's memory over time, one line per run (the latest repeat of each),
+    with the whole split (as uint8, and as float32 where a run made floats) and the
+    shuffle buffer as reference lines."""
+    seed = [r for r in records if r.options.get("preset") == "seed" and r.rss_timeline]
+    figure, axis = plt.subplots(figsize=(9, 4.6))
+    latest = {label(r): r for r in seed if r.status == "ok"}
+    for row, (name, record) in enumerate(latest.items()):
+        seconds = [point[0] for point in record.rss_timeline]
+        used = [point[1] / MB for point in record.rss_timeline]
+        (line,) = axis.plot(seconds, used, label=name, linewidth=1.4)
+        for number, end in enumerate(scaling.epoch_ends(record), start=1):
+            axis.axvline(end, color=line.get_color(), linestyle=":", linewidth=1)
+            axis.text(  # one height per run, so close epoch ends stay readable
+                end,
+                0.03 + 0.1 * row + 0.04 * (number - 1),
+                f"{record.strategy}: epoch {number} ",
+                color=line.get_color(),
+                fontsize=7,
+                ha="right",
+                va="bottom",
+                transform=axis.get_xaxis_transform(),
+            )
+    if latest:
+        some = next(iter(latest.values()))
+        sample = some.dataset["bytes_per_sample"]
+        split = some.dataset["pairs"] * sample / MB
+        shuffle = min(some.options.get("shuffle_buffer", 0), some.dataset["pairs"]) * sample / MB
+        axis.axhline(split, color=FAILED_COLOR, linestyle="--", linewidth=1)
+        axis.text(
+            0,
+            split,
+            f" whole split as uint8: {split:,.0f} MB",
+            color=FAILED_COLOR,
+            fontsize=8,
+            va="bottom",
+        )
+        if any((r.memory_profile or {}).get("sample_element_bytes", 1) == 4 for r in seed):
+            axis.axhline(4 * split, color=FAILED_COLOR, linestyle="-.", linewidth=1)
+            axis.text(
+                0,
+                4 * split,
+                f" whole split as float32: {4 * split:,.0f} MB",
+                color=FAILED_COLOR,
+                fontsize=8,
+                va="bottom",
+            )
+        axis.axhline(shuffle, color="#7f8c8d", linestyle=":", linewidth=1)
+        axis.text(
+            0,
+            shuffle,
+            f" shuffle buffer: {shuffle:,.0f} MB",
+            color="#7f8c8d",
+            fontsize=8,
+            va="bottom",
+        )
+        axis.legend(fontsize=8, loc="upper left")
+    axis.set_xlabel("seconds since the pipeline was built")
+    axis.set_ylabel("MB above baseline")
+    axis.set_title("Seed pipeline: resident memory over its epochs", fontsize=10)
+    axis.grid(alpha=0.3)
+    figure.tight_layout()
+    return _png(figure)
