@@ -6,6 +6,7 @@ at the story's 20,000 pairs (shared/DESIGN.md).
 from __future__ import annotations
 
 import base64
+import bisect
 from dataclasses import replace
 
 from reports import memory_model as model
@@ -93,63 +94,42 @@ def section(records: list[Record]) -> dict | None:
 
 
 def timelines(records: list[Record]) -> bytes:
-    """The seed preset's memory over time, one line per run (the latest repeat of each),
-    with the whole split (as uint8, and as float32 where a run made floats) and the
-    shuffle buffer as reference lines."""
+    """The seed preset's memory over time, one line per run (the latest repeat of each)
+    with a dot where each epoch ended, and the whole split (as uint8, and as float32
+    where a run made floats) and the shuffle buffer as reference lines."""
     seed = [r for r in records if r.options.get("preset") == "seed" and r.rss_timeline]
-    figure, axis = plt.subplots(figsize=(9, 4.6))
+    figure, axis = plt.subplots(figsize=(9, 5.2))
     latest = {label(r): r for r in seed if r.status == "ok"}
-    for row, (name, record) in enumerate(latest.items()):
+    for name, record in latest.items():
         seconds = [point[0] for point in record.rss_timeline]
         used = [point[1] / MB for point in record.rss_timeline]
         (line,) = axis.plot(seconds, used, label=name, linewidth=1.4)
-        for number, end in enumerate(scaling.epoch_ends(record), start=1):
-            axis.axvline(end, color=line.get_color(), linestyle=":", linewidth=1)
-            axis.text(  # one height per run, so close epoch ends stay readable
-                end,
-                0.03 + 0.1 * row + 0.04 * (number - 1),
-                f"{record.strategy}: epoch {number} ",
-                color=line.get_color(),
-                fontsize=7,
-                ha="right",
-                va="bottom",
-                transform=axis.get_xaxis_transform(),
-            )
+        ends = scaling.epoch_ends(record)
+        at = [used[max(0, bisect.bisect_right(seconds, end) - 1)] for end in ends]
+        axis.plot(ends, at, "o", color=line.get_color(), markersize=5)
     if latest:
         some = next(iter(latest.values()))
         sample = some.dataset["bytes_per_sample"]
         split = some.dataset["pairs"] * sample / MB
         shuffle = min(some.options.get("shuffle_buffer", 0), some.dataset["pairs"]) * sample / MB
-        axis.axhline(split, color=FAILED_COLOR, linestyle="--", linewidth=1)
-        axis.text(
-            0,
-            split,
-            f" whole split as uint8: {split:,.0f} MB",
-            color=FAILED_COLOR,
-            fontsize=8,
-            va="bottom",
-        )
+        lines = [("whole split as uint8", split, FAILED_COLOR, "--")]
         if any((r.memory_profile or {}).get("sample_element_bytes", 1) == 4 for r in seed):
-            axis.axhline(4 * split, color=FAILED_COLOR, linestyle="-.", linewidth=1)
+            lines.append(("whole split as float32", 4 * split, FAILED_COLOR, "-."))
+        lines.append(("shuffle buffer", shuffle, "#7f8c8d", ":"))
+        for text, height, color, style in lines:
+            axis.axhline(height, color=color, linestyle=style, linewidth=1)
             axis.text(
-                0,
-                4 * split,
-                f" whole split as float32: {4 * split:,.0f} MB",
-                color=FAILED_COLOR,
+                1.0,
+                height,
+                f"{text}: {height:,.0f} MB ",
+                color=color,
                 fontsize=8,
+                ha="right",
                 va="bottom",
+                transform=axis.get_yaxis_transform(),
             )
-        axis.axhline(shuffle, color="#7f8c8d", linestyle=":", linewidth=1)
-        axis.text(
-            0,
-            shuffle,
-            f" shuffle buffer: {shuffle:,.0f} MB",
-            color="#7f8c8d",
-            fontsize=8,
-            va="bottom",
-        )
-        axis.legend(fontsize=8, loc="upper left")
-    axis.set_xlabel("seconds since the pipeline was built")
+        axis.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
+    axis.set_xlabel("seconds since the pipeline was built (dots: where each epoch ended)")
     axis.set_ylabel("MB above baseline")
     axis.set_title("Seed pipeline: resident memory over its epochs", fontsize=10)
     axis.grid(alpha=0.3)
