@@ -45,6 +45,12 @@ class Strategy(Protocol):
     It may also define ``memory_profile(data, options) -> loaders.memory.MemoryProfile``:
     what it holds in memory itself, which the memory model adds to the shared pipeline's
     buffers to predict its peak. Without it, its runs get no prediction.
+
+    A preset's strategy that reproduces someone's pipeline as written (the seed's
+    ``article``) may break two of these rules, and says so: ``yields_floats = True``
+    when its samples are float32 it scaled itself (the shared pipeline then leaves them
+    as they are), and ``pairing(data) -> dict`` when it pairs files its own way rather
+    than by name (the record keeps what it returns: triples, mispaired, dropped).
     """
 
     name: str

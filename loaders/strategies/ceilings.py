@@ -20,8 +20,9 @@ machine allows:
   64-byte-aligned arrays. Copying them in the generator first ran at 0.6x of numpy's
   ``copy()``: docs/CALIBRATION.md.) The ceiling of a strategy that reads samples
   already decoded (from a converted file, or from arrays in memory). Its record also
-  carries ``reference_samples_per_s``: numpy's own ``copy()`` of the same batches in
-  the same process, the outside instrument it is checked against.
+  carries ``reference_samples_per_s``: numpy copying the same batches once (``copyto``
+  on as many threads, into buffers already touched) in the same process, the outside
+  instrument it is checked against.
 
 They are not among the strategies (``registry.CEILINGS``, not ``registry.BUILTIN``):
 ``loadbench run`` adds them to its runs, and a record's ``ceiling_fraction`` is its
