@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import bisect
+import statistics
 from dataclasses import replace
 
 from reports import memory_model as model
@@ -48,6 +49,37 @@ def _absolute(record: Record) -> int | None:
     return record.baseline_rss_bytes + record.peak_rss_bytes
 
 
+def _median(values: list[int | float | None]) -> str | None:
+    """The median of the known values and their range, in bytes; None where none is."""
+    known = sorted(v for v in values if v is not None)
+    if not known:
+        return None
+    middle = format_bytes(statistics.median(known))
+    spread = f" ({format_bytes(known[0])}-{format_bytes(known[-1])})" if len(known) > 1 else ""
+    return middle + spread
+
+
+def _row(name: str, repeats: list[Record]) -> dict:
+    """One run of the preset over its repeats: the medians of the ok ones, with ranges."""
+    ok = [r for r in repeats if r.status == "ok"]
+    rates = [r.samples_per_s for r in ok if r.samples_per_s]
+    here = model.predict(ok[0]) if ok else None
+    story = predicted_at(ok[0], STORY_PAIRS) if ok and ok[0].memory_profile else None
+    return {
+        "run": name,
+        "status": f"{len(ok)}/{len(repeats)} ok",
+        "samples_per_s": BY_FIELD["samples_per_s"].format(statistics.median(rates))
+        if rates
+        else "-",
+        "peak": _median([r.peak_rss_bytes for r in ok]) or "-",
+        "absolute": _median([_absolute(r) for r in ok]) or "-",
+        "held": _median([scaling.held_after_first_epoch(r) for r in ok]) or "-",
+        "predicted": "-" if here is None else format_bytes(here.peak_bytes),
+        "story": "-" if story is None else format_bytes(story.peak_bytes),
+        "story_terms": "" if story is None else model.largest_terms(story.terms, 2),
+    }
+
+
 def section(records: list[Record]) -> dict | None:
     """The section's figures, or None where no seed preset ran."""
     seed = [r for r in records if r.options.get("preset") == "seed"]
@@ -55,27 +87,10 @@ def section(records: list[Record]) -> dict | None:
         return None
     # The article's runs first, then the variants in the order they ran.
     seed.sort(key=lambda r: r.strategy != "article")
-    bytes_of = BY_FIELD["peak_rss_bytes"].format
-    rows = []
+    runs: dict[str, list[Record]] = {}
     for r in seed:
-        ok = r.status == "ok"
-        held = scaling.held_after_first_epoch(r) if ok else None
-        here = model.predict(r) if ok else None
-        story = predicted_at(r, STORY_PAIRS) if r.memory_profile else None
-        absolute = _absolute(r)
-        rows.append(
-            {
-                "run": label(r),
-                "status": r.status,
-                "samples_per_s": BY_FIELD["samples_per_s"].format(r.samples_per_s),
-                "peak": bytes_of(r.peak_rss_bytes),
-                "absolute": "-" if absolute is None else format_bytes(absolute),
-                "held": "-" if held is None else format_bytes(held),
-                "predicted": "-" if here is None else format_bytes(here.peak_bytes),
-                "story": "-" if story is None else format_bytes(story.peak_bytes),
-                "story_terms": "" if story is None else model.largest_terms(story.terms, 2),
-            }
-        )
+        runs.setdefault(label(r), []).append(r)
+    rows = [_row(name, repeats) for name, repeats in runs.items()]
     first = seed[0]
     pairing = next((r.pairing for r in seed if r.pairing), None)
     return {
