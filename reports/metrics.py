@@ -180,6 +180,16 @@ METRICS: tuple[Metric, ...] = (
         covers="the serialized dataset graph; the protobuf limit is 2 GiB",
     ),
     Metric(
+        field="graph_serialize_peak_bytes",
+        label="serialize peak",
+        unit="bytes",
+        better="lower",
+        role="inform",
+        covers="the process tree's peak above baseline while the dataset graph is "
+        "serialized (as checkpointing, snapshot or the tf.data service do), sampled as the "
+        "loop is",
+    ),
+    Metric(
         field="train_graph_bytes",
         label="train graph",
         unit="bytes",
@@ -205,5 +215,6 @@ SUMMARY_FIELDS: tuple[str, ...] = (
     "memray_peak_bytes",
     "gpu_peak_bytes",
     "dataset_graph_bytes",
+    "graph_serialize_peak_bytes",
     "train_graph_bytes",
 )

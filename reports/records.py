@@ -75,6 +75,9 @@ class Measurement:
     gpu_peak_bytes: int | None = None
     dataset_graph_bytes: int | None = None
     graph_over_limit: bool | None = None
+    # The tree's peak above baseline while the dataset graph was serialized (after the
+    # loop): what checkpointing, snapshotting or the tf.data service would cost.
+    graph_serialize_peak_bytes: int | None = None
     train_graph_bytes: int | None = None
     input_wait_s: float | None = None
     compute_s: float | None = None

@@ -19,6 +19,7 @@ from benchmarks.harness.plan import (
     DatasetChoice,
     RunConfig,
 )
+from benchmarks.harness.runner import START_METHODS
 from benchmarks.harness.session import RESULTS, Harness
 from benchmarks.harness.spec import MODES
 from benchmarks.workload import accelerators
@@ -132,6 +133,13 @@ def add_measurement_arguments(parser: argparse.ArgumentParser, sweep: bool = Fal
         )
     harness.add_argument("--out", type=Path, default=Path("loadbench-results"))
     harness.add_argument("--timeout", type=float, default=600, help="seconds per run")
+    harness.add_argument(
+        "--start-method",
+        choices=START_METHODS,
+        help="how each run's fresh process starts: forked from a server that has imported "
+        "TensorFlow but never run it (forkserver, the default), or a new interpreter "
+        "(spawn, 3.5 s more a run); default: $LOADBENCH_START_METHOD or forkserver",
+    )
     harness.add_argument("--max-memory", help="kill a run whose process tree passes this, e.g. 4GB")
     harness.add_argument("--memray", action="store_true", help="add a memray-tracked run")
     harness.add_argument("--resume", action="store_true", help="skip runs already in OUT")
@@ -209,6 +217,7 @@ def harness(args: argparse.Namespace) -> Harness:
         max_memory_bytes=parse_bytes(args.max_memory, "--max-memory"),
         memray_dir=out / "memray" if args.memray else None,
         resume=args.resume,
+        start_method=args.start_method,
     )
 
 

@@ -1,7 +1,9 @@
-"""The measured side: runs in a fresh spawned child, one per measurement.
+"""The measured side: runs in a fresh child, one per measurement.
 
-TensorFlow is not fork-safe and a run may abort or exhaust memory, so each run gets a
-clean interpreter; the parent reads back the one object the child's work returned.
+TensorFlow is not fork-safe once it has run anything and a run may abort or exhaust
+memory, so each run gets a fresh process, forked from a server that has imported
+TensorFlow but never run it, or spawned (``runner``); the parent reads back the one
+object the child's work returned.
 """
 
 from __future__ import annotations
@@ -51,16 +53,42 @@ class ChildReport:
 
 
 @dataclass(frozen=True)
+class Setting:
+    """The parent's environment variables and ``sys.path`` at the run: a forked child
+    takes them on first, so it sees what a spawned one would (the fork server's are
+    those of the moment it started)."""
+
+    environ: dict[str, str]
+    path: list[str]
+    forked: bool = False  # from the fork server: map its resident file pages first
+
+
+@dataclass(frozen=True)
 class ChildFailure:
     """The exception a child's work raised, as one line (the log has the traceback)."""
 
     error: str
 
 
-def child_main(spec: Any, result_path: str, work: Callable[[Any], object] | None = None) -> None:
+def child_main(
+    spec: Any,
+    result_path: str,
+    work: Callable[[Any], object] | None = None,
+    setting: Setting | None = None,
+) -> None:
     """Entry point of the child: ``work(spec)`` (default: ``measure``) under the harness's
     set-up; pickles what it returned, or a ChildFailure, to ``result_path``. ``spec`` is
     any frozen spec with a ``log_path``."""
+    if setting is not None:
+        os.environ.clear()
+        os.environ.update(setting.environ)
+        sys.path[:] = setting.path
+    if setting is not None and setting.forked:
+        from benchmarks.harness import pages, preload
+
+        # Memory as a spawned child's, before any baseline (benchmarks.harness.pages).
+        pages.map_pages(preload.RESIDENT)
+        pages.unshare_anonymous()
     die_with_parent()
     lead_own_group()
     if spec.log_path:
@@ -160,9 +188,11 @@ def measure(spec: RunSpec) -> ChildReport:
         except tf.errors.OpError as exc:
             raise _diagnosed(strategy, data, exc) from exc
     peak, peak_pss = sampler.peak_bytes(), sampler.peak_pss_bytes()
-    graph_bytes, over_limit = (
-        (None, None) if ceiling else probes.dataset_graph_size(local_ds, data.total_bytes)
-    )
+    graph_bytes = over_limit = serialize_peak = None
+    if not ceiling:  # serializing the graph: its own peak, sampled as the loop was
+        with TreeMemorySampler(spec.sample_interval_s) as serializing:
+            graph_bytes, over_limit = probes.dataset_graph_size(local_ds, data.total_bytes)
+        serialize_peak = max(0, serializing.peak_bytes() - baseline)
     real = ran is not None and not ran.emulated
     step_s = (ran.step_s or percentile(loop.computes, 50)) if ran is not None else None
     busy = feeding.busy_share(loop.waits, loop.computes) if ran is not None else None
@@ -198,6 +228,7 @@ def measure(spec: RunSpec) -> ChildReport:
         gpu_peak_bytes=device.gpu_peak_bytes() if has_gpu else None,
         dataset_graph_bytes=graph_bytes,
         graph_over_limit=over_limit,
+        graph_serialize_peak_bytes=serialize_peak,
         train_graph_bytes=step.graph_def_bytes() if real and step is not None else None,
         input_wait_s=input_wait_s if training else None,
         compute_s=compute_s if training else None,

@@ -1,4 +1,12 @@
-"""The isolated runner: one spawned child per measurement, watched from the parent.
+"""The isolated runner: one fresh child process per measurement, watched from the parent.
+
+Children are forked from a fork server (multiprocessing's ``forkserver``) that has
+imported TensorFlow, Keras and the harness but never run them (``preload``): a fresh
+process per measurement, with no TensorFlow runtime inherited, in about half a second.
+``spawn`` (a new interpreter that imports everything itself, 3.5 s more) is the switch
+back: ``--start-method spawn`` or ``LOADBENCH_START_METHOD=spawn``. Either way the child
+starts with the parent's environment variables and ``sys.path`` as they are at that
+run, not as they were when the server started.
 
 The parent enforces the wall-clock timeout and the memory ceiling on the child's whole
 process tree, classifies how the child ended, and always returns a Record: a crash,
@@ -8,6 +16,8 @@ an abort or the OOM killer is a result, never the end of the suite.
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.context
+import os
 import pickle
 import signal
 import subprocess
@@ -17,16 +27,46 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from multiprocessing import resource_tracker
+from multiprocessing import forkserver, resource_tracker
 from pathlib import Path
 from typing import Any
 
 import psutil
 
-from benchmarks.harness.child import ChildFailure, child_main
+from benchmarks.harness.child import ChildFailure, Setting, child_main
 from benchmarks.harness.procs import become_subreaper, kill_tree, start_reaper, tree_rss_bytes
+from loaders.errors import OptionsError
 
 POLL_S = 0.05
+START_METHODS = ("forkserver", "spawn")
+PRELOAD = "benchmarks.harness.preload"
+
+
+def default_start_method() -> str:
+    """``LOADBENCH_START_METHOD`` where set, else the fork server."""
+    method = os.environ.get("LOADBENCH_START_METHOD", "forkserver")
+    if method not in START_METHODS:
+        raise OptionsError(
+            f"LOADBENCH_START_METHOD={method!r}: must be one of {', '.join(START_METHODS)}"
+        )
+    return method
+
+
+def start_server(method: str | None = None) -> None:
+    """Start the fork server now (where ``method`` is it), so that it is not taken for
+    a process a run left behind."""
+    _context(method or default_start_method())
+
+
+def _context(method: str) -> multiprocessing.context.BaseContext:
+    """The multiprocessing context of ``method``; the fork server started, preloaded."""
+    if method not in START_METHODS:
+        raise OptionsError(f"start method {method!r}: must be one of {', '.join(START_METHODS)}")
+    context = multiprocessing.get_context(method)
+    if method == "forkserver":
+        context.set_forkserver_preload([PRELOAD])
+        forkserver.ensure_running()  # before the run's strays are listed: not a stray
+    return context
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -50,20 +90,26 @@ def run_isolated(
     timeout_s: float,
     max_memory_bytes: int | None = None,
     work: Callable[[Any], object] | None = None,
+    start_method: str | None = None,
 ) -> Outcome:
-    """Run ``spec`` in a fresh spawned child; kill its tree on timeout or over budget.
+    """Run ``spec`` in a fresh child; kill its tree on timeout or over budget.
 
     ``work`` is the module-level function the child calls with ``spec`` (default: the
-    measurement); any frozen spec with a ``log_path`` works.
+    measurement); any frozen spec with a ``log_path`` works. ``start_method``: the fork
+    server or spawn (default: ``default_start_method()``).
     """
-    context = multiprocessing.get_context("spawn")  # TensorFlow is not fork-safe
+    method = start_method or default_start_method()
     become_subreaper()
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     with tempfile.TemporaryDirectory(prefix="loadbench-run-") as scratch:
         result_path = str(Path(scratch) / "result.json")
         resource_tracker.ensure_running()  # shared by every run: not a stray
+        context = _context(method)
         before = _own_children()
-        child = context.Process(target=child_main, args=(spec, result_path, work), name="loadbench")
+        setting = Setting(dict(os.environ), list(sys.path), forked=method == "forkserver")
+        child = context.Process(  # type: ignore[attr-defined]
+            target=child_main, args=(spec, result_path, work, setting), name="loadbench"
+        )
         start = time.perf_counter()
         try:
             child.start()
@@ -173,6 +219,13 @@ def _kill_strays(before: set[int]) -> None:
     for process in strays:
         kill_tree(process.pid)
     psutil.wait_procs(strays, timeout=5)  # reap them: they re-parented to us
+
+
+def stop_fork_server() -> None:
+    """Stop the fork server, if one was started, so nothing of ours outlives the run."""
+    server = forkserver._forkserver
+    if getattr(server, "_forkserver_pid", None) is not None:
+        server._stop()  # type: ignore[attr-defined]
 
 
 def stop_resource_tracker() -> None:

@@ -19,6 +19,7 @@ from benchmarks.harness.runner import (
     Outcome,
     memray_flamegraph,
     run_isolated,
+    stop_fork_server,
     stop_resource_tracker,
 )
 from loaders.errors import OptionsError
@@ -41,6 +42,8 @@ class Harness:
         None: no reruns.
     resume: skip the runs (identity and repeat) ``results`` already holds.
     quiet: print nothing (the suite's own output is pytest's).
+    start_method: how each child starts, "forkserver" or "spawn" (``runner``); None:
+        ``LOADBENCH_START_METHOD``, else the fork server.
     """
 
     results: Path | None
@@ -49,6 +52,7 @@ class Harness:
     memray_dir: Path | None = None
     resume: bool = False
     quiet: bool = False
+    start_method: str | None = None
 
     def __post_init__(self) -> None:
         if not self.timeout_s > 0:
@@ -104,7 +108,13 @@ def run_jobs(jobs: Iterable[Job], harness: Harness, done: list[Done] | None = No
                 done.append(Done(job, None, None))
                 continue
             say(f"{label} ...", end="", flush=True)
-            outcome = run_isolated(job.spec, harness.timeout_s, harness.max_memory_bytes, job.work)
+            outcome = run_isolated(
+                job.spec,
+                harness.timeout_s,
+                harness.max_memory_bytes,
+                job.work,
+                start_method=harness.start_method,
+            )
             record = job.to_record(outcome)
             if job.memray is not None and harness.memray_dir is not None:
                 record = _with_memray(record, job, harness)
@@ -122,6 +132,7 @@ def run_jobs(jobs: Iterable[Job], harness: Harness, done: list[Done] | None = No
         )
         raise
     finally:
+        stop_fork_server()
         stop_resource_tracker()
     return done
 
@@ -141,7 +152,9 @@ def _with_memray(record: AnyRecord, job: Job, harness: Harness) -> AnyRecord:
     """``record`` with the peak and flame graph of the job's memray-tracked rerun."""
     assert harness.memray_dir is not None and isinstance(record, Record)
     capture = Path(job.memray.memray_path)
-    outcome = run_isolated(job.memray, harness.timeout_s, harness.max_memory_bytes)
+    outcome = run_isolated(
+        job.memray, harness.timeout_s, harness.max_memory_bytes, start_method=harness.start_method
+    )
     if outcome.status != "ok":
         return record
     return replace(

@@ -157,14 +157,15 @@ def test_run_without_steps_uses_the_per_mode_defaults(tiny_root, tmp_path, capsy
 
 
 def test_run_exits_1_when_no_child_could_start(tiny_root, tmp_path, monkeypatch, capsys):
-    from multiprocessing.context import SpawnProcess
+    from multiprocessing.context import ForkServerProcess, SpawnProcess
 
     from reports import jsonl
 
     def refuse(self):
         raise OSError(11, "Resource temporarily unavailable")
 
-    monkeypatch.setattr(SpawnProcess, "start", refuse)
+    for started in (ForkServerProcess, SpawnProcess):  # either start method
+        monkeypatch.setattr(started, "start", refuse)
     argv = ["run", "--data", str(tiny_root), *ONCE, "--mode", "iterate", "--loaders", "generator"]
     argv += ["--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "out")]
     assert main(argv) == 1

@@ -11,7 +11,8 @@ from multiprocessing import resource_tracker
 import psutil
 import pytest
 
-from benchmarks.harness.runner import run_isolated
+from benchmarks.harness import runner
+from benchmarks.harness.runner import START_METHODS, run_isolated
 from benchmarks.harness.spec import RunSpec
 from loaders.options import PipelineOptions
 
@@ -35,6 +36,7 @@ def spec_for(strategy: str, root, cache_root, **kwargs) -> RunSpec:
 @pytest.fixture(autouse=True)
 def no_process_left_behind():
     resource_tracker.ensure_running()
+    runner.start_server()  # shared by every run, as the resource tracker is
     before = {p.pid for p in psutil.Process().children(recursive=True)}
     yield
     after = {p.pid for p in psutil.Process().children(recursive=True)}
@@ -90,28 +92,73 @@ def test_memory_ceiling_kills_the_child(tiny_root, cache_root):
     assert "over --max-memory 1,200 MB" in outcome.error
 
 
-def test_rss_probe_measures_a_known_allocation_within_5_percent(tiny_root, cache_root):
-    outcome = run_isolated(spec_for("misbehaving:Calibrated", tiny_root, cache_root), 120)
+# The probes' calibrations hold whichever way the child starts: forked from the fork
+# server (the default) or spawned.
+@pytest.mark.parametrize("method", START_METHODS)
+def test_rss_probe_measures_a_known_allocation_within_5_percent(tiny_root, cache_root, method):
+    spec = spec_for("misbehaving:Calibrated", tiny_root, cache_root)
+    outcome = run_isolated(spec, 120, start_method=method)
     assert outcome.status == "ok", outcome.error
     peak = outcome.result.measurement.peak_rss_bytes
     assert abs(peak - 500e6) / 500e6 < 0.05, peak
 
 
-def test_memray_measures_a_known_allocation_within_5_percent(tiny_root, cache_root, tmp_path):
+@pytest.mark.parametrize("method", START_METHODS)
+def test_memray_measures_a_known_allocation_within_5_percent(
+    tiny_root, cache_root, tmp_path, method
+):
     spec = spec_for(
         "misbehaving:Calibrated", tiny_root, cache_root, memray_path=str(tmp_path / "capture.bin")
     )
-    outcome = run_isolated(spec, 120)
+    outcome = run_isolated(spec, 120, start_method=method)
     assert outcome.status == "ok", outcome.error
     peak = outcome.result.measurement.memray_peak_bytes
     assert abs(peak - 500e6) / 500e6 < 0.05, peak
 
 
-def test_tree_probe_counts_a_worker_process(tiny_root, cache_root):
-    outcome = run_isolated(spec_for("misbehaving:SpawnsHungryChild", tiny_root, cache_root), 120)
+@pytest.mark.parametrize("method", START_METHODS)
+def test_tree_probe_counts_a_worker_process(tiny_root, cache_root, method):
+    spec = spec_for("misbehaving:SpawnsHungryChild", tiny_root, cache_root)
+    outcome = run_isolated(spec, 120, start_method=method)
     assert outcome.status == "ok", outcome.error
     # 300 MB in the worker, plus its bare interpreter and the child's own small growth
     assert 300e6 <= outcome.result.measurement.peak_rss_bytes < 300e6 + 50e6
+
+
+@pytest.mark.parametrize("method", START_METHODS)
+def test_pss_counts_a_block_forked_children_share_once(tiny_root, cache_root, method):
+    """A forked child's pages are shared with the fork server too; the child makes
+    them its own first (benchmarks.harness.pages), so its workers' shared block counts
+    once in the tree's PSS, as in a spawned child's tree."""
+    spec = spec_for("misbehaving:ForksSharing", tiny_root, cache_root)
+    outcome = run_isolated(spec, 120, start_method=method)
+    assert outcome.status == "ok", outcome.error
+    measured = outcome.result.measurement
+    block = 200e6
+    assert abs(measured.peak_pss_bytes - block) / block < 0.05, measured.peak_pss_bytes
+    assert measured.peak_rss_bytes > 2.7 * block  # summed RSS: once per process
+
+
+def test_a_forked_child_starts_with_the_parents_environment(tiny_root, cache_root, monkeypatch):
+    """The fork server's environment is that of the moment it started; the child takes
+    on the parent's as it is at the run, as a spawned child would."""
+    runner.start_server()
+    monkeypatch.setenv("LOADBENCH_TEST_SETTING", "set after the server started")
+    spec = spec_for("generator", tiny_root, cache_root)
+    outcome = run_isolated(spec, 60, work=environment_of, start_method="forkserver")
+    assert outcome.status == "ok", outcome.error
+    assert outcome.result["setting"] == "set after the server started"
+    assert outcome.result["threads"] == 1  # nothing of TensorFlow's runtime came along
+
+
+def environment_of(spec) -> dict:
+    """A child's work: what it sees of its environment, and its thread count."""
+    import os
+
+    return {
+        "setting": os.environ.get("LOADBENCH_TEST_SETTING"),
+        "threads": len(os.listdir("/proc/self/task")),
+    }
 
 
 def start_method(spec) -> dict:

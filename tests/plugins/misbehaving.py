@@ -109,3 +109,29 @@ class SpawnsHungryChild(Generator):
         self.worker = worker
         time.sleep(0.5)  # several sampler periods, and a tree rescan, with the worker holding it
         return super().samples(data, options)
+
+
+SHARED_BYTES = 200_000_000
+
+
+class ForksSharing(Generator):
+    """Touches 200 MB, then forks two processes that hold it shared (copy-on-write, as
+    a PyDataset's forked workers share their parent's pages): the tree's PSS holds it
+    once, its summed RSS three times."""
+
+    name = "forks_sharing"
+
+    def samples(self, data, options):
+        block = np.ones(SHARED_BYTES, np.uint8)
+        forked = []
+        for _ in range(2):
+            pid = os.fork()
+            if pid == 0:  # a child that only holds the pages: no TensorFlow runs here
+                time.sleep(1.5)
+                os._exit(0)
+            forked.append(pid)
+        time.sleep(1.2)  # a PSS read a second while the tree shares anonymous pages
+        for pid in forked:
+            os.waitpid(pid, 0)
+        del block
+        return super().samples(data, options)

@@ -1,0 +1,49 @@
+"""A record's absolute peak (its baseline plus the larger of the loop's peak and the
+graph serialization's) agrees with the kernel's maximum RSS of the whole command, what
+GNU time reports, for a strategy with a small graph and one whose graph holds the data."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from loaders.dataset.synth import SynthParams, synthesize
+from reports import jsonl
+
+PAIRS, SIZE = 2000, 64  # 57 MB of uint8: tensor_slices's graph holds all of it
+
+
+@pytest.fixture(scope="module")
+def data_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("gnu-time") / "data"
+    synthesize(root, SynthParams(pairs=PAIRS, size=SIZE, splits={"train": 1.0}))
+    return root
+
+
+def max_rss_of(argv: list[str]) -> int:
+    """The largest maximum RSS of the command and every process it waited for (the
+    kernel's ru_maxrss, GNU time's figure), in bytes."""
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    assert process.returncode == 0, argv
+    return usage.ru_maxrss * 1024
+
+
+@pytest.mark.parametrize("strategy", ["generator", "tensor_slices"])
+def test_the_records_absolute_peak_is_gnu_times(data_root, tmp_path, strategy):
+    out = tmp_path / "out"
+    argv = [sys.executable, "-m", "benchmarks.cli", "run", "--data", str(data_root)]
+    argv += ["--loaders", strategy, "--mode", "iterate", "--repeats", "1", "--no-ceilings"]
+    argv += ["--no-report", "--cache-dir", str(tmp_path / "cache"), "--out", str(out)]
+    kernel = max_rss_of(argv)
+    [record] = jsonl.read(out / "results.jsonl")
+    assert record.status == "ok", record.error
+    peak = max(record.peak_rss_bytes, record.graph_serialize_peak_bytes)
+    absolute = record.baseline_rss_bytes + peak
+    assert absolute == pytest.approx(kernel, rel=0.10), (absolute, kernel, record.peak_rss_bytes)
+    if strategy == "tensor_slices":  # serializing the data costs more than reading it
+        assert record.graph_serialize_peak_bytes > record.peak_rss_bytes
