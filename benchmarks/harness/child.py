@@ -187,6 +187,11 @@ def measure(spec: RunSpec) -> ChildReport:
             loop = _run_loop(spec, batches, step, start)
         except tf.errors.OpError as exc:
             raise _diagnosed(strategy, data, exc) from exc
+        step_s = (ran.step_s or percentile(loop.computes, 50)) if ran is not None else None
+        busy = feeding.busy_share(loop.waits, loop.computes) if ran is not None else None
+        # The search for the accelerators fed runs the pipeline at k times the demand:
+        # still under the sampler, so the run's peak covers it (GNU time's does).
+        fed = _fed(loop, batches, step_s, busy or 0.0) if spec.fed_search and step_s else None
     peak, peak_pss = sampler.peak_bytes(), sampler.peak_pss_bytes()
     graph_bytes = over_limit = serialize_peak = None
     if not ceiling:  # serializing the graph: its own peak, sampled as the loop was
@@ -194,9 +199,6 @@ def measure(spec: RunSpec) -> ChildReport:
             graph_bytes, over_limit = probes.dataset_graph_size(local_ds, data.total_bytes)
         serialize_peak = max(0, serializing.peak_bytes() - baseline)
     real = ran is not None and not ran.emulated
-    step_s = (ran.step_s or percentile(loop.computes, 50)) if ran is not None else None
-    busy = feeding.busy_share(loop.waits, loop.computes) if ran is not None else None
-    fed = _fed(loop, batches, step_s, busy or 0.0) if spec.fed_search and step_s else None
     if served:
         served.stop()
     reference = getattr(strategy, "reference_samples_per_s", None)
