@@ -25,11 +25,11 @@ measured, both undone here before the child takes its baseline:
 from __future__ import annotations
 
 import ctypes
-import os
 
 import numpy as np
 
-PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
+from benchmarks.harness.procs import PAGE_BYTES
+
 MADV_DONTNEED = 4
 MADV_POPULATE_READ = 22  # linux/mman.h, since 5.14
 MADV_POPULATE_WRITE = 23

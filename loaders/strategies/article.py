@@ -45,18 +45,18 @@ def zipped(split_dir: Path) -> list[tuple[Path, Path, Path]]:
 SHOWN = 10  # mispaired triples a record keeps
 
 
-def mispaired(split_dir: Path) -> tuple[list[tuple[str, str, str]], list[str]]:
-    """The zipped triples whose three names differ, and the files zip dropped
-    (``folder/file``: those past the shortest folder's end)."""
+def mispaired(split_dir: Path) -> tuple[int, list[tuple[str, str, str]], list[str]]:
+    """How many triples zip made, those whose three names differ, and the files zip
+    dropped (``folder/file``: those past the shortest folder's end), from one listing."""
     folders = sorted_files(split_dir)
-    triples = zipped(split_dir)
+    triples = list(zip(*folders))  # noqa: B905 - the article's zip, not strict
     wrong = [
         (t1.name, t2.name, lb.name)
         for t1, t2, lb in triples
         if len({t1.stem, t2.stem, lb.stem}) > 1
     ]
     dropped = [f"{p.parent.name}/{p.name}" for files in folders for p in files[len(triples) :]]
-    return wrong, dropped
+    return len(triples), wrong, dropped
 
 
 def load_float(path: Path, mask: bool) -> np.ndarray:
@@ -97,10 +97,10 @@ class Article:
     def pairing(self, data) -> dict:
         """How the article's ``zip(sorted(...))`` paired this split's files, for the record."""
         split_dir = Path(data.root) / data.split
-        wrong, dropped = mispaired(split_dir)
+        triples, wrong, dropped = mispaired(split_dir)
         return {
             "rule": "zip(sorted(time1), sorted(time2), sorted(label))",
-            "triples": len(zipped(split_dir)),
+            "triples": triples,
             "mispaired": len(wrong),
             "first_mispaired": [list(t) for t in wrong[:SHOWN]],
             "dropped": dropped,
