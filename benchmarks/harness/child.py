@@ -333,7 +333,8 @@ def _fed(loop: _Loop, batches: Any, step_s: float, busy: float) -> feeding.Fed:
     """How many accelerators of this step time the pipeline keeps at 90% busy; the run's
     own measured loop (``busy`` of the time) is the one-accelerator trial."""
     one = feeding.Trial(1, busy, len(loop.waits), sum(loop.step_times))
-    return feeding.search(lambda count: feeding.trial(batches, step_s, count), one)
+    start = feeding.first_guess(step_s, loop.waits)
+    return feeding.search(lambda count: feeding.trial(batches, step_s, count), one, start=start)
 
 
 def _bytes_of(*tensors: Any) -> int:

@@ -6,8 +6,9 @@ over run as they would beside a real device. Accelerator utilisation (AU) is the
 accelerator's busy time over the wall time of the measured steps; MLPerf Storage passes a
 system at AU >= 90% and calls the most emulated accelerators kept at 90% its figure.
 ``search`` finds that figure for one pipeline: each candidate count k is a demand of one
-batch every step/k seconds, measured over enough batches to be steady, and the answer is
-confirmed by a measurement of its own, never extrapolated from a throughput.
+batch every step/k seconds, measured over enough batches to be steady; the answer is a
+count measured at the line with its next count measured below it, never extrapolated
+from a throughput (a guess from the one-accelerator loop only says where to start).
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from typing import Any
 
 BUSY_LINE = 0.90  # MLPerf Storage's pass mark for ResNet-50 and U-Net3D
 MOST_FED = 128  # the search stops here and says "at least"
-# A trial first takes a few batches at its demand unmeasured (the prefetch buffer filled
-# at the previous, slower demand would otherwise flatter it), then at least this many
+# A trial first takes batches as fast as they come (the prefetch buffer a slower demand
+# filled would otherwise flatter it, whichever trial came before), then a few at its
+# demand unmeasured (a pipeline that outpaces it refills some), then at least this many
 # batches and this long: the drift of AUTOTUNE's buffers is inside it, not after it.
+DRAIN_BATCHES = 8
 SETTLE_BATCHES = 4
 TRIAL_BATCHES = 16
 TRIAL_MIN_S = 0.4
@@ -65,6 +68,8 @@ def trial(batches: Iterator[Any], step_s: float, accelerators: int) -> Trial:
     """AU of ``accelerators`` emulated accelerators sharing the pipeline: each batch is
     followed by a wait of ``step_s / accelerators``."""
     step = EmulatedStep(step_s / accelerators)
+    for _ in range(DRAIN_BATCHES):
+        next(batches)
     for _ in range(SETTLE_BATCHES):
         next(batches)
         step()
@@ -90,34 +95,57 @@ class Fed:
     capped: bool = False
 
 
-def search(measure: Callable[[int], Trial], one: Trial, most: int = MOST_FED) -> Fed:
-    """The most accelerators kept at AU >= ``BUSY_LINE``. ``one`` is the run's own measured
-    loop (one accelerator): below the line, none is fed. Otherwise double until a count
-    fails, halve the gap to the last that passed, then measure the answer again; while
-    that confirmation fails, step down."""
+def first_guess(step_s: float, waits: list[float], most: int = MOST_FED) -> int:
+    """Where the search starts: the count at which the wait for a batch that one
+    accelerator saw would be a tenth of the time (``_most_at_the_line``)."""
+    wait = sum(waits) / len(waits) if waits else 0.0
+    if wait <= 0:
+        return most
+    return max(1, min(most, int(step_s * (1 - BUSY_LINE) / (BUSY_LINE * wait))))
+
+
+def _most_at_the_line(trial: Trial) -> float:
+    """The count a trial says is the most at the line, by the model that fits it.
+
+    A trial that passed waited for its hand-over, a fixed time a batch (AU = step/k over
+    step/k + wait): k x AU (1 - 90%) / (90% (1 - AU)) share the step out until that wait
+    is a tenth of the time. A trial that failed waited for batches it could not get: the
+    pipeline supplies AU x k accelerators' worth, so AU x k / 90% is the most it feeds.
+    """
+    k, share = trial.accelerators, trial.busy_share
+    if share < BUSY_LINE:
+        return share * k / BUSY_LINE
+    if share >= 1:
+        return float("inf")
+    return k * share * (1 - BUSY_LINE) / (BUSY_LINE * (1 - share))
+
+
+def search(
+    measure: Callable[[int], Trial], one: Trial, most: int = MOST_FED, start: int = 2
+) -> Fed:
+    """The most accelerators kept at AU >= ``BUSY_LINE``: a count measured at or above
+    the line whose next count was measured below it (or ``most``, capped). ``one`` is the
+    run's own measured loop (one accelerator): below the line, none is fed.
+
+    The first candidate is ``start`` (``first_guess``); each next one is what the last
+    trial says (``_most_at_the_line``), kept between the most that passed and the fewest
+    that failed, and no more than double the most that passed: a model picks where to
+    measure, and only measurements decide."""
     trials = [one]
     if one.busy_share < BUSY_LINE:
         return Fed(0, trials)
-
-    def passes(count: int) -> bool:
-        trials.append(measure(count))
-        return trials[-1].busy_share >= BUSY_LINE
-
-    fed, failed = 1, None
-    while failed is None and fed < most:
-        candidate = min(fed * 2, most)
-        if passes(candidate):
-            fed = candidate
-        else:
-            failed = candidate
-    if failed is None:
-        return Fed(fed, trials, capped=True)
-    while failed - fed > 1:
-        middle = (fed + failed) // 2
-        if passes(middle):
-            fed = middle
-        else:
-            failed = middle
-    while fed > 1 and not passes(fed):  # confirmed by a measurement of its own
-        fed -= 1
+    fed, failed = 1, None  # the most that passed, the fewest that failed
+    candidate = max(1, min(start, most))
+    while failed is None or failed - fed > 1:
+        if candidate > fed:
+            trials.append(measure(candidate))
+            if trials[-1].busy_share >= BUSY_LINE:
+                fed = candidate
+            else:
+                failed = candidate
+        if failed is None and fed >= most:
+            return Fed(fed, trials, capped=True)
+        said = _most_at_the_line(trials[-1])
+        highest = min(2 * fed, most) if failed is None else failed - 1
+        candidate = max(fed + 1, min(int(said) if said < highest else highest, highest))
     return Fed(fed, trials)

@@ -43,7 +43,8 @@ import tensorflow as tf
 from loaders.dataset.layout import FOLDERS, Split
 from loaders.options import PipelineOptions
 from loaders.strategies import decoding
-from loaders.strategies.tensor_slices import as_tensors, load_arrays
+from loaders.strategies.held import as_tensors, read_arrays
+from loaders.strategies.memmap import Memmap
 
 DECODE = "ceiling_decode"  # the names are registry.CEILINGS' keys
 COPY = "ceiling_copy"
@@ -100,20 +101,15 @@ class CopyCeiling:
         self.held: tuple[np.ndarray, ...] = ()  # the batches' source, set by batches()
         self.batch_size = 0
         self.workers = 1
+        self.raw = Memmap()  # the decoded rows, converted once and shared with memmap
 
     def prepare(self, data: Split, cache_root: Path) -> None:
-        """Nothing to convert: the held batches are decoded when the pipeline is built."""
+        """The decoded rows its held batches are read from: ``memmap``'s conversion."""
+        self.raw.prepare(data, cache_root)
 
     def batches(self, data: Split, options: PipelineOptions) -> tf.data.Dataset:
         held = min(data.pairs, HELD_BATCHES * options.batch_size)
-        subset = Split(
-            root=data.root,
-            split=data.split,
-            samples=data.samples[:held],
-            image_size=data.image_size,
-            signature=data.signature,
-        )
-        self.held = load_arrays(subset, options.workers)
+        self.held = read_arrays(self.raw.raw_path(), data, held)
         self.batch_size, self.workers = options.batch_size, options.workers
         tensors = as_tensors(self.held)  # no copy: the one copy is the gather's
         size = options.batch_size

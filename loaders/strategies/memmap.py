@@ -21,7 +21,7 @@ from loaders.errors import StrategyError
 from loaders.memory import MemoryProfile
 from loaders.options import PipelineOptions
 from loaders.pipeline import sample_signature
-from loaders.strategies.tensor_slices import aligned_empty
+from loaders.strategies.held import aligned_empty
 
 FORMAT_VERSION = 1
 FILE_NAME = "samples.u8"

@@ -35,15 +35,17 @@ def fake(capacity: float, calls: list[int] | None = None):
     return measure
 
 
+@pytest.mark.parametrize("start", [1, 2, 3, 7, 128])
 @pytest.mark.parametrize("capacity", [0.5, 1.0, 1.5, 2.0, 6.9, 7.3, 40.0, 100.0])
-def test_the_search_finds_the_most_accelerators_kept_at_the_line(capacity):
-    fed = search(fake(capacity), fake(capacity)(1))
+def test_the_search_finds_the_most_accelerators_kept_at_the_line(capacity, start):
+    fed = search(fake(capacity), fake(capacity)(1), start=start)
     want = int(capacity / BUSY_LINE + 1e-9) if capacity >= BUSY_LINE else 0
     assert fed.count == want and not fed.capped
     assert fed.trials[0].accelerators == 1  # the run's own loop is the first trial
-    if want > 1:  # the answer measured again as the last trial, and its next one failed
-        assert fed.trials[-1].accelerators == want
+    if want >= 1:  # the answer passed and its next count failed, both measured
+        assert any(t.accelerators == want and t.busy_share >= BUSY_LINE for t in fed.trials)
         assert any(t.accelerators == want + 1 and t.busy_share < BUSY_LINE for t in fed.trials)
+    assert len({t.accelerators for t in fed.trials}) == len(fed.trials)  # none measured twice
 
 
 def test_the_search_stops_at_its_limit_and_says_so():
@@ -51,19 +53,33 @@ def test_the_search_stops_at_its_limit_and_says_so():
     assert fed.count == 64 and fed.capped
 
 
-def test_a_failed_confirmation_steps_down():
-    answers = {1: 1.0, 2: 0.95, 4: 0.95, 8: 0.5, 6: 0.5, 5: 0.92}
-    seen: dict[int, int] = {}
+def test_a_good_guess_takes_two_trials_and_a_bad_one_few_more():
+    calls: list[int] = []
+    assert search(fake(2.8, calls), fake(2.8)(1), start=3).count == 3
+    assert calls == [3, 4]  # the guess passed, its next count failed
+    calls.clear()
+    assert search(fake(2.8, calls), fake(2.8)(1), start=128).count == 3
+    assert calls == [128, 3, 4]  # 128's AU said the pipeline supplies 2.8 accelerators
 
-    def measure(count: int) -> Trial:  # 4 passes once, then fails; 3 passes
-        seen[count] = seen.get(count, 0) + 1
-        share = answers.get(count, 0.95) if not (count == 4 and seen[4] > 1) else 0.8
-        if count == 5:
-            share = 0.5
-        return Trial(count, share, 20, 0.4)
 
-    fed = search(measure, measure(1))
-    assert fed.count == 3 and [t.accelerators for t in fed.trials][-2:] == [4, 3]
+def test_a_noisy_trial_still_ends_between_a_pass_and_a_fail():
+    answers = {2: 0.95, 3: 0.89, 4: 0.91, 5: 0.5}  # 3 fails once, noisily; 4 passes
+
+    def measure(count: int) -> Trial:
+        return Trial(count, answers.get(count, 0.2), 20, 0.4)
+
+    fed = search(measure, Trial(1, 0.97, 20, 1.0), start=4)
+    assert fed.count == 4 and [t.accelerators for t in fed.trials] == [1, 4, 5]
+    fed = search(measure, Trial(1, 0.97, 20, 1.0), start=3)
+    assert fed.count == 2 and [t.accelerators for t in fed.trials] == [1, 3, 2]
+    # 2 passed and its next count failed: the answer, though 4 would have passed
+
+
+def test_the_first_guess_shares_the_step_out_to_nine_times_the_wait():
+    assert feeding.first_guess(0.049, [0.0015] * 10) == 3  # 49 ms / (9 x 1.5 ms) = 3.6
+    assert feeding.first_guess(0.049, [0.1] * 10) == 1
+    assert feeding.first_guess(0.049, [0.0] * 10) == feeding.MOST_FED
+    assert feeding.first_guess(0.049, []) == feeding.MOST_FED
 
 
 @pytest.mark.parametrize("step", [0.2, 0.1, 0.05, 0.02, 0.01])
@@ -113,10 +129,9 @@ def test_accelerators_fed_is_measured_and_shrinks_with_the_step(tiny_root, cache
     half = emulated_run(strategy, tiny_root, cache_root, 0.05, steps=8)
     assert full.accelerators_fed == 2, full.fed_trials  # truth: 2 (100%), not 3 (83.3%)
     assert half.accelerators_fed == 1, half.fed_trials  # truth: 1 (100%), not 2 (62.5%)
-    confirmed = full.fed_trials[-1]  # the answer measured again as the last trial
-    assert confirmed[0] == 2 and confirmed[1] >= BUSY_LINE, full.fed_trials
-    assert [t[0] for t in half.fed_trials] == [1, 2], half.fed_trials  # 1 is the run's loop
     for result in (full, half):
+        answer = [t for t in result.fed_trials if t[0] == result.accelerators_fed]
+        assert answer and all(t[1] >= BUSY_LINE for t in answer), result.fed_trials
         next_count = [t for t in result.fed_trials if t[0] == result.accelerators_fed + 1]
         assert next_count and all(t[1] < BUSY_LINE for t in next_count), result.fed_trials
         assert all(t[2] >= feeding.TRIAL_BATCHES for t in result.fed_trials[1:])

@@ -145,23 +145,25 @@ def test_epoch_order_matches_tf_data_buffer_semantics():
     assert all(position >= index - 3 for position, index in enumerate(local))
 
 
-def test_tensor_slices_holds_one_uint8_copy(tiny_spec, monkeypatch):
-    """The dataset's tensors share the decoded arrays' memory: no second copy is made."""
-    from loaders.strategies import tensor_slices
+def test_tensor_slices_holds_one_uint8_copy(tiny_spec, tmp_path, monkeypatch):
+    """The dataset's tensors share the arrays read from the raw rows: no second copy."""
+    from loaders.strategies import held, tensor_slices
 
     loaded = []
-    load = tensor_slices.load_arrays
+    read = tensor_slices.read_arrays
 
-    def keep(spec, workers):
-        loaded.append(load(spec, workers))
+    def keep(*args):
+        loaded.append(read(*args))
         return loaded[-1]
 
-    monkeypatch.setattr(tensor_slices, "load_arrays", keep)
-    ds = tensor_slices.TensorSlices().samples(tiny_spec, PipelineOptions())
+    monkeypatch.setattr(tensor_slices, "read_arrays", keep)
+    strategy = tensor_slices.TensorSlices()
+    strategy.prepare(tiny_spec, tmp_path / "cache")
+    ds = strategy.samples(tiny_spec, PipelineOptions())
     arrays = loaded[0]
     assert all(a.dtype == np.uint8 for a in arrays)
     assert sum(a.nbytes for a in arrays) == tiny_spec.total_bytes
-    assert all(a.ctypes.data % tensor_slices.TF_ALIGNMENT == 0 for a in arrays)
+    assert all(a.ctypes.data % held.TF_ALIGNMENT == 0 for a in arrays)
     before = next(iter(ds))[0].numpy().copy()
     arrays[0][0] = 255 - arrays[0][0]  # a change to the array shows in the dataset
     after = next(iter(ds))[0].numpy()

@@ -19,7 +19,7 @@ from loaders.dataset.layout import FOLDERS, describe
 from loaders.errors import DatasetError
 from loaders.options import PipelineOptions
 from loaders.strategies.ceilings import CopyCeiling
-from loaders.strategies.tensor_slices import aligned_empty
+from loaders.strategies.held import aligned_empty
 
 GRAPH_READERS = ["files", "tfrecord_png"]
 SIZE = 16
@@ -183,11 +183,12 @@ def test_an_interrupted_tfrecord_png_conversion_is_never_used(tmp_path, monkeypa
     assert len(read_all("tfrecord_png", data, cache)) == 1
 
 
-def test_the_copy_ceiling_copies_each_batch(tiny_spec):
+def test_the_copy_ceiling_copies_each_batch(tiny_spec, tmp_path):
     """Its batches share no memory with the held arrays: changing the arrays after a
     batch was taken leaves the batch as it was. The control, the aliasing generator the
     ceiling used to be, fails the same check, so the check can fail."""
     ceiling = CopyCeiling()
+    ceiling.prepare(tiny_spec, tmp_path / "cache")
     options = PipelineOptions(batch_size=5)
     taken = [(t1, t2, label) for (t1, t2), label in ceiling.batches(tiny_spec, options).take(2)]
     before = [tuple(np.array(t) for t in batch) for batch in taken]
@@ -208,8 +209,9 @@ def test_the_copy_ceiling_copies_each_batch(tiny_spec):
     assert int(first.numpy().max()) == 2  # TensorFlow aliased the aligned array
 
 
-def test_the_copy_ceiling_times_numpys_copy_of_the_same_batches(tiny_spec):
+def test_the_copy_ceiling_times_numpys_copy_of_the_same_batches(tiny_spec, tmp_path):
     ceiling = CopyCeiling()
+    ceiling.prepare(tiny_spec, tmp_path / "cache")
     assert ceiling.reference_samples_per_s() is None  # nothing held yet
     ceiling.batches(tiny_spec, PipelineOptions(batch_size=5))
     rate = ceiling.reference_samples_per_s(min_s=0.05)
