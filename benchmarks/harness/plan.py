@@ -30,13 +30,14 @@ DEFAULT_PAIRS = 1000
 DEFAULT_SIZE = 256
 DEFAULT_REPEATS = 3
 # Per kind of run: iterating; training under an emulated accelerator or a GPU's real
-# step, in batches of 32 as a GPU takes them, 20 of them and at least a second, enough
-# for a steady busy share of a step of milliseconds; and training on the real CPU step
-# ("cpu"), which costs about 50 ms a sample at 256x256: 5 batches of 8
-# (docs/CALIBRATION.md). Iterating runs go on until their measured batches span a
-# second, so a fast pipeline is not timed over a scheduler hiccup.
+# step, in batches of 32 as a GPU takes them, 10 of them and at least a second, enough
+# for a steady busy share of a step of milliseconds (the H100's 49 ms step takes 20 to
+# span the second); and training on the real CPU step ("cpu"), which costs about 50 ms
+# a sample at 256x256: 5 batches of 8 (docs/CALIBRATION.md). Runs go on until their
+# measured batches span a second, so a fast pipeline is not timed over a scheduler
+# hiccup; a slow one's 10 batches span more (generator's: 2 s).
 DEFAULT_BATCH = {"iterate": 32, "train": 32, "cpu": 8}
-DEFAULT_STEPS = {"iterate": 20, "train": 20, "cpu": 5}
+DEFAULT_STEPS = {"iterate": 10, "train": 10, "cpu": 5}
 DEFAULT_WARMUP = {"iterate": 3, "train": 2, "cpu": 1}
 DEFAULT_MIN_TIME = {"iterate": 1.0, "train": 1.0, "cpu": 0.0}
 
@@ -181,6 +182,7 @@ def _job(
         accelerator=config.accelerator,
         fed_search=config.fed_search,
         skip_unpaired=config.skip_unpaired,
+        described=data,
     )
     size = f" {data.pairs:>6} pairs" if config.tag_sizes else ""
     variant = "".join(f" {option}={getattr(options, option)!s:<6}" for option in differ)

@@ -17,10 +17,14 @@ def dataset_graph_size(ds, estimate_bytes: int) -> tuple[int, bool]:
     returns an empty string instead of raising; a real graph is never empty, so empty
     means over the limit, and the size is then the caller's estimate, never 0.
     """
-    serialized = ds._as_serialized_graph().numpy()
-    if not serialized:
+    import tensorflow as tf
+
+    # Its length, read in TensorFlow: the serialized string is never copied into Python
+    # (a copy as large as the graph, and no part of what serializing costs a pipeline).
+    size = int(tf.strings.length(ds._as_serialized_graph()))
+    if not size:
         return max(estimate_bytes, PROTOBUF_LIMIT_BYTES), True
-    return len(serialized), len(serialized) >= PROTOBUF_LIMIT_BYTES
+    return size, size >= PROTOBUF_LIMIT_BYTES
 
 
 def memray_tracker(capture: str | None) -> contextlib.AbstractContextManager[Any]:

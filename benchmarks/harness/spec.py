@@ -7,6 +7,7 @@ from typing import Literal
 
 from benchmarks.harness.data_service import PROCESSING_MODES
 from benchmarks.workload.accelerators import Choice
+from loaders.dataset.layout import Split
 from loaders.errors import OptionsError
 from loaders.options import PipelineOptions
 
@@ -45,6 +46,9 @@ class RunSpec:
         at 90% busy (``benchmarks.harness.feeding``).
     skip_unpaired: describe the split leaving out files whose name is missing from a
         folder, instead of refusing it (the seed preset: ``loaders.dataset.layout``).
+    described: the split as the parent described and checked it (``plan``), so that the
+        child does not read every image header again (0.17-0.23 s a run at 1,000 pairs);
+        None: the child describes ``data_root``/``split`` itself.
     """
 
     strategy: str
@@ -67,6 +71,7 @@ class RunSpec:
     accelerator: Choice = field(default_factory=Choice)
     fed_search: bool = True
     skip_unpaired: bool = False
+    described: Split | None = field(default=None, compare=False, repr=False)
 
     @property
     def distributed(self) -> bool:

@@ -50,7 +50,7 @@ DECODE = "ceiling_decode"  # the names are registry.CEILINGS' keys
 COPY = "ceiling_copy"
 # Batches ceiling_copy cycles through: more than the CPU's caches hold (docs/CALIBRATION.md).
 HELD_BATCHES = 16
-REFERENCE_S = 1.0  # how long numpy's copy of the held batches is timed, at least
+REFERENCE_S = 0.5  # how long numpy's copy of the held batches is timed, at least
 REFERENCE_RING = 4  # scratch batches per thread of that copy
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from benchmarks.cli import common
 from benchmarks.harness import presets
 from benchmarks.harness.plan import DEFAULT_PAIRS, DatasetChoice, plan
+from benchmarks.harness.runner import start_server, stop_fork_server
 from benchmarks.harness.session import Done, none_started, records_of, run_jobs
 from loaders.dataset.layout import describe
 from loaders.dataset.synth import builtin_dataset
@@ -49,6 +50,16 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # The fork server imports TensorFlow while the dataset is made or checked; stopped
+    # here too, should the dataset or the options be refused before any run.
+    start_server(args.start_method)
+    try:
+        return _run(args)
+    finally:
+        stop_fork_server()
+
+
+def _run(args: argparse.Namespace) -> int:
     cache_root = common.cache_root(args)
     seed = args.preset == "seed"
     if args.data is None:
