@@ -16,6 +16,7 @@ from reports.ceilings import fractions
 from reports.jsonl import read, record_from
 from reports.metrics import STORED
 from reports.records import Record
+from reports.stats import late_rise
 
 
 def load(paths: Iterable[Path]) -> list[Record]:
@@ -110,6 +111,7 @@ def frame(records: list[Record]) -> pd.DataFrame:
             "memray_flamegraph": record.memray_flamegraph,
             "started_at": record.started_at,
             "wall_s": record.wall_s,
+            "late_rise": late_rise(record.rss_timeline),
             "tensorflow": record.env.get("tensorflow"),
             "cpu_model": record.env.get("cpu_model"),
             "cpu_count": record.env.get("cpu_count"),

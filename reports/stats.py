@@ -54,3 +54,17 @@ def spread(values: Iterable[float | int | None]) -> Spread | None:
     mean = statistics.fmean(found)
     cv = statistics.stdev(found) / mean if len(found) > 1 and mean else None
     return Spread(statistics.median(found), min(found), max(found), len(found), cv)
+
+
+def late_rise(timeline: list[list[float]]) -> float | None:
+    """How far a run's memory timeline was still climbing when it ended: the highest
+    value of its last third over the highest before it, less 1 (0.25: 25% higher at the
+    end); None for a timeline too short to tell (under 6 points) or one that never
+    rose above zero before its last third."""
+    if len(timeline) < 6:
+        return None
+    cut = len(timeline) * 2 // 3
+    before = max(point[1] for point in timeline[:cut])
+    if before <= 0:
+        return None
+    return max(point[1] for point in timeline[cut:]) / before - 1

@@ -22,7 +22,13 @@ UNSTABLE_CV = 0.10
 BYTES_SPREAD = 0.05
 CV_FIELDS = ("samples_per_s",)
 BYTES_FIELDS = ("peak_pss_bytes", "peak_rss_bytes", "dataset_graph_bytes", "train_graph_bytes")
-UNSTABLE_HINT = "close other work, or raise --steps (and --repeats)"
+# A run's peak counts as still rising when the last third of its timeline reached this
+# much above the rest (reports.stats.late_rise): half the bytes threshold.
+LATE_RISE = BYTES_SPREAD / 2
+UNSTABLE_HINT = (
+    "each reason says what moved; --min-time S measures each run longer, --repeats N "
+    "takes more of them"
+)
 # Medians kept beside the summary's columns, for the report's sections.
 ALSO_SUMMARIZED = (
     "compute_only_samples_per_s",
@@ -38,21 +44,35 @@ def _last(values: pd.Series) -> object:
     return found.iloc[-1] if len(found) else None
 
 
-def unstable(spreads: dict[str, Spread]) -> list[str]:
+def unstable(spreads: dict[str, Spread], rises: list[float] | None = None) -> list[str]:
     """Why a measurement's repeats disagree, one reason per figure; empty when they do not
-    (or when there is a single repeat)."""
+    (or when there is a single repeat). ``rises``: each ok repeat's ``late_rise``; a
+    peak that differs is then said to be still rising where some repeat's was, in those
+    words: the process's heap was still growing (glibc's per-thread arenas fill for
+    seconds: fixed_length's peak was 21-30% apart between repeats at 1 s, 4% at 12 s),
+    so the peak depends on when the run ended, and a longer run reaches the plateau."""
     reasons = []
     for field in CV_FIELDS:
         found = spreads.get(field)
         if found and found.cv is not None and found.cv >= UNSTABLE_CV:
             reasons.append(f"{BY_FIELD[field].label} CV {found.cv:.0%} (>= {UNSTABLE_CV:.0%})")
+    rising = [r for r in rises or [] if r > LATE_RISE]
+    said = False  # the rise is told once, with the first peak that differs
     for field in BYTES_FIELDS:
         found = spreads.get(field)
         if found and found.count > 1 and found.relative_range > BYTES_SPREAD:
-            reasons.append(
+            reason = (
                 f"{BY_FIELD[field].label} differs {found.relative_range:.0%} between repeats "
                 f"(> {BYTES_SPREAD:.0%})"
             )
+            if rising and field in ("peak_pss_bytes", "peak_rss_bytes") and not said:
+                said = True
+                reason += (
+                    f", still rising as {len(rising)} of {len(rises or [])} runs ended (up "
+                    f"{max(rising):.0%} in their last third): the pipeline's own heap grows "
+                    "for seconds, so a longer --min-time reaches its steady peak"
+                )
+            reasons.append(reason)
     return reasons
 
 
@@ -113,7 +133,8 @@ def summary(records: list[Record]) -> pd.DataFrame:
             if len(ok) and (found := spread(values.tolist())):
                 spreads[field] = found
         row["spreads"] = spreads
-        row["unstable"] = unstable(spreads)
+        rises = pd.to_numeric(ok["late_rise"], errors="coerce").dropna().tolist()
+        row["unstable"] = unstable(spreads, rises)
         pss = row.get("peak_pss_bytes")
         row["memory_figure"] = "PSS" if pss is not None else "RSS"
         row["memory_bytes"] = pss if pss is not None else row.get("peak_rss_bytes")

@@ -72,3 +72,22 @@ def test_sampler_sees_a_worker_and_its_own_cost_is_small():
     times = [t for t, _ in timeline]
     assert times == sorted(times)  # time goes forward (two samples may share a millisecond)
     assert max(b for _, b in timeline) >= 100e6
+
+
+def test_a_one_process_peak_between_pss_reads_is_in_its_pss_peak():
+    """A transient copy between two samples: the RSS high-water mark has it, the PSS
+    reads do not; the PSS peak of a one-process tree is derived from the former."""
+    import os
+
+    import numpy as np
+
+    from benchmarks.harness.procs import tree_pss_bytes
+
+    baseline = tree_pss_bytes(os.getpid()) or 0
+    with TreeMemorySampler(5.0) as sampler:  # samples at the start and the end only
+        time.sleep(0.1)
+        spike = np.ones(200_000_000, np.uint8)  # every page written
+        del spike
+        time.sleep(0.1)
+    assert max(b for _, b in sampler.pss_samples) - baseline < 100e6  # the reads missed it
+    assert (sampler.peak_pss_bytes() or 0) - baseline >= 190e6
