@@ -58,8 +58,7 @@ class TreeMemorySampler:
         self._start = 0.0
         self._last_pss = -float("inf")
         self._pss_at_rss = -1  # the highest RSS sum at which PSS was read
-        self._rss_at_pss_read = -1  # the RSS sum at the PSS read of the highest RSS
-        self._rss_less_pss: int | None = None  # RSS less PSS at that read
+        self._rss_less_pss: int | None = None  # RSS less PSS at the read of the highest RSS
         self._copy_on_write = False  # some member shares anonymous pages with another
         self._known: set[int] = set()  # the members already checked for shared pages
         self.cpu_s = 0.0  # CPU time the sampling thread itself used: its cost
@@ -138,8 +137,8 @@ class TreeMemorySampler:
             if pss > self.pss_peaks.get(member, 0):
                 self.pss_peaks[member] = pss
         self.pss_samples.append((now, total))
-        if used >= self._rss_at_pss_read:  # the read nearest the peak's conditions
-            self._rss_at_pss_read, self._rss_less_pss = used, used - total
+        if self._rss_less_pss is None or used >= self._pss_at_rss:  # nearest the peak's
+            self._rss_less_pss = used - total
         self._copy_on_write = shared and len(self._members) > 1
 
     def _run(self) -> None:

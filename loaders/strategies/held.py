@@ -3,8 +3,9 @@
 ``tensor_slices`` and ``ceiling_copy`` hold decoded samples in memory. They read them
 from ``memmap``'s one-time conversion (one raw row a sample: time1, time2 and label bytes
 back to back) rather than decoding every image file again in each run: decoding the
-built-in 1,000 pairs took 3.6-4.7 s of every such run, reading the rows back about
-0.3 s, and the arrays, their bytes and everything measured after them are the same.
+built-in 1,000 pairs took 3.6-4.7 s of every such run, reading the rows back 0.1-0.5 s
+(up to 2.3 s where this VM first touches the fresh memory), and the arrays, their bytes
+and everything measured after them are the same.
 The conversion is not measured, as no strategy's is.
 
 TensorFlow 2.21 copies a numpy array it converts to a tensor (measured: a 197 MB array
