@@ -58,10 +58,10 @@ def test_sampler_sees_a_worker_and_its_own_cost_is_small():
         baseline = sampler.samples[0][1] if sampler.samples else 0
         worker = subprocess.Popen([sys.executable, "-c", worker_code], stdout=subprocess.PIPE)
         worker.stdout.readline()
+        time.sleep(TreeMemorySampler.RESCAN_S + 0.3)  # a rescan finds the worker
         deadline = time.monotonic() + 10 * TreeMemorySampler.RESCAN_S
         while worker.pid not in sampler.process_peaks and time.monotonic() < deadline:
-            time.sleep(0.05)  # a rescan finds the worker (later where PSS reads are slow)
-        time.sleep(0.3)
+            time.sleep(0.05)  # later where each PSS read of a larger tree is slower
         worker.kill()
         worker.wait()
     assert sampler.peak_bytes() - baseline >= 100e6
