@@ -24,21 +24,24 @@ def test_the_emulated_step_waits_its_time_and_holds_no_core():
     assert cpu < 0.05 * wall, (cpu, wall)  # a sleep, not a spin
 
 
-def fake(capacity: float, calls: list[int] | None = None):
-    """A pipeline that makes ``capacity`` accelerators' worth of batches: AU = min(1, c/k)."""
+def fake(capacity: float, calls: list[int] | None = None, plateau: float = 1.0):
+    """A pipeline that makes ``capacity`` accelerators' worth of batches: AU =
+    min(plateau, c/k). A plateau under 1 is what real pipelines show: AU just over the
+    line until the supply runs out (tensor_slices: 0.90-0.92 from 2 to 6, then 0.87)."""
 
     def measure(count: int) -> Trial:
         if calls is not None:
             calls.append(count)
-        return Trial(count, min(1.0, capacity / count), 20, 0.4)
+        return Trial(count, min(plateau, capacity / count), 20, 0.4)
 
     return measure
 
 
+@pytest.mark.parametrize("plateau", [1.0, 0.92])
 @pytest.mark.parametrize("start", [1, 2, 3, 7, 128])
 @pytest.mark.parametrize("capacity", [0.5, 1.0, 1.5, 2.0, 6.9, 7.3, 40.0, 100.0])
-def test_the_search_finds_the_most_accelerators_kept_at_the_line(capacity, start):
-    fed = search(fake(capacity), fake(capacity)(1), start=start)
+def test_the_search_finds_the_most_accelerators_kept_at_the_line(capacity, start, plateau):
+    fed = search(fake(capacity, plateau=plateau), fake(capacity, plateau=plateau)(1), start=start)
     want = int(capacity / BUSY_LINE + 1e-9) if capacity >= BUSY_LINE else 0
     assert fed.count == want and not fed.capped
     assert fed.trials[0].accelerators == 1  # the run's own loop is the first trial
@@ -60,6 +63,17 @@ def test_a_good_guess_takes_two_trials_and_a_bad_one_few_more():
     calls.clear()
     assert search(fake(2.8, calls), fake(2.8)(1), start=128).count == 3
     assert calls == [128, 3, 4]  # 128's AU said the pipeline supplies 2.8 accelerators
+
+
+def test_au_held_just_over_the_line_is_searched_by_doubling_not_one_by_one():
+    # 8.4 accelerators' worth at AU 0.92: the passes' model says each next count fails
+    calls: list[int] = []
+    one = fake(8.4, plateau=0.92)(1)
+    assert search(fake(8.4, calls, plateau=0.92), one, start=2).count == 9
+    assert calls == [2, 3, 6, 12, 9, 10]  # 3 passed where 2 said it would fail; 12 said 9
+    calls.clear()
+    assert search(fake(8.4, calls, plateau=0.92), one, start=128).count == 9
+    assert calls == [128, 9, 10]
 
 
 def test_a_noisy_trial_still_ends_between_a_pass_and_a_fail():
