@@ -127,39 +127,45 @@ def search(
     the line whose next count was measured below it (or ``most``, capped). ``one`` is the
     run's own measured loop (one accelerator): below the line, none is fed.
 
-    The first candidate is ``start`` (``first_guess``); each next one is what the last
-    trial says (``_most_at_the_line``), kept between the most that passed and the fewest
-    that failed, and no more than double the most that passed: a model picks where to
-    measure, and only measurements decide. A pass's model is trusted until a count it
-    said would fail passes: real pipelines often hold AU just over the line as the count
-    grows, then fall off (tensor_slices: 0.90-0.92 from 2 to 6 accelerators, 0.87 at 7),
-    and the model then steps one count a trial; from there a pass doubles the count
-    until one fails. Once one has failed, no candidate goes past the supply it showed."""
+    The first candidate is ``start`` (``first_guess``). Until a count fails, each pass
+    doubles the count: real pipelines often hold AU just over the line as the count grows
+    and then fall off (tensor_slices: 0.90-0.92 from 2 to 6 accelerators, 0.87 at 7), so
+    a pass says little about how far the line is. Then each next candidate is what the
+    last trial says (``_most_at_the_line``: a fail shows the supply; after a pass, no
+    more than the fewest that failed showed), kept between the most that passed and the
+    fewest that failed, until a model is measured wrong (a count it said would pass
+    failed, or the other way: fixed_length held 0.80-0.89 from 9 to 16); from there the
+    bracket is halved. A model picks where to measure, and only measurements decide."""
     trials = [one]
     if one.busy_share < BUSY_LINE:
         return Fed(0, trials)
     fed, failed = 1, None  # the most that passed, the fewest that failed
-    said_failed = 0.0  # what the fewest that failed says the pipeline supplies
-    said_last = float("inf")  # what the last pass said is the most at the line
-    doubted = False  # a pass's model said a count would fail, and it passed
+    supplied = float("inf")  # what the fewest that failed says the pipeline supplies
+    doubted = False  # a model's prediction was measured wrong
+    expected: bool | None = None  # whether the model says the candidate passes
     candidate = max(1, min(start, most))
     while failed is None or failed - fed > 1:
         if candidate > fed:
             trials.append(measure(candidate))
-            if trials[-1].busy_share >= BUSY_LINE:
-                doubted = doubted or candidate > said_last
+            passed = trials[-1].busy_share >= BUSY_LINE
+            doubted = doubted or (expected is not None and passed != expected)
+            if passed:
                 fed = candidate
             else:
-                failed, said_failed = candidate, _most_at_the_line(trials[-1])
+                failed, supplied = candidate, _most_at_the_line(trials[-1])
         if failed is None and fed >= most:
             return Fed(fed, trials, capped=True)
-        said = _most_at_the_line(trials[-1])
         highest = min(2 * fed, most) if failed is None else failed - 1
+        if doubted and failed is not None:  # (a model is measured only once one failed)
+            candidate = (fed + failed) // 2  # halve the bracket
+            expected = None
+            continue
+        said = _most_at_the_line(trials[-1])
         if trials[-1].busy_share >= BUSY_LINE:
-            said_last = said
-            if failed is not None:  # no more than the fewest that failed says it supplies
-                said = min(said, said_failed)
-            elif doubted:  # the pass's model steps too short here: double
-                said = highest
+            if failed is None:  # nothing has failed: double
+                candidate, expected = highest, None
+                continue
+            said = min(said, supplied)
         candidate = max(fed + 1, min(int(said) if said < highest else highest, highest))
+        expected = candidate <= said
     return Fed(fed, trials)

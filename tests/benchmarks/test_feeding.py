@@ -56,24 +56,36 @@ def test_the_search_stops_at_its_limit_and_says_so():
     assert fed.count == 64 and fed.capped
 
 
-def test_a_good_guess_takes_two_trials_and_a_bad_one_few_more():
+def test_a_pass_doubles_and_a_fail_says_the_supply():
     calls: list[int] = []
     assert search(fake(2.8, calls), fake(2.8)(1), start=3).count == 3
-    assert calls == [3, 4]  # the guess passed, its next count failed
+    assert calls == [3, 6, 4]  # the guess passed; 6 failed and said 3.1 is supplied
     calls.clear()
     assert search(fake(2.8, calls), fake(2.8)(1), start=128).count == 3
     assert calls == [128, 3, 4]  # 128's AU said the pipeline supplies 2.8 accelerators
 
 
 def test_au_held_just_over_the_line_is_searched_by_doubling_not_one_by_one():
-    # 8.4 accelerators' worth at AU 0.92: the passes' model says each next count fails
+    # 8.4 accelerators' worth at AU 0.92: a pass's model would say each next count fails
     calls: list[int] = []
     one = fake(8.4, plateau=0.92)(1)
     assert search(fake(8.4, calls, plateau=0.92), one, start=2).count == 9
-    assert calls == [2, 3, 6, 12, 9, 10]  # 3 passed where 2 said it would fail; 12 said 9
+    assert calls == [2, 4, 8, 16, 9, 10]  # 16's AU said 9.3 are supplied
     calls.clear()
     assert search(fake(8.4, calls, plateau=0.92), one, start=128).count == 9
     assert calls == [128, 9, 10]
+
+
+def test_au_falling_slowly_through_the_line_halves_the_bracket():
+    # AU 0.944 at 1 to 0.896 at 9: a model of either kind would step one count a trial
+    calls: list[int] = []
+
+    def measure(count: int) -> Trial:
+        calls.append(count)
+        return Trial(count, 0.95 - 0.006 * count, 20, 0.4)
+
+    assert search(measure, Trial(1, 0.944, 20, 1.0), start=2).count == 8
+    assert calls == [2, 4, 8, 16, 15, 11, 9]  # 16 said 15 passes, it failed: halved
 
 
 def test_a_noisy_trial_still_ends_between_a_pass_and_a_fail():
@@ -83,7 +95,7 @@ def test_a_noisy_trial_still_ends_between_a_pass_and_a_fail():
         return Trial(count, answers.get(count, 0.2), 20, 0.4)
 
     fed = search(measure, Trial(1, 0.97, 20, 1.0), start=4)
-    assert fed.count == 4 and [t.accelerators for t in fed.trials] == [1, 4, 5]
+    assert fed.count == 4 and [t.accelerators for t in fed.trials] == [1, 4, 8, 5]
     fed = search(measure, Trial(1, 0.97, 20, 1.0), start=3)
     assert fed.count == 2 and [t.accelerators for t in fed.trials] == [1, 3, 2]
     # 2 passed and its next count failed: the answer, though 4 would have passed
