@@ -71,6 +71,9 @@ class Measurement:
     baseline_pss_bytes: int | None = None
     peak_pss_bytes: int | None = None
     tree_processes: int | None = None
+    # The child process alone (no workers), above its own baseline: loop, graph
+    # serialization, a ceiling's reference copy; what GNU time's maximum RSS compares with.
+    own_peak_rss_bytes: int | None = None
     process_peaks: list[dict[str, Any]] = field(default_factory=list)
     gpu_peak_bytes: int | None = None
     dataset_graph_bytes: int | None = None

@@ -199,15 +199,22 @@ def measure(spec: RunSpec) -> ChildReport:
         # still under the sampler, so the run's peak covers it (GNU time's does).
         fed = _fed(loop, batches, step_s, busy or 0.0) if spec.fed_search and step_s else None
     peak, peak_pss = sampler.peak_bytes(), sampler.peak_pss_bytes()
+    own_peak = sampler.process_peaks.get(os.getpid(), 0)
     graph_bytes = over_limit = serialize_peak = None
     if not ceiling:  # serializing the graph: its own peak, sampled as the loop was
         with TreeMemorySampler(spec.sample_interval_s) as serializing:
             graph_bytes, over_limit = probes.dataset_graph_size(local_ds, data.total_bytes)
         serialize_peak = max(0, serializing.peak_bytes() - baseline)
+        own_peak = max(own_peak, serializing.process_peaks.get(os.getpid(), 0))
     real = ran is not None and not ran.emulated
     if served:
         served.stop()
     reference = getattr(strategy, "reference_samples_per_s", None)
+    reference_rate = None
+    if reference is not None:  # a ceiling's numpy copy: the process's, not the loop's
+        with TreeMemorySampler(spec.sample_interval_s) as referencing:
+            reference_rate = reference()
+        own_peak = max(own_peak, referencing.process_peaks.get(os.getpid(), 0))
     pairing = getattr(strategy, "pairing", None)
     compute_only = _compute_only(step, loop.last_batch) if real else None
     steady_s = sum(loop.step_times)
@@ -232,6 +239,7 @@ def measure(spec: RunSpec) -> ChildReport:
             else None
         ),
         tree_processes=sampler.most_processes,
+        own_peak_rss_bytes=max(0, own_peak - own_baseline),
         process_peaks=sampler.members(),
         gpu_peak_bytes=device.gpu_peak_bytes() if has_gpu else None,
         dataset_graph_bytes=graph_bytes,
@@ -267,7 +275,7 @@ def measure(spec: RunSpec) -> ChildReport:
         accelerators_fed=fed.count if fed else None,
         accelerators_fed_capped=fed.capped if fed else None,
         fed_trials=[t.as_list() for t in fed.trials] if fed else [],
-        reference_samples_per_s=reference() if reference else None,
+        reference_samples_per_s=reference_rate,
         pairing=pairing(data) if pairing else None,
     )
     _LEFT_RUNNING.append((batches, ds, local_ds, strategy))
