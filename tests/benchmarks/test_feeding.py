@@ -138,8 +138,10 @@ def emulated_run(strategy, root, cache_root, step_s, **kwargs):
 def test_au_under_an_emulated_step_is_within_5_points_of_the_truth(tiny_root, cache_root, step_s):
     # The producer runs beside the emulated step (prefetch 2): the truth is how much of
     # the slower of the two the step fills.
+    # 40 measured steps: one stall of a loaded 2-core machine (CI once saw ~35 ms in 10
+    # steps of 60 ms, AU 0.946) moves AU under 1.5 points, not 5.
     result = emulated_run(
-        "sleepy:MakesEachBatchSlowly", tiny_root, cache_root, step_s, fed_search=False
+        "sleepy:MakesEachBatchSlowly", tiny_root, cache_root, step_s, steps=42, fed_search=False
     )
     truth = step_s / max(step_s, sleepy.MAKE_S)
     assert abs(result.accelerator_busy_share - truth) <= 0.05, (result, truth)
