@@ -16,7 +16,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ from benchmarks.harness.procs import (
     tree_pss_bytes,
     tree_rss_bytes,
 )
-from benchmarks.harness.spec import RunSpec
+from benchmarks.harness.spec import Probing, RunSpec
 from loaders.errors import OptionsError
 from loaders.files import atomic_write
 from reports.records import DEFAULT_WIDTH, Measurement
@@ -140,7 +140,32 @@ class _Loop:
     batch_ends: list[float] = field(default_factory=list)
     samples: int = 0
     batch_bytes: int = 0  # the (first, largest) batch's bytes as the pipeline handed it over
-    last_batch: tuple[Any, ...] = ()
+    last_args: tuple[Any, ...] = ()  # the step's arguments from the last batch
+
+
+@dataclass(frozen=True, kw_only=True)
+class Source:
+    """What a run measures, however it was made (a strategy on a split, a user's own
+    pipeline): the dataset to build under the probes, how an element becomes the step's
+    arguments and its sample count, and how a TensorFlow error is diagnosed."""
+
+    build: Callable[[], Any]  # the dataset, built after the baseline (its cost counts)
+    unpack: Callable[[Any], tuple[tuple[Any, ...], int]]
+    estimate_bytes: int = 0  # the graph's size where it is past the limit (empty)
+    diagnose: Callable[[Exception], Exception] = field(default=lambda error: error)
+    sized: bool = True  # serialize and size the dataset graph (a ceiling's is not)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Measured:
+    """The probes' figures of one run, and what the caller's own figures need besides:
+    the child's own baseline, the last batch's step arguments and what is left running."""
+
+    measurement: Measurement
+    own_baseline: int
+    last_args: tuple[Any, ...]
+    kept: tuple[Any, ...]
+    step_times_s: list[float]
 
 
 def measure(spec: RunSpec) -> ChildReport:
@@ -149,7 +174,6 @@ def measure(spec: RunSpec) -> ChildReport:
     network = data_service.isolate_network() if spec.starts_service else None
     import tensorflow as tf
 
-    from benchmarks.harness import probes
     from benchmarks.harness.sampler import TreeMemorySampler
     from benchmarks.workload import device
     from loaders import pipeline, registry
@@ -165,6 +189,65 @@ def measure(spec: RunSpec) -> ChildReport:
     ran = step = width = None
     if spec.mode == "train":
         ran, step, width = _training_step(spec, data.image_size)
+
+    def build() -> Any:
+        if ceiling:  # a ceiling makes its own uint8 batches
+            return strategy.batches(data, spec.options)  # type: ignore[union-attr]
+        return pipeline.build(strategy, data, spec.options, Path(spec.cache_root))
+
+    source = Source(
+        build=build,
+        unpack=_pair_batch,
+        estimate_bytes=data.total_bytes,
+        diagnose=lambda error: _diagnosed(strategy, data, error),
+        sized=not ceiling,
+    )
+    blocking = None if step is None else lambda *args: float(step(*args))  # waits for it
+    measured = probe(spec, source, ran, blocking, network)
+    found = measured.measurement
+    reference = getattr(strategy, "reference_samples_per_s", None)
+    reference_rate, own_peak = None, found.own_peak_rss_bytes or 0
+    if reference is not None:  # a ceiling's numpy copy: the process's, not the loop's
+        with TreeMemorySampler(spec.sample_interval_s) as referencing:
+            reference_rate = reference()
+        own_peak = max(own_peak, referencing.root_peak_bytes() - measured.own_baseline)
+    pairing = getattr(strategy, "pairing", None)
+    real = ran is not None and not ran.emulated
+    measurement = replace(
+        found,
+        role="ceiling" if ceiling else "strategy",
+        ceiling=None if ceiling else applies_to(strategy),
+        width=width,
+        own_peak_rss_bytes=own_peak,
+        train_graph_bytes=step.graph_def_bytes() if real and step is not None else None,
+        compute_only_samples_per_s=_compute_only(step, measured.last_args) if real else None,
+        memory_profile=_memory_profile(strategy, data, spec),
+        reference_samples_per_s=reference_rate,
+        pairing=pairing(data) if pairing else None,
+    )
+    _LEFT_RUNNING.append((*measured.kept, strategy))
+    return ChildReport(
+        measurement=measurement,
+        tf_version=tf.__version__,
+        gpu_name=device.gpu_name() if device.has_gpu() else None,
+        step_times_s=[round(t, 6) for t in measured.step_times_s],
+    )
+
+
+def probe(
+    spec: Probing, source: Source, ran: Any, step: Any, network: str | None = None
+) -> Measured:
+    """Take the baseline, build ``source``'s dataset and run warm-up + steps (and the
+    accelerators-fed search) under the memory sampler, then serialize its graph under a
+    sampler of its own. ``step`` (None: iterate) takes the unpacked element's arguments
+    and returns once it has run; ``ran`` is the accelerator it resolved to; ``network``
+    what ``data_service.isolate_network`` did, before TensorFlow started a thread."""
+    import tensorflow as tf
+
+    from benchmarks.harness import probes
+    from benchmarks.harness.sampler import TreeMemorySampler
+    from benchmarks.workload import device
+
     served = None
     if spec.starts_service:
         logs = Path(spec.log_path).with_suffix("") if spec.log_path else None
@@ -180,51 +263,36 @@ def measure(spec: RunSpec) -> ChildReport:
         TreeMemorySampler(spec.sample_interval_s) as sampler,
     ):
         start = time.perf_counter()
-        if ceiling:  # a ceiling makes its own uint8 batches
-            local_ds = strategy.batches(data, spec.options)  # type: ignore[union-attr]
-        else:
-            local_ds = pipeline.build(strategy, data, spec.options, Path(spec.cache_root))
+        local_ds = source.build()
         ds = local_ds
         if spec.distributed:
             service = tf.data.experimental.service
             ds = ds.apply(service.distribute(spec.processing_mode, target))
         batches = iter(ds.repeat())
         try:
-            loop = _run_loop(spec, batches, step, start)
+            loop = _run_loop(spec, batches, step, start, source.unpack)
         except tf.errors.OpError as exc:
-            raise _diagnosed(strategy, data, exc) from exc
+            raise source.diagnose(exc) from exc
         step_s = (ran.step_s or percentile(loop.computes, 50)) if ran is not None else None
         busy = feeding.busy_share(loop.waits, loop.computes) if ran is not None else None
         # The search for the accelerators fed runs the pipeline at k times the demand:
         # still under the sampler, so the run's peak covers it (GNU time's does).
         fed = _fed(loop, batches, step_s, busy or 0.0) if spec.fed_search and step_s else None
     peak, peak_pss = sampler.peak_bytes(), sampler.peak_pss_bytes()
-    own_peak = sampler.process_peaks.get(os.getpid(), 0)
+    own_peak = sampler.root_peak_bytes()
     graph_bytes = over_limit = serialize_peak = None
-    if not ceiling:  # serializing the graph: its own peak, sampled as the loop was
+    if source.sized:  # serializing the graph: its own peak, sampled as the loop was
         with TreeMemorySampler(spec.sample_interval_s) as serializing:
-            graph_bytes, over_limit = probes.dataset_graph_size(local_ds, data.total_bytes)
+            graph_bytes, over_limit = probes.dataset_graph_size(local_ds, source.estimate_bytes)
         serialize_peak = max(0, serializing.peak_bytes() - baseline)
-        own_peak = max(own_peak, serializing.process_peaks.get(os.getpid(), 0))
-    real = ran is not None and not ran.emulated
+        own_peak = max(own_peak, serializing.root_peak_bytes())
     if served:
         served.stop()
-    reference = getattr(strategy, "reference_samples_per_s", None)
-    reference_rate = None
-    if reference is not None:  # a ceiling's numpy copy: the process's, not the loop's
-        with TreeMemorySampler(spec.sample_interval_s) as referencing:
-            reference_rate = reference()
-        own_peak = max(own_peak, referencing.process_peaks.get(os.getpid(), 0))
-    pairing = getattr(strategy, "pairing", None)
-    compute_only = _compute_only(step, loop.last_batch) if real else None
     steady_s = sum(loop.step_times)
     # Rounded before the share is taken, so the record's share is exactly its own fields'.
     input_wait_s, compute_s = round(sum(loop.waits), 6), round(sum(loop.computes), 6)
     training = step is not None
     measurement = Measurement(
-        role="ceiling" if ceiling else "strategy",
-        ceiling=None if ceiling else applies_to(strategy),
-        width=width,
         samples_per_s=loop.samples / steady_s if steady_s > 0 else None,
         first_batch_s=loop.batch_ends[0] if loop.batch_ends else None,
         step_p50_s=percentile(loop.step_times, 50),
@@ -245,7 +313,6 @@ def measure(spec: RunSpec) -> ChildReport:
         dataset_graph_bytes=graph_bytes,
         graph_over_limit=over_limit,
         graph_serialize_peak_bytes=serialize_peak,
-        train_graph_bytes=step.graph_def_bytes() if real and step is not None else None,
         input_wait_s=input_wait_s if training else None,
         compute_s=compute_s if training else None,
         input_bound_share=(
@@ -253,16 +320,12 @@ def measure(spec: RunSpec) -> ChildReport:
             if training and input_wait_s + compute_s > 0
             else None
         ),
-        compute_only_samples_per_s=compute_only,
         rss_timeline=sampler.timeline(baseline),
         batch_ends_s=loop.batch_ends,
         memray_peak_bytes=probes.memray_peak_bytes(spec.memray_path),
-        memory_profile=_memory_profile(strategy, data, spec),
         service={"target": target, "network": network} if spec.distributed else None,
         client_peak_rss_bytes=(
-            max(0, sampler.process_peaks.get(os.getpid(), 0) - own_baseline)
-            if spec.distributed
-            else None
+            max(0, sampler.root_peak_bytes() - own_baseline) if spec.distributed else None
         ),
         worker_peak_rss_bytes=[
             max(0, sampler.process_peaks.get(pid, 0) - idle[pid]) for pid in sorted(idle)
@@ -275,41 +338,52 @@ def measure(spec: RunSpec) -> ChildReport:
         accelerators_fed=fed.count if fed else None,
         accelerators_fed_capped=fed.capped if fed else None,
         fed_trials=[t.as_list() for t in fed.trials] if fed else [],
-        reference_samples_per_s=reference_rate,
-        pairing=pairing(data) if pairing else None,
     )
-    _LEFT_RUNNING.append((batches, ds, local_ds, strategy))
-    return ChildReport(
+    return Measured(
         measurement=measurement,
-        tf_version=tf.__version__,
-        gpu_name=device.gpu_name() if has_gpu else None,
-        step_times_s=[round(t, 6) for t in loop.step_times],
+        own_baseline=own_baseline,
+        last_args=loop.last_args,
+        kept=(batches, ds, local_ds),
+        step_times_s=loop.step_times,
     )
 
 
-def _run_loop(spec: RunSpec, batches: Any, step: Any, start: float) -> _Loop:
+def _pair_batch(element: Any) -> tuple[tuple[Any, ...], int]:
+    """A strategy's batch ``((time1, time2), label)`` as the step's three arguments."""
+    (time1, time2), label = element
+    return (time1, time2, label), int(label.shape[0])
+
+
+def _run_loop(
+    spec: Probing,
+    batches: Any,
+    step: Any,
+    start: float,
+    unpack: Callable[[Any], tuple[tuple[Any, ...], int]],
+) -> _Loop:
     """Take the warm-up and the measured batches, timing what next() and the step take."""
     loop = _Loop()
     index = 0
     measured_s = 0.0  # the steady-state steps' time so far: sum(step_times)
+    args: tuple[Any, ...] = ()
     while _more(spec, index, measured_s):
         began = time.perf_counter()
-        (time1, time2), label = next(batches)
+        args, samples = unpack(next(batches))
         arrived = time.perf_counter()
         if step is not None:
-            float(step(time1, time2, label))  # float() waits for the step to finish
+            step(*args)  # returns once the step has finished
         ended = time.perf_counter()
         if index == 0:  # the first batch of an epoch is its largest: only the last is short
-            loop.batch_bytes = _bytes_of(time1, time2, label)
+            loop.batch_bytes = _bytes_of(args)
         loop.batch_ends.append(round(ended - start, 4))
         if index >= spec.warmup_steps:
             loop.step_times.append(ended - began)
             measured_s += ended - began
             loop.waits.append(arrived - began)
             loop.computes.append(ended - arrived)
-            loop.samples += int(label.shape[0])
+            loop.samples += samples
         index += 1
-    loop.last_batch = (time1, time2, label)
+    loop.last_args = args
     return loop
 
 
@@ -352,12 +426,15 @@ def _fed(loop: _Loop, batches: Any, step_s: float, busy: float) -> feeding.Fed:
     return feeding.search(lambda count: feeding.trial(batches, step_s, count), one, start=start)
 
 
-def _bytes_of(*tensors: Any) -> int:
-    """Bytes of a batch's tensors, from their shapes and types (no copy)."""
-    return sum(int(t.shape.num_elements()) * t.dtype.size for t in tensors)
+def _bytes_of(args: tuple[Any, ...]) -> int:
+    """Bytes of a batch's tensors, however nested, from their shapes and types (no copy)."""
+    import tensorflow as tf
+
+    leaves = [t for t in tf.nest.flatten(args) if hasattr(t, "dtype") and hasattr(t, "shape")]
+    return sum(int(tf.TensorShape(t.shape).num_elements() or 0) * t.dtype.size for t in leaves)
 
 
-def _more(spec: RunSpec, index: int, measured_s: float) -> bool:
+def _more(spec: Probing, index: int, measured_s: float) -> bool:
     """Whether the loop takes another batch: the warm-up and ``steps``, then more until
     the measured batches span ``min_measured_s`` (at most ``MAX_EXTENSION`` times the
     steps): a fast pipeline's few batches are too short a span to time."""

@@ -154,6 +154,10 @@ class TreeMemorySampler:
             return sampled
         return max(sampled, peak_rss_self_bytes() or 0)
 
+    def root_peak_bytes(self) -> int:
+        """The highest RSS of the sampled process itself (not its workers) seen."""
+        return self.process_peaks.get(self.pid, 0)
+
     def peak_pss_bytes(self) -> int | None:
         """The tree's PSS peak; None where PSS could not be read.
 

@@ -16,8 +16,9 @@ MODES: tuple[Mode, ...] = ("iterate", "train")
 
 
 @dataclass(frozen=True, kw_only=True)
-class RunSpec:
-    """Everything a child process needs to measure one run; frozen and checked once.
+class Probing:
+    """How a child measures a pipeline, whatever the pipeline is (a strategy on a split,
+    ``RunSpec``; a user's own, ``benchmarks.harness.profile.ProfileSpec``).
 
     steps: batches measured after the warm-up (the dataset repeats as needed), fixed so
         every strategy does the same work.
@@ -28,9 +29,8 @@ class RunSpec:
         on the machine's speed too: the record's ``steps`` says how many were taken.
     warmup_steps: batches consumed first and excluded from the rates: they pay for
         tracing, thread start-up and autotuning.
-    width: FC-Siam-diff width in train mode; None picks the paper's 16 on a GPU and 4 on
-        a CPU, where width 16 takes seconds per step at 256x256.
     sample_interval_s: period of the process-tree memory sampler.
+    memray_path: where a memray-tracked run writes its capture (None: not tracked).
     log_path: file that takes the child's stdout and stderr (TensorFlow's start-up
         lines, a crash's last words); None leaves them on the terminal.
     service: route the pipeline through the tf.data service: a worker count ("2": the
@@ -38,12 +38,57 @@ class RunSpec:
         ``grpc://host:port`` of a dispatcher the user runs; None or "0": no service.
     processing_mode: the service's "parallel_epochs" (every worker an epoch) or
         "distributed_epoch" (the workers share one).
-    preset: the named pipeline the options come from (``--preset``), for the record.
     accelerator: in train mode, the real step or the emulated accelerator it runs
         (``benchmarks.workload.accelerators``); the default is the GPU's real step where
         there is one, else the default emulated accelerator.
     fed_search: in train mode, also find how many such accelerators the pipeline keeps
         at 90% busy (``benchmarks.harness.feeding``).
+    """
+
+    steps: int = 40
+    warmup_steps: int = 5
+    min_measured_s: float = 0.0
+    sample_interval_s: float = 0.05
+    memray_path: str | None = None
+    log_path: str | None = None
+    service: str | None = None
+    processing_mode: str = "parallel_epochs"
+    accelerator: Choice = field(default_factory=Choice)
+    fed_search: bool = True
+
+    @property
+    def distributed(self) -> bool:
+        """Whether the pipeline goes through the tf.data service."""
+        return self.service not in (None, "0")
+
+    @property
+    def starts_service(self) -> bool:
+        """Whether the run starts its own dispatcher and workers (not a grpc:// one)."""
+        return self.distributed and not str(self.service).startswith("grpc://")
+
+    def __post_init__(self) -> None:
+        if self.steps < 1:
+            raise OptionsError(f"--steps {self.steps}: must be at least 1")
+        if self.warmup_steps < 0:
+            raise OptionsError(f"--warmup {self.warmup_steps}: must be 0 or more")
+        if self.processing_mode not in PROCESSING_MODES:
+            raise OptionsError(
+                f"--processing-mode {self.processing_mode!r}: one of {', '.join(PROCESSING_MODES)}"
+            )
+        if self.min_measured_s < 0:
+            raise OptionsError(f"--min-time {self.min_measured_s:g}: must be 0 or more")
+        if self.sample_interval_s <= 0:
+            raise OptionsError(f"sample interval {self.sample_interval_s}: must be > 0")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunSpec(Probing):
+    """Everything a child process needs to measure one strategy's run; frozen and checked
+    once. The measuring fields are ``Probing``'s.
+
+    width: FC-Siam-diff width in train mode; None picks the paper's 16 on a GPU and 4 on
+        a CPU, where width 16 takes seconds per step at 256x256.
+    preset: the named pipeline the options come from (``--preset``), for the record.
     skip_unpaired: describe the split leaving out files whose name is missing from a
         folder, instead of refusing it (the seed preset: ``loaders.dataset.layout``).
     described: the split as the parent described and checked it (``plan``), so that the
@@ -58,43 +103,12 @@ class RunSpec:
     synthetic: bool
     options: PipelineOptions
     cache_root: str
-    steps: int = 40
-    warmup_steps: int = 5
-    min_measured_s: float = 0.0
     width: int | None = None
-    sample_interval_s: float = 0.05
-    memray_path: str | None = None
-    log_path: str | None = None
-    service: str | None = None
-    processing_mode: str = "parallel_epochs"
     preset: str | None = None
-    accelerator: Choice = field(default_factory=Choice)
-    fed_search: bool = True
     skip_unpaired: bool = False
     described: Split | None = field(default=None, compare=False, repr=False)
-
-    @property
-    def distributed(self) -> bool:
-        """Whether the pipeline goes through the tf.data service."""
-        return self.service not in (None, "0")
-
-    @property
-    def starts_service(self) -> bool:
-        """Whether the run starts its own dispatcher and workers (not a grpc:// one)."""
-        return self.distributed and not str(self.service).startswith("grpc://")
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise OptionsError(f"mode {self.mode!r}: must be one of {', '.join(MODES)}")
-        if self.steps < 1:
-            raise OptionsError(f"--steps {self.steps}: must be at least 1")
-        if self.warmup_steps < 0:
-            raise OptionsError(f"--warmup {self.warmup_steps}: must be 0 or more")
-        if self.processing_mode not in PROCESSING_MODES:
-            raise OptionsError(
-                f"--processing-mode {self.processing_mode!r}: one of {', '.join(PROCESSING_MODES)}"
-            )
-        if self.min_measured_s < 0:
-            raise OptionsError(f"--min-time {self.min_measured_s:g}: must be 0 or more")
-        if self.sample_interval_s <= 0:
-            raise OptionsError(f"sample interval {self.sample_interval_s}: must be > 0")
+        super().__post_init__()
