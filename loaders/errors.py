@@ -31,3 +31,8 @@ class ConversionError(StrategyError):
 
 class RecordError(LoadbenchError):
     """A results file cannot be read: not JSON, wrong schema, missing fields."""
+
+
+class PipelineError(LoadbenchError):
+    """A user's own pipeline (``loadbench profile MODULE:FUNCTION``) cannot be imported,
+    raised, returned something that is not a dataset, or yields what the step cannot take."""

@@ -18,8 +18,11 @@ Schema versions (``schema``, bumped on any change of meaning):
    None: the machine's default) with its busy share and ``accelerators_fed``;
 5. ``ceiling_copy`` copies each batch (before, TensorFlow aliased its aligned arrays and
    nothing was copied: such a record is read as ``ceiling_copy_aliased``, so no strategy
-   is read against it); adds ``reference_samples_per_s``.
-Files of schema 1 to 4 are read by ``upgrade``.
+   is read against it); adds ``reference_samples_per_s``;
+6. adds a user's own pipelines (``loadbench profile``: ``dataset["pipeline"]`` names the
+   function, ``strategy`` is it too) and the Keras callback's epochs of a real ``fit``
+   (mode ``fit``), with ``element_spec``.
+Files of schema 1 to 5 are read by ``upgrade``.
 """
 
 from __future__ import annotations
@@ -30,8 +33,8 @@ from typing import Any
 
 from loaders.errors import RecordError
 
-SCHEMA = 5
-KNOWN_SCHEMAS = frozenset({1, 2, 3, 4, 5})
+SCHEMA = 6
+KNOWN_SCHEMAS = frozenset({1, 2, 3, 4, 5, 6})
 # Before schema 5 ceiling_copy copied nothing (TensorFlow aliased its arrays).
 ALIASED_COPY_CEILING = "ceiling_copy_aliased"
 STATUSES = ("ok", "error", "crashed", "killed", "timeout", "over_budget")
@@ -108,6 +111,8 @@ class Measurement:
     # A strategy that pairs files its own way (the article's zip(sorted)): how many
     # triples, how many mispaired, the first of them and the files it dropped.
     pairing: dict[str, Any] | None = None
+    # A user's own pipeline: its element structure as TensorFlow states it.
+    element_spec: str | None = None
 
     def __post_init__(self) -> None:
         if self.role not in ROLES:
@@ -170,10 +175,13 @@ def dataset_key(dataset: dict[str, Any]) -> str:
 
 
 def upgrade(data: dict[str, Any]) -> dict[str, Any]:
-    """A record of schema 1 to 4 with the fields schema 5 has."""
+    """A record of schema 1 to 5 with the fields schema 6 has."""
     if data.get("schema") == SCHEMA:
         return data
     data = dict(data)
+    if data.get("schema") == 5:  # schema 6 only adds fields
+        data["schema"] = SCHEMA
+        return data
     if data.get("schema") in (1, 2):
         data = _from_schema_2(data)
     # Before schema 4 every pipeline converted to float32 on the host, and training ran

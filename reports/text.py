@@ -132,14 +132,18 @@ def run_summary(written: list[Record]) -> str:
     }
     header = "".join(f"  {label:>{w}}" for label, w in zip(labels, widths, strict=True))
     variant_head = "".join(f"{name:<{VARIANT_WIDTH}}" for name in varying)
-    lines = ["", f"{'mode':<8} {'strategy':<16} {variant_head}{'status':<11}{'runs':>5}{header}"]
+    named = max(16, *(len(str(n)) + 1 for n in table["strategy"]))  # a user's MODULE:FUNCTION
+    lines = [
+        "",
+        f"{'mode':<8} {'strategy':<{named}} {variant_head}{'status':<11}{'runs':>5}{header}",
+    ]
     flagged = []
     for (index, row), line in zip(table.iterrows(), cells, strict=True):
         body = "".join(f"  {c:>{w}}" for c, w in zip(line, widths, strict=True))
         variant = "".join(f"{values[index]!s:<{VARIANT_WIDTH}}" for values in varying.values())
         runs = f"{row['ok_runs']}/{row['runs']}"
         mark = " *" if row["unstable"] else ""
-        name = f"{row['mode']:<8} {row['strategy']:<16} {variant}"
+        name = f"{row['mode']:<8} {row['strategy']:<{named}} {variant}"
         lines.append(f"{name}{row['status']:<11}{runs:>5}{body}{mark}")
         if row["unstable"]:
             which = f"{row['mode']} {row['strategy']}" + "".join(

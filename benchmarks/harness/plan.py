@@ -13,7 +13,7 @@ import shlex
 import sys
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from benchmarks.harness.environment import environment
 from benchmarks.harness.runner import Outcome
@@ -25,6 +25,9 @@ from loaders.dataset.layout import Split
 from loaders.errors import OptionsError
 from loaders.options import PipelineOptions
 from reports.records import Measurement, Record, run_key
+
+if TYPE_CHECKING:
+    from benchmarks.harness.profile import ProfileSpec
 
 DEFAULT_PAIRS = 1000
 DEFAULT_SIZE = 256
@@ -210,7 +213,7 @@ def _job(
 
 
 def run_record(
-    spec: RunSpec,
+    spec: RunSpec | ProfileSpec,
     outcome: Outcome,
     dataset: dict[str, Any],
     options: dict[str, Any],

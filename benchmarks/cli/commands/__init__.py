@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from benchmarks.cli.commands import calibrate, compare, data, prove_limit, report, run, sweep
+from benchmarks.cli.commands import (
+    calibrate,
+    compare,
+    data,
+    profile,
+    prove_limit,
+    report,
+    run,
+    sweep,
+)
 from benchmarks.cli.commands import list as list_command
 
 COMMANDS = {
     "run": run,
+    "profile": profile,
     "sweep": sweep,
     "prove-limit": prove_limit,
     "calibrate": calibrate,
