@@ -46,6 +46,11 @@ def display_name(name: str) -> str:
     return name.upper() if name.isalnum() and len(name) <= 5 else name
 
 
+def _of(batch_size: object) -> str:
+    """' of 32'; nothing for a user's pipeline, whose batch loadbench did not choose."""
+    return f" of {int(batch_size)}" if pd.notna(batch_size) else ""  # type: ignore[call-overload]
+
+
 def sections(table: pd.DataFrame) -> list[dict]:
     """One section per accelerator the training runs stood for."""
     trained = table[(table["mode"] == "train") & table["accelerator"].notna()]
@@ -56,8 +61,8 @@ def sections(table: pd.DataFrame) -> list[dict]:
         rows = [_row(row, label) for label, (_, row) in zip(names, group.iterrows(), strict=True)]
         source = str(group["accelerator_source"].dropna().iloc[-1])
         steps = ", ".join(
-            f"{figures_ms(row['accelerator_step_s'])} per batch of {int(row['batch_size'])}"
-            for _, row in group.drop_duplicates("batch_size").iterrows()
+            f"{figures_ms(row['accelerator_step_s'])} per batch" + _of(row["batch_size"])
+            for _, row in group.drop_duplicates(["batch_size", "accelerator_step_s"]).iterrows()
             if row["accelerator_step_s"] == row["accelerator_step_s"]
         )
         plotted = group[group["accelerator_busy_share"].notna()]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from loaders.errors import OptionsError
 from reports.metrics import METRICS, Metric
-from reports.records import Record
+from reports.records import FIT_ROOT, PIPELINE_ROOT, Record
 from reports.stats import median
 from reports.units import first_line
 
@@ -85,6 +85,8 @@ def fingerprint(env: dict) -> tuple:
 def run_label(record: Record) -> str:
     data = record.dataset
     size = "x".join(str(v) for v in reversed(data.get("image_size") or []))
+    if data.get("root") in (PIPELINE_ROOT, FIT_ROOT):
+        return f"{record.mode} {record.strategy}"
     return f"{record.mode} {record.strategy} ({data.get('pairs')} pairs {size})"
 
 

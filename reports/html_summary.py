@@ -13,7 +13,7 @@ import pandas as pd
 from reports import figures
 from reports.load import frame
 from reports.metrics import BY_FIELD, SUMMARY_FIELDS
-from reports.records import Record
+from reports.records import Record, measured_on
 from reports.summary import GROUP, best, with_spread
 from reports.units import format_bytes
 
@@ -32,13 +32,12 @@ def sections(table: pd.DataFrame, out: Path) -> list[dict]:
     sections = []
     for keys, group in table.groupby(SECTION, sort=False, dropna=False):
         dataset, split, pairs, size, mode, options = keys
-        where = "built-in synthetic" if dataset == "synthetic" else dataset
         fields = [f for f in SUMMARY_FIELDS if f == "samples_per_s" or group[f].notna().any()]
         rows = [
             _row(row, [_cell(row, f, marks.get((index, f), False), out) for f in fields])
             for index, row in group.iterrows()
         ]
-        title = f"{mode}: {where} {split}, {pairs} pairs {size}; {options}"
+        title = f"{mode}: {measured_on(dataset, split, pairs, size)}; {options}"
         sections.append({"title": title, "columns": [BY_FIELD[f] for f in fields], "rows": rows})
     return sections
 
@@ -190,8 +189,7 @@ def ceilings(table: pd.DataFrame, by_row: dict[tuple, list[Record]]) -> dict | N
 
 def _dataset(row: pd.Series) -> str:
     """'built-in synthetic train, 100 pairs 64x64': which split a row measured."""
-    where = "built-in synthetic" if row["dataset"] == "synthetic" else row["dataset"]
-    return f"{where} {row['split']}, {row['pairs']} pairs {row['image_size']}"
+    return measured_on(row["dataset"], row["split"], row["pairs"], row["image_size"])
 
 
 def _relative(target: str, out: Path) -> str:

@@ -46,6 +46,10 @@ PROTOBUF_LIMIT_BYTES = 2**31
 DEFAULT_WIDTH = {"gpu": 16, "cpu": 4}
 # The fields a run's identity is made of, beside its strategy, mode and options.
 IDENTITY_DATASET_FIELDS = ("root", "split", "pairs", "image_size")
+# The dataset root of a user's own pipeline (``loadbench profile``) and of a real fit's
+# epochs (the Keras callback): neither read a split of the layout.
+PIPELINE_ROOT = "pipeline"
+FIT_ROOT = "fit"
 # The ceilings' names before records carried their role (schema 1 and 2).
 LEGACY_CEILINGS = frozenset({"ceiling_decode", "ceiling_copy"})
 
@@ -166,6 +170,17 @@ def run_key(strategy: str, mode: str, dataset: dict[str, Any], options: dict[str
     """A run's identity as text: the same for every repeat of one measurement."""
     identity = {name: dataset.get(name) for name in IDENTITY_DATASET_FIELDS}
     return json.dumps([strategy, mode, identity, options], sort_keys=True)
+
+
+def measured_on(root: Any, split: Any, pairs: Any, size: Any) -> str:
+    """What a run read, in words: 'built-in synthetic train, 1000 pairs 256x256', 'your
+    own pipelines', 'a real model.fit'. ``size`` is 'WxH' (or None)."""
+    if root == PIPELINE_ROOT:
+        return "your own pipelines"
+    if root == FIT_ROOT:
+        return "a real model.fit"
+    where = "built-in synthetic" if root == "synthetic" else root
+    return f"{where} {split}, {pairs} pairs {size or ''}".rstrip()
 
 
 def dataset_key(dataset: dict[str, Any]) -> str:

@@ -21,12 +21,11 @@ from benchmarks.harness.session import Job
 from benchmarks.harness.spec import Mode, Probing
 from benchmarks.workload.accelerators import Choice, Resolved
 from loaders.errors import OptionsError, PipelineError
-from reports.records import run_key
+from reports.records import PIPELINE_ROOT, run_key
 
 DEFAULT_STEPS = 20
 DEFAULT_WARMUP = 3
 DEFAULT_MIN_TIME_S = 1.0
-PIPELINE_ROOT = "pipeline"  # the record's dataset root for a user's own pipeline
 
 
 @dataclass(frozen=True, kw_only=True)
