@@ -9,12 +9,13 @@ Size it with LOADBENCH_BENCH_PAIRS and LOADBENCH_BENCH_SIZE (default 1,000 pairs
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 
+from benchmarks.pytest_plugin import feed_times
 from reports.records import Record
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -45,21 +46,6 @@ def bench_data(bench_cache: Path):
     pairs = int(os.environ.get("LOADBENCH_BENCH_PAIRS", "1000"))
     size = int(os.environ.get("LOADBENCH_BENCH_SIZE", "128"))
     return describe(builtin_dataset(bench_cache, pairs, size), "train")
-
-
-def feed_times(benchmark, seconds: Iterable[float]) -> None:
-    """Give pytest-benchmark durations timed elsewhere (in a child, or interleaved A/B).
-
-    pytest-benchmark times callables in its own process and has no public way to accept
-    outside timings; this uses the two members its own ``pedantic`` uses (stable through
-    pytest-benchmark 4 and 5), so the durations land in its tables, comparisons and JSON.
-    """
-    if benchmark.disabled:
-        return
-    benchmark._mode = "loadbench (timed outside pytest-benchmark)"
-    stats = benchmark._make_stats(1)
-    for duration in seconds:
-        stats.update(duration)
 
 
 @pytest.fixture

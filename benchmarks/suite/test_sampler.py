@@ -12,7 +12,7 @@ import time
 
 from benchmarks.harness.sampler import TreeMemorySampler
 from benchmarks.harness.spec import RunSpec
-from benchmarks.suite.conftest import feed_times
+from benchmarks.pytest_plugin import feed_times
 from loaders import pipeline, registry
 from loaders.options import PipelineOptions
 
