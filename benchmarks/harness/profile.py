@@ -31,18 +31,21 @@ DEFAULT_MIN_TIME_S = 1.0
 @dataclass(frozen=True, kw_only=True)
 class ProfileSpec(Probing):
     """One run of a user's pipeline. target: MODULE:FUNCTION returning the dataset;
+    name: what the records call it (None: ``target``), so that two versions of one
+    pipeline, from two commits or two files, are one run to ``compare``;
     kwargs: FUNCTION's keyword arguments; batch: batch an unbatched dataset by this many
     (None: its elements are batches); model: MODULE:FUNCTION returning a compiled Keras
     model whose ``train_step`` takes each batch (train mode)."""
 
     target: str
+    name: str | None = None
     kwargs: dict[str, Any] = field(default_factory=dict)
     batch: int | None = None
     model: str | None = None
 
     @property
     def strategy(self) -> str:
-        return self.target
+        return self.name or self.target
 
     @property
     def mode(self) -> Mode:
@@ -137,8 +140,9 @@ class ProfileConfig:
             raise OptionsError("nothing to profile: give one or more MODULE:FUNCTION")
         if self.repeats < 1:
             raise OptionsError(f"--repeats {self.repeats}: must be at least 1")
-        if len(set(self.targets)) != len(self.targets):
-            raise OptionsError(f"a FUNCTION is given twice: {' '.join(self.targets)}")
+        names = [named(given)[0] or named(given)[1] for given in self.targets]
+        if len(set(names)) != len(names):
+            raise OptionsError(f"a FUNCTION or NAME is given twice: {' '.join(self.targets)}")
 
 
 def profile_jobs(config: ProfileConfig) -> list[Job]:
@@ -150,10 +154,20 @@ def profile_jobs(config: ProfileConfig) -> list[Job]:
     ]
 
 
-def _job(config: ProfileConfig, target: str, repeat: int) -> Job:
-    name = stem("profile", target) + (f"-r{repeat}" if config.repeats > 1 else "")
+def named(text: str) -> tuple[str | None, str]:
+    """``NAME=MODULE:FUNCTION`` as (NAME, MODULE:FUNCTION); a bare target has no name."""
+    name, sep, target = text.partition("=")
+    if sep and name and all(c.isalnum() or c in "_-." for c in name):
+        return name, target
+    return None, text
+
+
+def _job(config: ProfileConfig, given: str, repeat: int) -> Job:
+    called, target = named(given)
+    name = stem("profile", called or target) + (f"-r{repeat}" if config.repeats > 1 else "")
     spec = ProfileSpec(
         target=target,
+        name=called,
         kwargs=dict(config.kwargs),
         batch=config.batch,
         model=config.model,
@@ -171,9 +185,9 @@ def _job(config: ProfileConfig, target: str, repeat: int) -> Job:
     again = f" #{repeat + 1}" if config.repeats > 1 else ""
     return Job(
         spec=spec,
-        label=f" {spec.mode:<8} {target}{again}",
+        label=f" {spec.mode:<8} {given}{again}",
         work=measure_profile,
-        identity=run_key(target, spec.mode, dataset, options),
+        identity=run_key(spec.strategy, spec.mode, dataset, options),
         repeat=repeat,
         to_record=lambda outcome: run_record(spec, outcome, dataset, options, repeat=repeat),
         memray=replace(

@@ -118,3 +118,16 @@ def test_a_cached_pipeline_peaks_above_the_uncached_by_about_its_data(tmp_path):
         peaks[cache] = outcome.result.measurement.peak_pss_bytes
     grown = peaks[True] - peaks[False]
     assert 0.8 * user_pipelines.DATA_BYTES < grown < 1.4 * user_pipelines.DATA_BYTES, peaks
+
+
+def test_a_named_target_is_recorded_under_its_name():
+    from benchmarks.harness.profile import ProfileConfig, named, profile_jobs
+
+    assert named("arrays=examples/arrays.py:cached") == ("arrays", "examples/arrays.py:cached")
+    assert named("pkg.mod:make") == (None, "pkg.mod:make")
+    config = ProfileConfig(targets=("arrays=m:cached", "m:plain"), repeats=1, out=Path("o"))
+    first, second = profile_jobs(config)
+    assert first.spec.strategy == "arrays" and first.spec.target == "m:cached"
+    assert second.spec.strategy == "m:plain"
+    with pytest.raises(OptionsError, match="given twice"):
+        ProfileConfig(targets=("a=m:f", "a=m:g"), out=Path("o"))

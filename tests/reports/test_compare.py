@@ -13,7 +13,7 @@ from benchmarks.cli import main
 from loaders.errors import OptionsError
 from reports.compare import MIN_REPEATS_TESTED, Tolerances, compare
 from reports.load import load
-from reports.records import Record
+from reports.records import SCHEMA, Record
 
 
 def run_compare(tmp_path, baseline, current, *flags) -> int:
@@ -282,7 +282,7 @@ def test_a_schema_2_baseline_matches_the_runs_that_left_the_width_to_the_machine
         json.dumps(old) + "\n" + json.dumps({**asked, "strategy": "tfrecord"}) + "\n"
     )
     [default, eight] = load([baseline])
-    assert default.width == 4 and default.options["width"] is None and default.schema == 5
+    assert default.width == 4 and default.options["width"] is None and default.schema == SCHEMA
     assert eight.width == 8 and eight.options["width"] == 8
     # the real CPU step, normalized on the host: what a schema 2 run on a CPU did
     ran = {**options, "width": None, "normalize": "host", "accelerator": "cpu"}

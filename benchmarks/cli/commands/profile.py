@@ -32,7 +32,8 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
         metavar="MODULE:FUNCTION",
         help="a function returning a tf.data.Dataset or keras.utils.PyDataset (module "
         "importable from the working folder, or path/to/file.py:FUNCTION); several "
-        "compare side by side",
+        "compare side by side; NAME=MODULE:FUNCTION records it as NAME (two versions of "
+        "one pipeline under one name are one run to `loadbench compare`)",
     )
     parser.add_argument("--kwargs", default="{}", help="FUNCTION's keyword arguments, as JSON")
     parser.add_argument(
