@@ -11,6 +11,7 @@ from tqdm import tqdm
 
 from loaders.dataset.images import read_sample
 from loaders.dataset.layout import SHOWN, Split, describe, list_splits
+from loaders.dataset.layouts import FOLDERS_OPTION, known_text, matches, subfolders
 from loaders.errors import DatasetError
 
 
@@ -27,21 +28,51 @@ class SplitCheck:
         return self.data is not None and not self.problems
 
 
-def check_dataset(root: Path, workers: int | None = None) -> list[SplitCheck]:
-    """Check every split under ``root``; raise DatasetError if there is none."""
+def check_dataset(
+    root: Path, workers: int | None = None, folders: tuple[str, str, str] | None = None
+) -> list[SplitCheck]:
+    """Check every split under ``root`` (of a known layout, or holding ``folders``);
+    raise DatasetError saying what was looked for if there is none."""
     root = Path(root)
-    splits = list_splits(root)
+    splits = list_splits(root, folders)
     if not splits:
-        raise DatasetError(
-            f"{root}: no split found; expected ROOT/<split>/{{time1,time2,label}}/<name>.png"
+        raise DatasetError(_no_split(root, folders))
+    return [check_split(root, split, workers, folders) for split in splits]
+
+
+def _no_split(root: Path, folders: tuple[str, str, str] | None) -> str:
+    if folders is not None:
+        message = (
+            f"{root}: no split found; expected ROOT/<split>/{{{','.join(folders)}}}/<name>.png "
+            f"(--folders {','.join(folders)})"
         )
-    return [check_split(root, split, workers) for split in splits]
+    else:
+        message = (
+            f"{root}: no split found; expected ROOT/<split>/{{BEFORE,AFTER,MASK}}/<name>.png "
+            f"with the folders of a known layout (before, after, mask):\n  {known_text()}\n"
+            f"for another naming pass {FOLDERS_OPTION}"
+        )
+    listed = [f"{d}/ ({', '.join(subfolders(root / d)) or 'no folders'})" for d in subfolders(root)]
+    if listed:
+        message += f"\nfolders under {root}: {'; '.join(listed[:SHOWN])}"
+    if folders is None and (found := matches(root)):  # ROOT is a split: a flat WHU-CD-256
+        message += (
+            f"\n{root} is itself a split ({found[0].layout.summary(found[0].folders)}); "
+            f"pass the folder above it as ROOT (loadbench data check {root.parent}; "
+            f"loadbench run --data {root.parent} --split {root.name})"
+        )
+    return message
 
 
-def check_split(root: Path, split: str, workers: int | None = None) -> SplitCheck:
+def check_split(
+    root: Path,
+    split: str,
+    workers: int | None = None,
+    folders: tuple[str, str, str] | None = None,
+) -> SplitCheck:
     """Pair and header-check the split, then fully decode each sample in parallel threads."""
     try:
-        data = describe(root, split)
+        data = describe(root, split, folders=folders)
     except DatasetError as exc:
         return SplitCheck(split=split, data=None, problems=[str(exc)])
     problems: list[str] = []

@@ -1,8 +1,10 @@
 """The dataset layout on disk and the description every loader receives.
 
-Layout: ``ROOT/<split>/{time1,time2,label}/<name>.<ext>``, the layout of public
-change-detection datasets. Samples are paired by file stem within a split, never by
-sorted position: a folder that misses one file would silently shift every pair after it.
+Layout: ``ROOT/<split>/{BEFORE,AFTER,MASK}/<name>.<ext>``, the three folders named as
+one of the public change-detection datasets names them (``loaders.dataset.layouts``:
+``time1, time2, label``, loadbench's own; ``A, B, label``, LEVIR-CD's; ...) or as given
+with ``--folders``. Samples are paired by file stem within a split, never by sorted
+position: a folder that misses one file would silently shift every pair after it.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
+from loaders.dataset.layouts import BUILTIN, ROLES, Layout, matches, recognise
 from loaders.errors import DatasetError
 
-FOLDERS = ("time1", "time2", "label")
+# The built-in layout's folders (``data synth`` writes them), which are the role names.
+FOLDERS = BUILTIN.folders
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg"})
 INPUT_MODES = frozenset({"RGB"})
 LABEL_MODES = frozenset({"1", "L", "RGB"})
@@ -27,7 +31,8 @@ SHOWN = 10
 
 @dataclass(frozen=True, kw_only=True)
 class SampleFiles:
-    """The three files of one sample, found by a shared stem."""
+    """The three files of one sample, found by a shared stem; named by role (``ROLES``):
+    before, after and mask, whatever the split's folders are called."""
 
     name: str
     time1: Path
@@ -40,7 +45,9 @@ class Split:
     """One validated split: what every loader receives.
 
     ``signature`` digests every file's name, size and modification time, so converted
-    files keyed by it are rebuilt when the source changes.
+    files keyed by it are rebuilt when the source changes. ``layout`` is the folder
+    naming recognised (or given with ``--folders``) and ``folders`` the before, after and
+    mask folders as spelled on disk: code that reads the split's folders reads these.
     """
 
     root: Path
@@ -48,9 +55,16 @@ class Split:
     samples: tuple[SampleFiles, ...]
     image_size: tuple[int, int]  # (height, width) in pixels
     signature: str
+    layout: Layout
+    folders: tuple[str, str, str]
     # Files left out because their name is missing from another folder (``describe``
     # with ``skip_unpaired``), as ``folder/file``; empty for a split that pairs fully.
     unpaired: tuple[str, ...] = ()
+
+    @property
+    def layout_summary(self) -> str:
+        """``LEVIR-CD / ... layout: A, B, label``: what was recognised, for the user."""
+        return self.layout.summary(self.folders)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -71,56 +85,83 @@ class Split:
         return self.pairs * self.bytes_per_sample
 
 
-def list_splits(root: Path) -> list[str]:
-    """Names of the split folders under ``root`` that hold the three layout folders."""
+def list_splits(root: Path, folders: tuple[str, str, str] | None = None) -> list[str]:
+    """Names of the split folders under ``root`` that hold the three folders of a known
+    layout (one or more: a split with two is listed, and refused by ``describe``), or the
+    ``folders`` given."""
     root = Path(root)
     if not root.is_dir():
         raise DatasetError(f"{root}: no such dataset directory")
-    return sorted(
-        p.name for p in root.iterdir() if p.is_dir() and all((p / f).is_dir() for f in FOLDERS)
-    )
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and _holds(p, folders))
 
 
-def describe(root: Path, split: str, *, skip_unpaired: bool = False) -> Split:
+def _holds(split_dir: Path, folders: tuple[str, str, str] | None) -> bool:
+    if folders is None:
+        return bool(matches(split_dir))
+    try:
+        recognise(split_dir, folders)
+    except DatasetError:
+        return False
+    return True
+
+
+def describe(
+    root: Path,
+    split: str,
+    *,
+    skip_unpaired: bool = False,
+    folders: tuple[str, str, str] | None = None,
+) -> Split:
     """Pair the files of ``root/split`` by stem and check every image header.
 
-    Raises DatasetError naming the offending files: missing or duplicated stems,
-    unreadable images, wrong colour modes, or sizes that differ from the first image.
-    With ``skip_unpaired`` a name missing from a folder is not an error: its files are
-    left out and listed in the split's ``unpaired`` (the seed preset runs the article's
+    The split's folders are ``folders`` (before, after, mask) where given, else those of
+    the one known layout the split holds. Raises DatasetError naming the offending
+    files: no layout or two at once, missing or duplicated stems, unreadable images,
+    wrong colour modes, or sizes that differ from the first image. With
+    ``skip_unpaired`` a name missing from a folder is not an error: its files are left
+    out and listed in the split's ``unpaired`` (the seed preset runs the article's
     pipeline on such a dataset to show what its positional pairing does).
     """
     root = Path(root)
     split_dir = root / split
     if not split_dir.is_dir():
-        found = list_splits(root) if root.is_dir() else []
+        found = list_splits(root, folders) if root.is_dir() else []
         raise DatasetError(
             f"{split_dir}: no such split; splits found under {root}: {', '.join(found) or 'none'}"
         )
-    by_folder = {folder: _files_by_stem(split_dir / folder) for folder in FOLDERS}
+    recognised = recognise(split_dir, folders)
+    on_disk = recognised.folders
+    by_folder = {folder: _files_by_stem(split_dir / folder) for folder in on_disk}
     unpaired = _check_pairing(split_dir, by_folder, skip_unpaired)
     names = sorted(set.intersection(*(set(stems) for stems in by_folder.values())))
     if not names:
         raise DatasetError(
-            f"split {split!r} under {root} is empty: {split_dir}/time1 holds no "
+            f"split {split!r} under {root} is empty: {split_dir / on_disk[0]} holds no "
             f"{'/'.join(sorted(IMAGE_SUFFIXES))} image"
         )
-    samples = tuple(SampleFiles(name=n, **{f: by_folder[f][n][0] for f in FOLDERS}) for n in names)
+    samples = tuple(
+        SampleFiles(
+            name=n, **{role: by_folder[f][n][0] for role, f in zip(ROLES, on_disk, strict=True)}
+        )
+        for n in names
+    )
     image_size = _check_headers(samples)
     return Split(
         root=root,
         split=split,
         samples=samples,
         image_size=image_size,
-        signature=_signature(split_dir, samples),
+        signature=_signature(split_dir, samples, on_disk),
+        layout=recognised.layout,
+        folders=on_disk,
         unpaired=unpaired,
     )
 
 
 def _files_by_stem(folder: Path) -> dict[str, list[Path]]:
     """Image files of one folder grouped by stem; hidden and temporary files are ignored."""
-    if not folder.is_dir():
-        raise DatasetError(f"{folder}: missing folder; each split needs {', '.join(FOLDERS)}")
+    if not folder.is_dir():  # recognised a moment ago: removed since
+        raise DatasetError(f"{folder}: missing folder")
     stems: dict[str, list[Path]] = defaultdict(list)
     for path in sorted(folder.iterdir()):
         if path.name.startswith(".") or path.suffix.lower() not in IMAGE_SUFFIXES:
@@ -182,8 +223,8 @@ def _check_headers(samples: tuple[SampleFiles, ...]) -> tuple[int, int]:
     problems: list[str] = []
     reference: tuple[Path, tuple[int, int]] | None = None
     for sample in samples:
-        for folder in FOLDERS:
-            path = getattr(sample, folder)
+        for role in ROLES:
+            path = getattr(sample, role)
             try:
                 with Image.open(path) as image:
                     width, height = image.size
@@ -191,7 +232,7 @@ def _check_headers(samples: tuple[SampleFiles, ...]) -> tuple[int, int]:
             except (UnidentifiedImageError, OSError) as exc:
                 problems.append(f"{path}: unreadable image ({exc})")
                 continue
-            allowed = LABEL_MODES if folder == "label" else INPUT_MODES
+            allowed = LABEL_MODES if role == "label" else INPUT_MODES
             if mode not in allowed:
                 problems.append(
                     f"{path}: colour mode {mode}, expected {' or '.join(sorted(allowed))}"
@@ -213,13 +254,17 @@ def _check_headers(samples: tuple[SampleFiles, ...]) -> tuple[int, int]:
     return reference[1]
 
 
-def _signature(split_dir: Path, samples: tuple[SampleFiles, ...]) -> str:
+def _signature(
+    split_dir: Path, samples: tuple[SampleFiles, ...], folders: tuple[str, str, str]
+) -> str:
     # Name, size and mtime of every file, not its path: a moved dataset keeps its
-    # converted files. Hashing the bytes would read gigabytes on every run.
+    # converted files. Hashing the bytes would read gigabytes on every run. Each file is
+    # hashed under its folder's name on disk: for the built-in layout that is the role
+    # name it always was, so caches converted before layouts were recognised stay valid.
     digest = hashlib.sha256(split_dir.name.encode())
     for sample in samples:
-        for folder in FOLDERS:
-            path = getattr(sample, folder)
+        for role, folder in zip(ROLES, folders, strict=True):
+            path = getattr(sample, role)
             stat = path.stat()
             digest.update(f"{folder}/{path.name}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()[:20]

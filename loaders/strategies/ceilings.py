@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from loaders.dataset.layout import FOLDERS, Split
+from loaders.dataset.layout import ROLES, Split
 from loaders.options import PipelineOptions
 from loaders.strategies import decoding
 from loaders.strategies.held import as_tensors, read_arrays
@@ -83,7 +83,7 @@ class DecodeCeiling:
             )
             return tuple(images), mask
 
-        columns = tuple([str(getattr(s, f)) for s in data.samples] for f in FOLDERS)
+        columns = tuple([str(getattr(s, f)) for s in data.samples] for f in ROLES)
         ds = tf.data.Dataset.from_tensor_slices(columns)
         ds = ds.map(
             pair, num_parallel_calls=options.parallelism, deterministic=options.deterministic

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 import tensorflow as tf
 
 from loaders.dataset.images import JPEG_SUFFIXES
-from loaders.dataset.layout import FOLDERS, Split
+from loaders.dataset.layout import ROLES, Split
 from loaders.errors import DatasetError
 
 PNG = "png"
@@ -42,7 +42,7 @@ def folder_formats(data: Split, reader: str) -> dict[str, str]:
     both PNG and JPEG files.
     """
     formats = {}
-    for folder in FOLDERS:
+    for folder in ROLES:
         paths = [getattr(s, folder) for s in data.samples]
         counts = Counter(file_format(p) for p in paths)
         if len(counts) > 1:
@@ -89,7 +89,7 @@ def sample_decoder(data: Split, formats: dict[str, str], masks: bool = True):
 
     def decode_sample(time1: tf.Tensor, time2: tf.Tensor, label: tf.Tensor, name: tf.Tensor):
         images = []
-        for folder, encoded in zip(FOLDERS, (time1, time2, label), strict=True):
+        for folder, encoded in zip(ROLES, (time1, time2, label), strict=True):
             image = decode(encoded, formats[folder], CHANNELS[folder])
             if folder == "label":
                 image = mask_values(image, formats[folder], name) if masks else image[..., :1]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from loaders.dataset.layout import FOLDERS, Split
+from loaders.dataset.layout import ROLES, Split
 from loaders.errors import DatasetError, StrategyError
 from loaders.memory import MemoryProfile
 from loaders.options import PipelineOptions
@@ -45,7 +45,7 @@ class Files:
             encoded = [tf.io.read_file(path) for path in (time1, time2, label)]
             return decode_sample(*encoded, name)
 
-        columns = [[str(getattr(s, f)) for s in data.samples] for f in FOLDERS]
+        columns = [[str(getattr(s, f)) for s in data.samples] for f in ROLES]
         paths = tf.data.Dataset.from_tensor_slices((*columns, list(data.names)))
         return paths.map(
             read, num_parallel_calls=options.parallelism, deterministic=options.deterministic
@@ -60,7 +60,7 @@ class Files:
             (
                 (str(getattr(s, f)), f, getattr(s, f).read_bytes)
                 for s in data.samples
-                for f in FOLDERS
+                for f in ROLES
             ),
             self.formats,
             "replace or remove the file ('loadbench data check' names unreadable headers)",

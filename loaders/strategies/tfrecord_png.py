@@ -15,7 +15,7 @@ from pathlib import Path
 import tensorflow as tf
 
 from loaders.dataset.converted import Conversion, convert
-from loaders.dataset.layout import FOLDERS, Split
+from loaders.dataset.layout import ROLES, Split
 from loaders.errors import DatasetError
 from loaders.memory import MemoryProfile
 from loaders.options import PipelineOptions
@@ -29,7 +29,7 @@ from loaders.strategies.tfrecord import (
 )
 
 FORMAT_VERSION = 1
-FEATURES = (*FOLDERS, "name")  # the name: errors say which sample a record holds
+FEATURES = (*ROLES, "name")  # the name: errors say which sample a record holds
 SPEC = {f: tf.io.FixedLenFeature([], tf.string) for f in FEATURES}
 
 
@@ -45,12 +45,12 @@ class TFRecordPNG:
 
     def prepare(self, data: Split, cache_root: Path) -> None:
         self.formats = decoding.folder_formats(data, self.name)
-        encoded = sum(getattr(s, f).stat().st_size for s in data.samples for f in FOLDERS)
+        encoded = sum(getattr(s, f).stat().st_size for s in data.samples for f in ROLES)
         count = shard_count(data, encoded)
 
         def example(index: int) -> tf.train.Example:
             sample = data.samples[index]
-            feature = {f: bytes_feature(getattr(sample, f).read_bytes()) for f in FOLDERS}
+            feature = {f: bytes_feature(getattr(sample, f).read_bytes()) for f in ROLES}
             feature["name"] = bytes_feature(sample.name.encode())
             return tf.train.Example(features=tf.train.Features(feature=feature))
 
@@ -97,7 +97,7 @@ class TFRecordPNG:
                     for index, record in enumerate(tf.data.TFRecordDataset(str(path))):
                         parsed = tf.io.parse_single_example(record, SPEC)
                         name = parsed["name"].numpy().decode()
-                        for folder in FOLDERS:
+                        for folder in ROLES:
                             where = f"{path}: record {index} (sample {name!r}, {folder})"
                             yield where, folder, parsed[folder].numpy
                 except (tf.errors.DataLossError, tf.errors.InvalidArgumentError) as exc:

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from loaders.dataset.check import check_dataset
+from loaders.dataset.layouts import known_names, parse_folders
 from loaders.dataset.synth import (
     DEFAULT_SPLITS,
     SynthParams,
@@ -34,6 +35,12 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
     check = sub.add_parser("check", help="validate a dataset and print its size per split")
     check.add_argument("root", type=Path, metavar="DIR")
     check.add_argument("--workers", type=int, default=None, help="threads (default: CPUs)")
+    check.add_argument(
+        "--folders",
+        metavar="BEFORE,AFTER,MASK",
+        help="the before, after and mask folders of each split, for a naming no known "
+        f"layout has (default: recognised among {known_names()})",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -45,11 +52,12 @@ def run(args: argparse.Namespace) -> int:
         listed = ", ".join(f"{name} {count}" for name, count in counts.items())
         print(f"wrote {params.pairs} pairs of {params.size}x{params.size} to {args.out} ({listed})")
         return 0
-    return _check(args.root, args.workers)
+    folders = parse_folders(args.folders) if args.folders else None
+    return _check(args.root, args.workers, folders)
 
 
-def _check(root: Path, workers: int | None) -> int:
-    results = check_dataset(root, workers)
+def _check(root: Path, workers: int | None, folders: tuple[str, str, str] | None) -> int:
+    results = check_dataset(root, workers, folders)
     header = f"{'split':<10} {'pairs':>7} {'image size':>11} {'bytes/sample':>13} {'total':>10}"
     print(header)
     for result in results:
@@ -62,6 +70,12 @@ def _check(root: Path, workers: int | None) -> int:
             f"{result.split:<10} {data.pairs:>7} {f'{width}x{height}':>11} "
             f"{data.bytes_per_sample:>13,} {format_bytes(data.total_bytes):>10}"
         )
+    recognised = [r for r in results if r.data is not None]
+    if recognised:
+        print()
+    for result in recognised:
+        assert result.data is not None
+        print(f"{result.split}: {result.data.layout_summary}")
     failed = [r for r in results if not r.ok]
     for result in failed:
         print(f"\n{root / result.split}: problems found:")

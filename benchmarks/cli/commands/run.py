@@ -15,7 +15,9 @@ from benchmarks.harness.plan import DEFAULT_PAIRS, DatasetChoice, plan
 from benchmarks.harness.runner import start_server, stop_fork_server
 from benchmarks.harness.session import Done, none_started, records_of, run_jobs
 from loaders.dataset.layout import describe
+from loaders.dataset.layouts import BUILTIN, known_names, parse_folders
 from loaders.dataset.synth import builtin_dataset
+from loaders.errors import OptionsError
 from reports import text
 from reports.units import format_bytes
 
@@ -26,6 +28,12 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
     data = parser.add_argument_group("dataset")
     data.add_argument("--data", type=Path, help="dataset root (default: built-in synthetic)")
     data.add_argument("--split", default="train", help="split to read (default: train)")
+    data.add_argument(
+        "--folders",
+        metavar="BEFORE,AFTER,MASK",
+        help="with --data: the split's before, after and mask folders, for a naming no "
+        f"known layout has (default: recognised among {known_names()})",
+    )
     data.add_argument(
         "--pairs",
         type=int,
@@ -50,16 +58,28 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    folders = _folders(args)  # before the fork server: a bad value costs nothing
     # The fork server imports TensorFlow while the dataset is made or checked; stopped
     # here too, should the dataset or the options be refused before any run.
     start_server(args.start_method)
     try:
-        return _run(args)
+        return _run(args, folders)
     finally:
         stop_fork_server()
 
 
-def _run(args: argparse.Namespace) -> int:
+def _folders(args: argparse.Namespace) -> tuple[str, str, str] | None:
+    if args.folders is None:
+        return None
+    if args.data is None:
+        raise OptionsError(
+            f"--folders {args.folders}: only with --data (the built-in dataset is written as "
+            f"{', '.join(BUILTIN.folders)})"
+        )
+    return parse_folders(args.folders)
+
+
+def _run(args: argparse.Namespace, folders: tuple[str, str, str] | None) -> int:
     cache_root = common.cache_root(args)
     seed = args.preset == "seed"
     if args.data is None:
@@ -69,7 +89,7 @@ def _run(args: argparse.Namespace) -> int:
         root, synthetic = args.data, False
     # The seed preset runs the article's positional pairing on a split that misses a
     # file, to show what it does; loadbench's own strategies then leave the file out.
-    data = describe(root, args.split, skip_unpaired=seed)
+    data = describe(root, args.split, skip_unpaired=seed, folders=folders)
     if seed and args.loaders is None:
         args.loaders = presets.SEED_STRATEGY
     if seed and args.mode == "both":
@@ -78,8 +98,9 @@ def _run(args: argparse.Namespace) -> int:
     if seed:
         config = presets.seed(config, args.epochs, args.batch_size)
     height, width = data.image_size
+    layout = "" if synthetic else f" ({data.layout_summary})"
     print(
-        f"dataset {'synthetic' if synthetic else data.root} split {data.split}: "
+        f"dataset {'synthetic' if synthetic else data.root} split {data.split}{layout}: "
         f"{data.pairs} pairs {width}x{height}, {format_bytes(data.total_bytes)} as uint8"
     )
     if data.unpaired:
