@@ -135,7 +135,10 @@ def test_pss_counts_a_block_forked_children_share_once(tiny_root, cache_root, me
     assert outcome.status == "ok", outcome.error
     measured = outcome.result.measurement
     block = 200e6
-    assert abs(measured.peak_pss_bytes - block) / block < 0.05, measured.peak_pss_bytes
+    # Once, not three times (twice would be 400 MB): above it, the pages the child's own
+    # threads write while the forked processes still share its heap are copied and count
+    # twice; in full-suite runs that added 14-81 MB (alone: under 5%).
+    assert 0.95 * block <= measured.peak_pss_bytes < 1.5 * block, measured.peak_pss_bytes
     assert measured.peak_rss_bytes > 2.7 * block  # summed RSS: once per process
 
 
