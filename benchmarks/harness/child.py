@@ -13,6 +13,7 @@ import multiprocessing
 import os
 import pickle
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -37,6 +38,8 @@ from reports.stats import percentile
 ERROR_LIMIT = 4000  # TensorFlow's errors can carry whole arrays; the log has the rest
 # Training steps timed on one held batch after a train run (compute_only_samples_per_s).
 COMPUTE_ONLY_STEPS = 2
+# Seconds the child's exit gives Python's clean-up (atexit) before leaving without it.
+CLEAN_UP_S = 5.0
 # A run with a time floor (RunSpec.min_measured_s) takes at most this many times its steps.
 MAX_EXTENSION = 100
 # The measured pipeline, left running when ``measure`` returns: tearing it down (its
@@ -108,15 +111,24 @@ def child_main(
         traceback.print_exc()  # to the run's log
         error = f"{type(exc).__name__}: {exc}"
         atomic_write(result_path, pickle.dumps(ChildFailure(error[:ERROR_LIMIT])))
-        sys.exit(1)
+        _leave(spec, 1)
     atomic_write(result_path, pickle.dumps(result))
+    _leave(spec, 0)
+
+
+def _leave(spec: Any, code: int) -> None:
+    """Exit once the result is on disk: Python's own clean-up (temporary files, worker
+    pools) for at most ``CLEAN_UP_S``, then no TensorFlow teardown (about 1 s of every
+    run's wall time; a spec's ``hard_exit`` says even the clean-up can hang). A
+    PyDataset's worker pool hung in its terminate in 1 of 15 training runs of
+    ``sequence``, its result written: the run then timed out."""
     if not getattr(spec, "hard_exit", False):
-        atexit._run_exitfuncs()  # Python's own clean-up: temporary files, worker pools
+        cleaning = threading.Thread(target=atexit._run_exitfuncs, daemon=True)
+        cleaning.start()
+        cleaning.join(CLEAN_UP_S)
     sys.stdout.flush()
     sys.stderr.flush()
-    # The result is on disk: leave without TensorFlow's teardown (about 1 s of every
-    # run's wall time, and a spec's ``hard_exit`` says it can hang).
-    os._exit(0)
+    os._exit(code)  # what is still running is the parent's to kill, with the tree
 
 
 def _redirect_output(log_path: str) -> None:

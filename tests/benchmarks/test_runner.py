@@ -179,3 +179,22 @@ def test_the_childs_worker_processes_start_as_in_a_users_script(tiny_root, cache
     script = "import multiprocessing; print(multiprocessing.get_start_method())"
     default = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert outcome.result["start_method"] == default.stdout.strip() != "spawn"
+
+
+def hangs_at_exit(spec) -> str:
+    """A child's work that returns, leaving a clean-up that never ends (as a PyDataset's
+    worker pool once did in its terminate)."""
+    import atexit
+    import threading
+
+    atexit.register(threading.Event().wait)
+    return "measured"
+
+
+def test_a_clean_up_that_hangs_after_the_result_does_not_lose_the_run(tiny_root, cache_root):
+    from benchmarks.harness.child import CLEAN_UP_S
+
+    spec = spec_for("generator", tiny_root, cache_root)
+    outcome = run_isolated(spec, 60, work=hangs_at_exit)
+    assert outcome.status == "ok" and outcome.result == "measured", outcome.error
+    assert outcome.wall_s < CLEAN_UP_S + 20  # not the 60 s timeout
