@@ -153,7 +153,11 @@ def _with_memray(record: AnyRecord, job: Job, harness: Harness) -> AnyRecord:
     assert harness.memray_dir is not None and isinstance(record, Record)
     capture = Path(job.memray.memray_path)
     outcome = run_isolated(
-        job.memray, harness.timeout_s, harness.max_memory_bytes, start_method=harness.start_method
+        job.memray,
+        harness.timeout_s,
+        harness.max_memory_bytes,
+        job.work,
+        start_method=harness.start_method,
     )
     if outcome.status != "ok":
         return record

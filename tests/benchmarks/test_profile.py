@@ -80,14 +80,15 @@ def test_each_bad_function_ends_its_own_run_with_an_error_naming_it(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_missing_module_is_named_and_a_py_dataset_is_profiled(tmp_path):
+def test_a_missing_module_is_named_and_a_py_dataset_is_profiled_with_memray(tmp_path):
     out = tmp_path / "out"
-    argv = ["profile", "no_such_module:f", target("py_dataset"), "--repeats", "1"]
+    argv = ["profile", "no_such_module:f", target("py_dataset"), "--repeats", "1", "--memray"]
     assert main([*argv, "--steps", "3", "--min-time", "0", "--out", str(out), "--no-report"]) == 0
     missing, made = jsonl.read(out / "results.jsonl")
     assert missing.status == "error" and "no_such_module: no module of that name" in missing.error
     assert made.status == "ok" and made.samples_per_s > 0
     assert made.batch_bytes == 5 * (128 * 128 * 4 + 4)
+    assert made.memray_peak_bytes > 0 and Path(made.memray_flamegraph).is_file()
 
 
 @pytest.mark.slow
@@ -131,3 +132,13 @@ def test_a_named_target_is_recorded_under_its_name():
     assert second.spec.strategy == "m:plain"
     with pytest.raises(OptionsError, match="given twice"):
         ProfileConfig(targets=("a=m:f", "a=m:g"), out=Path("o"))
+
+
+@pytest.mark.slow
+def test_the_service_tells_a_distributable_pipeline_from_one_that_runs_python(tmp_path):
+    code, records = profile(tmp_path, "arrays", "py_dataset", extra=("--service", "1"))
+    assert code == 0
+    assert records["arrays"].status == "ok", records["arrays"].error
+    assert records["arrays"].options["service"] == "1"
+    python = records["py_dataset"]  # its batches come from Python, in this process only
+    assert python.status == "error" and "Could not find callback" in python.error
