@@ -20,12 +20,21 @@ from benchmarks.harness.plan import (
     RunConfig,
 )
 from benchmarks.harness.runner import START_METHODS
-from benchmarks.harness.session import RESULTS, Harness
+from benchmarks.harness.session import (
+    RESULTS,
+    Done,
+    Harness,
+    Job,
+    none_started,
+    records_of,
+    run_jobs,
+)
 from benchmarks.harness.spec import MODES
 from benchmarks.workload import accelerators
 from loaders import registry
 from loaders.dataset.converted import default_cache_root
 from loaders.options import CACHE_MODES, NORMALIZE_MODES, Normalize, PipelineOptions, parse_count
+from reports import text
 from reports.compare import Tolerances
 from reports.units import parse_bytes, parse_percent
 
@@ -115,15 +124,27 @@ def add_measurement_arguments(parser: argparse.ArgumentParser, sweep: bool = Fal
         default=True,
         help="sequence's PyDataset workers are processes (default), or threads with --no-...",
     )
+    add_harness_arguments(
+        parser,
+        repeats=1 if sweep else DEFAULT_REPEATS,
+        ceilings=not sweep,
+    )
+
+
+def add_harness_arguments(
+    parser: argparse.ArgumentParser, *, repeats: int, ceilings: bool = False
+) -> argparse._ArgumentGroup:
+    """How each run is repeated, watched and recorded (``harness``); the group, for a
+    command's own additions."""
     harness = parser.add_argument_group("harness")
     harness.add_argument(
         "--repeats",
         type=int,
-        default=1 if sweep else DEFAULT_REPEATS,
+        default=repeats,
         help="runs of each measurement, each in a fresh child; the summary shows their "
-        f"median and spread (default: {1 if sweep else DEFAULT_REPEATS})",
+        f"median and spread (default: {repeats})",
     )
-    if not sweep:
+    if ceilings:
         harness.add_argument(
             "--ceilings",
             action=argparse.BooleanOptionalAction,
@@ -146,6 +167,7 @@ def add_measurement_arguments(parser: argparse.ArgumentParser, sweep: bool = Fal
     harness.add_argument(
         "--no-report", action="store_true", help="do not write OUT/report/index.html at the end"
     )
+    return harness
 
 
 def add_service_arguments(parser: argparse.ArgumentParser) -> None:
@@ -208,7 +230,7 @@ def run_config(
     )
 
 
-def harness(args: argparse.Namespace) -> Harness:
+def make_harness(args: argparse.Namespace) -> Harness:
     """Where records go and how each child is watched."""
     out = Path(args.out)
     return Harness(
@@ -219,6 +241,27 @@ def harness(args: argparse.Namespace) -> Harness:
         resume=args.resume,
         start_method=args.start_method,
     )
+
+
+def run_and_report(jobs: list[Job], args: argparse.Namespace) -> int:
+    """Run ``jobs`` under the harness ``args`` asks for; print the summary of what ended
+    (Ctrl-C included) and write ``OUT/report`` unless ``--no-report``. Exit status 1
+    when not one child could be started."""
+    harness = make_harness(args)
+    done: list[Done] = []
+    try:
+        run_jobs(jobs, harness, done)
+    finally:
+        if summary := text.run_summary(records_of(done)):
+            print(summary)
+    results = harness.results
+    if not args.no_report and results and results.is_file():
+        from reports.html import write_report
+        from reports.load import load
+
+        report = write_report(load([results]), Path(args.out) / "report", [str(results)])
+        print(f"\nreport: {report}")
+    return 1 if none_started(done) else 0
 
 
 def add_tolerances(parser: argparse.ArgumentParser) -> None:

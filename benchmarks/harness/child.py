@@ -171,13 +171,14 @@ class Source:
 @dataclass(frozen=True, kw_only=True)
 class Measured:
     """The probes' figures of one run, and what the caller's own figures need besides:
-    the child's own baseline, the last batch's step arguments and what is left running."""
+    the child's own baseline, the last batch's step arguments, the steps' times and the
+    dataset as the source built it."""
 
     measurement: Measurement
     own_baseline: int
     last_args: tuple[Any, ...]
-    kept: tuple[Any, ...]
     step_times_s: list[float]
+    dataset: Any
 
 
 def measure(spec: RunSpec) -> ChildReport:
@@ -237,7 +238,7 @@ def measure(spec: RunSpec) -> ChildReport:
         reference_samples_per_s=reference_rate,
         pairing=pairing(data) if pairing else None,
     )
-    _LEFT_RUNNING.append((*measured.kept, strategy))
+    _LEFT_RUNNING.append(strategy)
     return ChildReport(
         measurement=measurement,
         tf_version=tf.__version__,
@@ -351,12 +352,13 @@ def probe(
         accelerators_fed_capped=fed.capped if fed else None,
         fed_trials=[t.as_list() for t in fed.trials] if fed else [],
     )
+    _LEFT_RUNNING.append((batches, ds, local_ds))
     return Measured(
         measurement=measurement,
         own_baseline=own_baseline,
         last_args=loop.last_args,
-        kept=(batches, ds, local_ds),
         step_times_s=loop.step_times,
+        dataset=local_ds,
     )
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.harness.child import ChildReport, Source, probe
+from benchmarks.harness.pipelines import split_target
 from benchmarks.harness.plan import run_record, stem
 from benchmarks.harness.session import Job
 from benchmarks.harness.spec import Mode, Probing
@@ -26,6 +27,7 @@ from reports.records import PIPELINE_ROOT, run_key
 DEFAULT_STEPS = 20
 DEFAULT_WARMUP = 3
 DEFAULT_MIN_TIME_S = 1.0
+DEFAULT_REPEATS = 3
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,8 +56,6 @@ class ProfileSpec(Probing):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        from benchmarks.harness.pipelines import split_target
-
         split_target(self.target)
         if self.model is not None:
             split_target(self.model, "MODEL_FUNCTION")
@@ -91,27 +91,19 @@ def measure_profile(spec: ProfileSpec) -> ChildReport:
     elif spec.accelerator.step_time_s is not None:
         ran = spec.accelerator.resolve((0, 0), spec.batch or 0, gpu)
         step = feeding.EmulatedStep(float(ran.step_s or 0))
-    built: list[Any] = []
 
     def build() -> Any:
-        ds = pipelines.batched(
-            spec.target, pipelines.call(spec.target, make, spec.kwargs), spec.batch
-        )
-        built.append(ds)
-        return ds
+        made = pipelines.call(spec.target, make, spec.kwargs)
+        return pipelines.batched(spec.target, made, spec.batch)
 
-    source = Source(build=build, unpack=pipelines.as_arguments)
-    try:
-        measured = probe(spec, source, ran, step)
-    except tf.errors.OpError as exc:
-        raise PipelineError(f"{spec.target}: reading its dataset failed: {exc.message}") from exc
-    from benchmarks.harness.child import _LEFT_RUNNING
+    def diagnose(error: Exception) -> Exception:
+        said = getattr(error, "message", str(error))
+        return PipelineError(f"{spec.target}: reading its dataset failed: {said}")
 
-    _LEFT_RUNNING.append(measured.kept)
+    source = Source(build=build, unpack=pipelines.as_arguments, diagnose=diagnose)
+    measured = probe(spec, source, ran, step)
     return ChildReport(
-        measurement=replace(
-            measured.measurement, element_spec=str(built[0].element_spec) if built else None
-        ),
+        measurement=replace(measured.measurement, element_spec=str(measured.dataset.element_spec)),
         tf_version=tf.__version__,
         gpu_name=device.gpu_name() if gpu else None,
         step_times_s=[round(t, 6) for t in measured.step_times_s],
@@ -132,7 +124,7 @@ class ProfileConfig:
     accelerator: Choice = field(default_factory=Choice)
     fed_search: bool = True
     service: str | None = None
-    repeats: int = 3
+    repeats: int = DEFAULT_REPEATS
     out: Path
 
     def __post_init__(self) -> None:

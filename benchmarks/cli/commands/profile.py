@@ -7,20 +7,18 @@ import argparse
 import json
 from pathlib import Path
 
+from benchmarks.cli import common
 from benchmarks.harness.data_service import parse_service
 from benchmarks.harness.profile import (
     DEFAULT_MIN_TIME_S,
+    DEFAULT_REPEATS,
     DEFAULT_STEPS,
     DEFAULT_WARMUP,
     ProfileConfig,
     profile_jobs,
 )
-from benchmarks.harness.runner import START_METHODS
-from benchmarks.harness.session import RESULTS, Done, Harness, none_started, records_of, run_jobs
 from benchmarks.workload import accelerators
 from loaders.errors import OptionsError
-from reports import text
-from reports.units import parse_bytes
 
 HELP = "measure your own pipeline: MODULE:FUNCTION returning a tf.data.Dataset or a PyDataset"
 
@@ -74,46 +72,16 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
         default=True,
         help="with --step-time, find how many such accelerators the pipeline keeps busy",
     )
-    harness = parser.add_argument_group("harness")
-    harness.add_argument("--repeats", type=int, default=3, help="fresh children per FUNCTION")
-    harness.add_argument("--out", type=Path, default=Path("loadbench-results"))
-    harness.add_argument("--timeout", type=float, default=600, help="seconds per run")
-    harness.add_argument("--start-method", choices=START_METHODS)
-    harness.add_argument("--max-memory", help="kill a run whose process tree passes this")
-    harness.add_argument("--memray", action="store_true", help="add a memray-tracked run")
+    harness = common.add_harness_arguments(parser, repeats=DEFAULT_REPEATS)
     harness.add_argument(
         "--service",
         help="route the pipeline through a tf.data service of N local workers (can it be "
         "distributed? a pipeline that cannot ends its run with TensorFlow's reason)",
     )
-    harness.add_argument("--resume", action="store_true", help="skip runs already in OUT")
-    harness.add_argument("--no-report", action="store_true", help="no OUT/report/index.html")
 
 
 def run(args: argparse.Namespace) -> int:
-    config = _config(args)
-    out = Path(args.out)
-    harness = Harness(
-        results=out / RESULTS,
-        timeout_s=args.timeout,
-        max_memory_bytes=parse_bytes(args.max_memory, "--max-memory"),
-        memray_dir=out / "memray" if args.memray else None,
-        resume=args.resume,
-        start_method=args.start_method,
-    )
-    done: list[Done] = []
-    try:
-        run_jobs(profile_jobs(config), harness, done)
-    finally:
-        if summary := text.run_summary(records_of(done)):
-            print(summary)
-    if not args.no_report and harness.results and harness.results.is_file():
-        from reports.html import write_report
-        from reports.load import load
-
-        report = write_report(load([harness.results]), out / "report", [str(harness.results)])
-        print(f"\nreport: {report}")
-    return 1 if none_started(done) else 0
+    return common.run_and_report(profile_jobs(_config(args)), args)
 
 
 def _config(args: argparse.Namespace) -> ProfileConfig:

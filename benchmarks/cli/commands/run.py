@@ -13,12 +13,10 @@ from benchmarks.cli import common
 from benchmarks.harness import presets
 from benchmarks.harness.plan import DEFAULT_PAIRS, DatasetChoice, plan
 from benchmarks.harness.runner import start_server, stop_fork_server
-from benchmarks.harness.session import Done, none_started, records_of, run_jobs
 from loaders.dataset.layout import describe
 from loaders.dataset.layouts import BUILTIN, known_names, parse_folders
 from loaders.dataset.synth import builtin_dataset
 from loaders.errors import OptionsError
-from reports import text
 from reports.units import format_bytes
 
 HELP = "measure every strategy on a dataset (the built-in synthetic one by default)"
@@ -108,18 +106,4 @@ def _run(args: argparse.Namespace, folders: tuple[str, str, str] | None) -> int:
             f"left out, no partner of the same name in the other folders: "
             f"{', '.join(data.unpaired)} (the article's zip(sorted) pairs them by position)"
         )
-    harness = common.harness(args)
-    done: list[Done] = []
-    try:
-        run_jobs(plan(config), harness, done)
-    finally:
-        if summary := text.run_summary(records_of(done)):
-            print(summary)
-    if not args.no_report and harness.results and harness.results.is_file():
-        from reports.html import write_report
-        from reports.load import load
-
-        results = harness.results
-        report = write_report(load([results]), config.out / "report", [str(results)])
-        print(f"\nreport: {report}")
-    return 1 if none_started(done) else 0
+    return common.run_and_report(plan(config), args)

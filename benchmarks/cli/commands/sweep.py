@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     roots = [builtin_dataset(cache_root, n, args.size, largest) for n in sizes]
     datasets = [DatasetChoice(split=describe(root, "train"), synthetic=True) for root in roots]
     config = common.run_config(args, datasets, sweep=True)
-    harness = common.harness(args)
+    harness = common.make_harness(args)
     done = run_jobs(plan(config), harness)
     assert harness.results is not None
     found = [
