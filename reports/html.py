@@ -20,7 +20,7 @@ from reports.fit import break_points
 from reports.load import to_csv
 from reports.metrics import BY_FIELD
 from reports.records import LIMIT_PATHS, PROTOBUF_LIMIT_BYTES, LimitRecord, Record
-from reports.summary import UNSTABLE_HINT, advice, summary
+from reports.summary import UNSTABLE_HINT, VARIES_HINT, advice, summary
 from reports.units import format_bytes
 
 NEAR = 100  # a break point within 100x the largest dataset measured is highlighted
@@ -52,6 +52,7 @@ def write_report(
         "advice": advice(table, memory_budget_bytes) if records else [],
         "sections": html_summary.sections(table, out) if records else [],
         "unstable_hint": UNSTABLE_HINT,
+        "varies_hint": VARIES_HINT,
         "processes": html_summary.processes(table, by_row) if records else None,
         "accelerators": accelerator.sections(table) if records else [],
         "normalization": accelerator.normalization(table) if records else None,

@@ -46,7 +46,13 @@ def _row(row: pd.Series, cells: list[dict]) -> dict:
     """A summary table row: its strategy, status, repeats and flags."""
     ceiling = row["role"] == "ceiling"
     reasons = row["unstable"] if isinstance(row["unstable"], list) else []
-    flags = {"failed": row["status"] != "ok", "unstable": bool(reasons), "ceiling": ceiling}
+    differing = row["varies"] if isinstance(row.get("varies"), list) else []
+    flags = {
+        "failed": row["status"] != "ok",
+        "unstable": bool(reasons),
+        "varies": bool(differing) and not reasons,
+        "ceiling": ceiling,
+    }
     return {
         "strategy": row["strategy"],
         "status": row["status"],
@@ -55,6 +61,7 @@ def _row(row: pd.Series, cells: list[dict]) -> dict:
         "ok_runs": row["ok_runs"],
         "ceiling": ceiling,
         "unstable": "; ".join(reasons),
+        "varies": "; ".join(differing),
         "classes": " ".join(name for name, on in flags.items() if on),
         "cells": cells,
     }

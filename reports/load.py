@@ -112,6 +112,7 @@ def frame(records: list[Record]) -> pd.DataFrame:
             "started_at": record.started_at,
             "wall_s": record.wall_s,
             "late_rise": late_rise(record.rss_timeline),
+            "kernel_agreement": record.kernel_agreement,
             "tensorflow": record.env.get("tensorflow"),
             "cpu_model": record.env.get("cpu_model"),
             "cpu_count": record.env.get("cpu_count"),

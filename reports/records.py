@@ -33,8 +33,8 @@ from typing import Any
 
 from loaders.errors import RecordError
 
-SCHEMA = 6
-KNOWN_SCHEMAS = frozenset({1, 2, 3, 4, 5, 6})
+SCHEMA = 7
+KNOWN_SCHEMAS = frozenset({1, 2, 3, 4, 5, 6, 7})
 # Before schema 5 ceiling_copy copied nothing (TensorFlow aliased its arrays).
 ALIASED_COPY_CEILING = "ceiling_copy_aliased"
 STATUSES = ("ok", "error", "crashed", "killed", "timeout", "over_budget")
@@ -82,6 +82,9 @@ class Measurement:
     # serialization, a ceiling's reference copy; what GNU time's maximum RSS compares with.
     own_peak_rss_bytes: int | None = None
     process_peaks: list[dict[str, Any]] = field(default_factory=list)
+    # The smallest ratio of a process's sampled peak RSS to the kernel's high-water mark
+    # of it (VmHWM), over the tree, read as the loop ended: 1.0 when every peak was seen.
+    kernel_agreement: float | None = None
     gpu_peak_bytes: int | None = None
     dataset_graph_bytes: int | None = None
     graph_over_limit: bool | None = None
@@ -190,11 +193,11 @@ def dataset_key(dataset: dict[str, Any]) -> str:
 
 
 def upgrade(data: dict[str, Any]) -> dict[str, Any]:
-    """A record of schema 1 to 5 with the fields schema 6 has."""
+    """A record of schema 1 to 6 with the fields schema 7 has."""
     if data.get("schema") == SCHEMA:
         return data
     data = dict(data)
-    if data.get("schema") == 5:  # schema 6 only adds fields
+    if data.get("schema") in (5, 6):  # schemas 6 and 7 only add fields
         data["schema"] = SCHEMA
         return data
     if data.get("schema") in (1, 2):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -25,6 +26,19 @@ BYTES_FIELDS = ("peak_pss_bytes", "peak_rss_bytes", "dataset_graph_bytes", "trai
 # A run's peak counts as still rising when the last third of its timeline reached this
 # much above the rest (reports.stats.late_rise): half the bytes threshold.
 LATE_RISE = BYTES_SPREAD / 2
+# A run's peaks count as seen when each process's sampled peak RSS came within this of
+# the kernel's high-water mark of it (Record.kernel_agreement). Where every repeat's
+# did, peaks that differ between repeats are the pipeline's own: each was measured
+# right, the runs themselves held different amounts. They are told apart from a
+# measurement in doubt: "varies", not "unstable".
+KERNEL_AGREES = 0.95
+PEAK_FIELDS = ("peak_pss_bytes", "peak_rss_bytes")
+VARIES_HINT = (
+    "each run's peak is the kernel's high-water mark of its processes, so the runs "
+    "themselves held different amounts: the pipeline's own memory varies from run to "
+    "run (glibc's per-thread arenas, AUTOTUNE's buffers, which thread frees what); "
+    "plan for the largest"
+)
 UNSTABLE_HINT = (
     "each reason says what moved; --min-time S measures each run longer, --repeats N "
     "takes more of them"
@@ -44,28 +58,50 @@ def _last(values: pd.Series) -> object:
     return found.iloc[-1] if len(found) else None
 
 
-def unstable(spreads: dict[str, Spread], rises: list[float] | None = None) -> list[str]:
+def unstable(
+    spreads: dict[str, Spread], rises: list[float] | None = None, seen: bool = False
+) -> list[str]:
     """Why a measurement's repeats disagree, one reason per figure; empty when they do not
     (or when there is a single repeat). ``rises``: each ok repeat's ``late_rise``; a
     peak that differs is then said to be still rising where some repeat's was, in those
     words: the process's heap was still growing (glibc's per-thread arenas fill for
     seconds: fixed_length's peak was 21-30% apart between repeats at 1 s, 4% at 12 s),
-    so the peak depends on when the run ended, and a longer run reaches the plateau."""
+    so the peak depends on when the run ended, and a longer run reaches the plateau.
+    ``seen``: every repeat's peaks were the kernel's (``KERNEL_AGREES``); the peaks'
+    reasons are then not here but in ``varies``."""
     reasons = []
     for field in CV_FIELDS:
         found = spreads.get(field)
         if found and found.cv is not None and found.cv >= UNSTABLE_CV:
             reasons.append(f"{BY_FIELD[field].label} CV {found.cv:.0%} (>= {UNSTABLE_CV:.0%})")
+    fields = [f for f in BYTES_FIELDS if not (seen and f in PEAK_FIELDS)]
+    return reasons + _bytes_reasons(spreads, fields, rises)
+
+
+def varies(
+    spreads: dict[str, Spread], rises: list[float] | None = None, seen: bool = False
+) -> list[str]:
+    """The peaks that differ between repeats although every repeat's were seen as the
+    kernel saw them (``seen``): the pipeline's own variation, one reason per figure."""
+    return _bytes_reasons(spreads, PEAK_FIELDS, rises) if seen else []
+
+
+def _bytes_reasons(
+    spreads: dict[str, Spread], fields: Iterable[str], rises: list[float] | None
+) -> list[str]:
+    """A reason for each of ``fields`` whose repeats are more than BYTES_SPREAD apart;
+    the first peak among them says whether runs were still rising as they ended."""
+    reasons = []
     rising = [r for r in rises or [] if r > LATE_RISE]
     said = False  # the rise is told once, with the first peak that differs
-    for field in BYTES_FIELDS:
+    for field in fields:
         found = spreads.get(field)
         if found and found.count > 1 and found.relative_range > BYTES_SPREAD:
             reason = (
                 f"{BY_FIELD[field].label} differs {found.relative_range:.0%} between repeats "
                 f"(> {BYTES_SPREAD:.0%})"
             )
-            if rising and field in ("peak_pss_bytes", "peak_rss_bytes") and not said:
+            if rising and field in PEAK_FIELDS and not said:
                 said = True
                 reason += (
                     f", still rising as {len(rising)} of {len(rises or [])} runs ended (up "
@@ -99,7 +135,8 @@ def summary(records: list[Record]) -> pd.DataFrame:
     its runs when none is ok), with ``runs`` and ``ok_runs`` counts and the last error.
 
     ``spreads`` holds each figure's Spread over the ok repeats, ``unstable`` the reasons
-    to doubt them; ``memory_bytes`` is the tree's PSS where it was measured, else its
+    to doubt them, ``varies`` the peaks that differ although each was the kernel's (the
+    pipeline's own variation); ``memory_bytes`` is the tree's PSS where it was measured, else its
     summed RSS, and ``memory_figure`` says which ("PSS" or "RSS")."""
     df = frame(records)
     rows = []
@@ -134,7 +171,10 @@ def summary(records: list[Record]) -> pd.DataFrame:
                 spreads[field] = found
         row["spreads"] = spreads
         rises = pd.to_numeric(ok["late_rise"], errors="coerce").dropna().tolist()
-        row["unstable"] = unstable(spreads, rises)
+        agreements = pd.to_numeric(ok["kernel_agreement"], errors="coerce")
+        seen = bool(len(ok)) and bool((agreements >= KERNEL_AGREES).all())
+        row["unstable"] = unstable(spreads, rises, seen)
+        row["varies"] = varies(spreads, rises, seen)
         pss = row.get("peak_pss_bytes")
         row["memory_figure"] = "PSS" if pss is not None else "RSS"
         row["memory_bytes"] = pss if pss is not None else row.get("peak_rss_bytes")

@@ -8,7 +8,7 @@ import json
 from reports.metrics import BY_FIELD, SUMMARY_FIELDS
 from reports.records import Record
 from reports.stats import median
-from reports.summary import UNSTABLE_HINT, summary, with_spread
+from reports.summary import UNSTABLE_HINT, VARIES_HINT, summary, with_spread
 from reports.tables import CompareRow, FitRow, LimitRow, ModelRow
 from reports.units import first_line
 
@@ -137,19 +137,21 @@ def run_summary(written: list[Record]) -> str:
         "",
         f"{'mode':<8} {'strategy':<{named}} {variant_head}{'status':<11}{'runs':>5}{header}",
     ]
-    flagged = []
+    flagged, varying_rows = [], []
     for (index, row), line in zip(table.iterrows(), cells, strict=True):
         body = "".join(f"  {c:>{w}}" for c, w in zip(line, widths, strict=True))
         variant = "".join(f"{values[index]!s:<{VARIANT_WIDTH}}" for values in varying.values())
         runs = f"{row['ok_runs']}/{row['runs']}"
-        mark = " *" if row["unstable"] else ""
+        mark = " *" if row["unstable"] else " ~" if row["varies"] else ""
         name = f"{row['mode']:<8} {row['strategy']:<{named}} {variant}"
         lines.append(f"{name}{row['status']:<11}{runs:>5}{body}{mark}")
+        which = f"{row['mode']} {row['strategy']}" + "".join(
+            f" {option}={values[index]}" for option, values in varying.items()
+        )
         if row["unstable"]:
-            which = f"{row['mode']} {row['strategy']}" + "".join(
-                f" {option}={values[index]}" for option, values in varying.items()
-            )
             flagged.append(f"  {which}: {'; '.join(row['unstable'])}")
+        if row["varies"]:
+            varying_rows.append(f"  {which}: {'; '.join(row['varies'])}")
     lines.extend(_accelerators(table))
     lines.extend(_references(written))
     lines.extend(_pairing(written))
@@ -160,4 +162,7 @@ def run_summary(written: list[Record]) -> str:
     if flagged:
         lines.append(f"* unstable ({UNSTABLE_HINT}):")
         lines.extend(flagged)
+    if varying_rows:
+        lines.append(f"~ varies between runs ({VARIES_HINT}):")
+        lines.extend(varying_rows)
     return "\n".join(lines)

@@ -291,6 +291,7 @@ def probe(
         # The search for the accelerators fed runs the pipeline at k times the demand:
         # still under the sampler, so the run's peak covers it (GNU time's does).
         fed = _fed(loop, batches, step_s, busy or 0.0) if spec.fed_search and step_s else None
+        agreement = sampler.kernel_agreement()  # while the tree still runs
     peak, peak_pss = sampler.peak_bytes(), sampler.peak_pss_bytes()
     own_peak = sampler.root_peak_bytes()
     graph_bytes = over_limit = serialize_peak = None
@@ -322,6 +323,7 @@ def probe(
         tree_processes=sampler.most_processes,
         own_peak_rss_bytes=max(0, own_peak - own_baseline),
         process_peaks=sampler.members(),
+        kernel_agreement=agreement,
         gpu_peak_bytes=device.gpu_peak_bytes() if has_gpu else None,
         dataset_graph_bytes=graph_bytes,
         graph_over_limit=over_limit,

@@ -167,8 +167,14 @@ def die_with_parent() -> None:
 
 def peak_rss_self_bytes() -> int | None:
     """The kernel's high-water mark of this process's RSS (VmHWM), exact between samples."""
+    return peak_rss_of("self")
+
+
+def peak_rss_of(pid: int | str) -> int | None:
+    """The kernel's high-water mark of a process's RSS (VmHWM of ``/proc/PID/status``);
+    None when it is gone or cannot be read."""
     try:
-        with open("/proc/self/status") as status:
+        with open(f"/proc/{pid}/status") as status:
             for line in status:
                 if line.startswith("VmHWM:"):
                     return int(line.split()[1]) * 1024

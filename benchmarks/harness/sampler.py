@@ -9,6 +9,7 @@ import time
 
 from benchmarks.harness.procs import (
     descendant_pids,
+    peak_rss_of,
     peak_rss_self_bytes,
     process_name,
     reset_peak_rss_self,
@@ -174,6 +175,24 @@ class TreeMemorySampler:
         if self.pid != os.getpid() or self.most_processes > 1 or self._rss_less_pss is None:
             return read
         return max(read, (peak_rss_self_bytes() or 0) - self._rss_less_pss)
+
+    def kernel_agreement(self) -> float | None:
+        """How close the sampled peaks came to the kernel's own: the smallest ratio, over
+        the processes of the tree, of a process's highest RSS sampled to its high-water
+        mark (VmHWM), read now, while the tree still runs (1.0: every peak was seen).
+        A tree that was this process alone agrees by construction: its peak is the
+        kernel's mark (``peak_bytes``). None where a
+        process the sampler saw has gone (its mark went with it) or a mark cannot be read;
+        a member older than the sampler can read below 1 (its mark is from before)."""
+        ratios = []
+        for pid, sampled in self.process_peaks.items():
+            if pid == self.pid == os.getpid() and self.most_processes <= 1:
+                continue
+            mark = peak_rss_of(pid)
+            if not mark:
+                return None
+            ratios.append(min(1.0, sampled / mark))
+        return round(min(ratios, default=1.0), 4)
 
     def members(self) -> list[dict]:
         """Each process of the tree but the root: its name and its own peaks (absolute)."""

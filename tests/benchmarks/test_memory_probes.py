@@ -166,3 +166,26 @@ def test_a_lone_process_shares_no_anonymous_memory_and_a_forked_one_does():
     finally:
         parent.kill()
         parent.wait()
+
+
+def test_kernel_agreement_is_one_where_every_peak_was_seen_and_none_once_a_process_went():
+    with TreeMemorySampler(0.02) as alone:
+        block = bytearray(100 * 2**20)
+        for i in range(0, len(block), 4096):
+            block[i] = 1
+        del block  # freed before a sample need see it: the kernel's mark is the peak
+    assert alone.kernel_agreement() == 1.0
+
+    tree = _forked_tree()  # three processes holding 200 MB, sampled at their peaks
+    try:
+        assert tree.stdout.readline().strip() == "ready"
+        with TreeMemorySampler(0.02, root_pid=tree.pid) as sampled:
+            time.sleep(0.5)
+        assert 0.95 <= sampled.kernel_agreement() <= 1.0
+    finally:
+        for pid in procs.descendant_pids(tree.pid):
+            if pid != tree.pid:
+                os.kill(pid, 9)
+        tree.kill()
+        tree.wait()
+    assert sampled.kernel_agreement() is None  # its marks went with it

@@ -11,7 +11,8 @@ from record_factory import make, write
 from test_report import render
 
 from reports import figures
-from reports.summary import UNSTABLE_HINT, summary
+from reports.summary import UNSTABLE_HINT, VARIES_HINT, summary
+from reports.text import run_summary
 
 WORKERS = [
     {"pid": 11, "name": "worker-a", "peak_rss_bytes": 410_000_000, "peak_pss_bytes": 150_000_000},
@@ -59,6 +60,22 @@ def test_an_unstable_measurement_is_flagged_with_its_reason(tmp_path):
     assert re.search(r'<tr class="unstable">\s*<td class="text">generator', page)
     assert f"unstable: samples/s CV 50% (>= 10%); {UNSTABLE_HINT}" in text(page)
     assert 'class="unstable"' not in row_of(page, "tfrecord")
+
+
+def test_peaks_the_kernel_saw_apart_are_shown_as_varying_not_unstable(tmp_path):
+    runs = [
+        make("files", samples_per_s=1000.0, peak_pss_bytes=peak, repeat=index, kernel_agreement=1)
+        for index, peak in enumerate([60e6, 75e6, 74e6])
+    ]
+    page = render(tmp_path, write(tmp_path / "r.jsonl", runs))
+    assert re.search(r'<tr class="varies">\s*<td class="text">files', page)
+    row = text(row_of(page, "files"))
+    assert "varies" in row and "unstable" not in row
+    said = f"varies between runs: peak PSS differs 20% between repeats (> 5%); {VARIES_HINT}"
+    assert said in text(page)
+    printed = run_summary(runs)
+    assert "~ varies between runs" in printed and "* unstable" not in printed
+    assert re.search(r"^iterate +files .* ~$", printed, re.M)
 
 
 def test_a_failed_repeat_shows_in_the_repeats_count(tmp_path):

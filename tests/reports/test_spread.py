@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 from record_factory import make
 
-from reports.summary import BYTES_SPREAD, UNSTABLE_CV, spread, summary, unstable, with_spread
+from reports.summary import (
+    BYTES_SPREAD,
+    KERNEL_AGREES,
+    UNSTABLE_CV,
+    spread,
+    summary,
+    unstable,
+    with_spread,
+)
 
 
 def repeats(strategy: str, rates, peaks, **fields):
@@ -54,3 +62,22 @@ def test_thresholds_are_the_documented_ones():
     assert (UNSTABLE_CV, BYTES_SPREAD) == (0.10, 0.05)
     at_threshold = spread([90.0, 100.0, 110.0])  # CV exactly 10%: flagged
     assert unstable({"samples_per_s": at_threshold})
+
+
+def test_peaks_apart_that_the_kernel_saw_in_every_repeat_vary_and_are_not_unstable():
+    seen = repeats("files", [100] * 3, [200e6, 230e6, 208e6], kernel_agreement=1.0)
+    one_missed = repeats("tfrecord", [100] * 3, [200e6, 230e6, 208e6], kernel_agreement=1.0)
+    one_missed[1] = make(
+        "tfrecord", samples_per_s=100, peak_rss_bytes=230e6, repeat=1, kernel_agreement=0.9
+    )
+    unread = repeats("memmap", [100] * 3, [200e6, 230e6, 208e6])  # an older record: null
+    shaky = repeats("sequence", [100, 80, 122], [200e6, 230e6, 208e6], kernel_agreement=1.0)
+    table = summary(seen + one_missed + unread + shaky).set_index("strategy")
+    differs = "peak RSS differs 14% between repeats (> 5%)"
+    assert table.loc["files", "unstable"] == [] and table.loc["files", "varies"] == [differs]
+    for doubted in ("tfrecord", "memmap"):  # a peak the sampler may have missed
+        assert table.loc[doubted, "unstable"] == [differs] and table.loc[doubted, "varies"] == []
+    # the throughput's spread is the measurement's, whatever the kernel saw
+    assert table.loc["sequence", "unstable"][0].startswith("samples/s CV 21%")
+    assert table.loc["sequence", "varies"] == [differs]
+    assert KERNEL_AGREES == 0.95
