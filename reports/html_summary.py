@@ -46,7 +46,7 @@ def _row(row: pd.Series, cells: list[dict]) -> dict:
     """A summary table row: its strategy, status, repeats and flags."""
     ceiling = row["role"] == "ceiling"
     reasons = row["unstable"] if isinstance(row["unstable"], list) else []
-    differing = row["varies"] if isinstance(row.get("varies"), list) else []
+    differing = row["varies"] if isinstance(row["varies"], list) else []
     flags = {
         "failed": row["status"] != "ok",
         "unstable": bool(reasons),

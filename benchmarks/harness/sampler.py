@@ -181,9 +181,9 @@ class TreeMemorySampler:
         the processes of the tree, of a process's highest RSS sampled to its high-water
         mark (VmHWM), read now, while the tree still runs (1.0: every peak was seen).
         A tree that was this process alone agrees by construction: its peak is the
-        kernel's mark (``peak_bytes``). None where a
-        process the sampler saw has gone (its mark went with it) or a mark cannot be read;
-        a member older than the sampler can read below 1 (its mark is from before)."""
+        kernel's mark (``peak_bytes``). None where a process the sampler saw has gone
+        (its mark went with it) or a mark cannot be read; a member older than the
+        sampler can read below 1 (its mark is from before)."""
         ratios = []
         for pid, sampled in self.process_peaks.items():
             if pid == self.pid == os.getpid() and self.most_processes <= 1:
