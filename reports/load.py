@@ -113,6 +113,7 @@ def frame(records: list[Record]) -> pd.DataFrame:
             "wall_s": record.wall_s,
             "late_rise": late_rise(record.rss_timeline),
             "kernel_agreement": record.kernel_agreement,
+            "machine_speed": record.machine_speed,
             "tensorflow": record.env.get("tensorflow"),
             "cpu_model": record.env.get("cpu_model"),
             "cpu_count": record.env.get("cpu_count"),

@@ -21,8 +21,10 @@ Schema versions (``schema``, bumped on any change of meaning):
    is read against it); adds ``reference_samples_per_s``;
 6. adds a user's own pipelines (``loadbench profile``: ``dataset["pipeline"]`` names the
    function, ``strategy`` is it too) and the Keras callback's epochs of a real ``fit``
-   (mode ``fit``), with ``element_spec``.
-Files of schema 1 to 5 are read by ``upgrade``.
+   (mode ``fit``), with ``element_spec``;
+7. adds ``graph_serialize_peak_bytes`` and ``kernel_agreement``;
+8. adds ``machine_speed``.
+Files of schema 1 to 7 are read by ``upgrade``.
 """
 
 from __future__ import annotations
@@ -33,8 +35,8 @@ from typing import Any
 
 from loaders.errors import RecordError
 
-SCHEMA = 7
-KNOWN_SCHEMAS = frozenset({1, 2, 3, 4, 5, 6, 7})
+SCHEMA = 8
+KNOWN_SCHEMAS = frozenset({1, 2, 3, 4, 5, 6, 7, 8})
 # Before schema 5 ceiling_copy copied nothing (TensorFlow aliased its arrays).
 ALIASED_COPY_CEILING = "ceiling_copy_aliased"
 STATUSES = ("ok", "error", "crashed", "killed", "timeout", "over_budget")
@@ -146,6 +148,9 @@ class Record(Measurement):
     env: dict[str, Any] = field(default_factory=dict)
     started_at: str = ""
     wall_s: float | None = None
+    # The machine's own speed read just before the run's child started: units per second
+    # of a fixed loop (benchmarks.harness.speed), set against the throughput's spread.
+    machine_speed: float | None = None
     log: str | None = None
     command: str | None = None
 
@@ -193,11 +198,11 @@ def dataset_key(dataset: dict[str, Any]) -> str:
 
 
 def upgrade(data: dict[str, Any]) -> dict[str, Any]:
-    """A record of schema 1 to 6 with the fields schema 7 has."""
+    """A record of schema 1 to 7 with the fields schema 8 has."""
     if data.get("schema") == SCHEMA:
         return data
     data = dict(data)
-    if data.get("schema") in (5, 6):  # schemas 6 and 7 only add fields
+    if data.get("schema") in (5, 6, 7):  # schemas 6 to 8 only add fields
         data["schema"] = SCHEMA
         return data
     if data.get("schema") in (1, 2):

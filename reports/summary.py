@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pandas as pd
+from scipy import stats as scipy_stats
 
 from reports.load import frame
 from reports.metrics import BY_FIELD, SUMMARY_FIELDS
@@ -34,11 +35,20 @@ LATE_RISE = BYTES_SPREAD / 2
 KERNEL_AGREES = 0.95
 PEAK_FIELDS = ("peak_pss_bytes", "peak_rss_bytes")
 VARIES_HINT = (
-    "each run's peak is the kernel's high-water mark of its processes, so the runs "
-    "themselves held different amounts: the pipeline's own memory varies from run to "
-    "run (glibc's per-thread arenas, AUTOTUNE's buffers, which thread frees what); "
-    "plan for the largest"
+    "each run was measured right and the runs themselves differed: a peak is the "
+    "kernel's high-water mark of each process, and the pipeline's own memory varies from "
+    "run to run (glibc's per-thread arenas, AUTOTUNE's buffers, which thread frees what): "
+    "plan for the largest; a throughput's spread is one the machine's own speed, read "
+    "between runs, explains: --repeats N steadies its median"
 )
+# A throughput's repeats (CV of UNSTABLE_CV or more) are set against the machine's own
+# speed, read before each run (Record.machine_speed): where an F-test of the two
+# variances (relative to their means) does not find the repeats' larger at MACHINE_P,
+# given at least MACHINE_READINGS readings, the spread is the machine's ("varies"), not
+# the pipeline's. On the 2-core VM, a plain Python loop run as three 1 s repeats had a
+# CV of 10% or more in 11 of 18 triples.
+MACHINE_P = 0.05
+MACHINE_READINGS = 10
 UNSTABLE_HINT = (
     "each reason says what moved; --min-time S measures each run longer, --repeats N "
     "takes more of them"
@@ -59,7 +69,10 @@ def _last(values: pd.Series) -> object:
 
 
 def unstable(
-    spreads: dict[str, Spread], rises: list[float] | None = None, seen: bool = False
+    spreads: dict[str, Spread],
+    rises: list[float] | None = None,
+    seen: bool = False,
+    machine: Spread | None = None,
 ) -> list[str]:
     """Why a measurement's repeats disagree, one reason per figure; empty when they do not
     (or when there is a single repeat). ``rises``: each ok repeat's ``late_rise``; a
@@ -68,22 +81,56 @@ def unstable(
     seconds: fixed_length's peak was 21-30% apart between repeats at 1 s, 4% at 12 s),
     so the peak depends on when the run ended, and a longer run reaches the plateau.
     ``seen``: every repeat's peaks were the kernel's (``KERNEL_AGREES``); the peaks'
-    reasons are then not here but in ``varies``."""
+    reasons are then not here but in ``varies``. ``machine``: the spread of the
+    machine's own speed over the results (``machine_share``); a throughput it accounts
+    for is in ``varies`` too."""
     reasons = []
     for field in CV_FIELDS:
         found = spreads.get(field)
-        if found and found.cv is not None and found.cv >= UNSTABLE_CV:
+        if found and _cv_over(found) and machine_share(found, machine) is None:
             reasons.append(f"{BY_FIELD[field].label} CV {found.cv:.0%} (>= {UNSTABLE_CV:.0%})")
     fields = [f for f in BYTES_FIELDS if not (seen and f in PEAK_FIELDS)]
     return reasons + _bytes_reasons(spreads, fields, rises)
 
 
 def varies(
-    spreads: dict[str, Spread], rises: list[float] | None = None, seen: bool = False
+    spreads: dict[str, Spread],
+    rises: list[float] | None = None,
+    seen: bool = False,
+    machine: Spread | None = None,
 ) -> list[str]:
-    """The peaks that differ between repeats although every repeat's were seen as the
-    kernel saw them (``seen``): the pipeline's own variation, one reason per figure."""
-    return _bytes_reasons(spreads, PEAK_FIELDS, rises) if seen else []
+    """What differs between repeats although each was measured right, one reason per
+    figure: the peaks where every repeat's was seen as the kernel saw it (``seen``),
+    the throughputs whose spread the machine's own speed accounts for (``machine``)."""
+    reasons = []
+    for field in CV_FIELDS:
+        found = spreads.get(field)
+        if _cv_over(found) and (p := machine_share(found, machine)) is not None:
+            assert found is not None and found.cv is not None and machine is not None
+            reasons.append(
+                f"{BY_FIELD[field].label} CV {found.cv:.0%} (>= {UNSTABLE_CV:.0%}), not more "
+                f"than the machine's own speed explains (its CV {machine.cv:.0%} over "
+                f"{machine.count} readings of a fixed loop between runs; F-test p = {p:.2f})"
+            )
+    return reasons + (_bytes_reasons(spreads, PEAK_FIELDS, rises) if seen else [])
+
+
+def _cv_over(found: Spread | None) -> bool:
+    return bool(found and found.cv is not None and found.cv >= UNSTABLE_CV)
+
+
+def machine_share(found: Spread | None, machine: Spread | None) -> float | None:
+    """The F-test's p-value that a figure's repeats vary no more than the machine's own
+    speed did (their variances relative to their means, found's over machine's), where
+    that is not rejected at MACHINE_P; None where it is, or where there are too few
+    readings (MACHINE_READINGS) or repeats to say."""
+    if found is None or found.cv is None or machine is None or machine.cv is None:
+        return None
+    if machine.count < MACHINE_READINGS or machine.cv == 0:
+        return None
+    ratio = (found.cv / machine.cv) ** 2
+    p = float(scipy_stats.f.sf(ratio, found.count - 1, machine.count - 1))
+    return p if p >= MACHINE_P else None
 
 
 def _bytes_reasons(
@@ -135,10 +182,12 @@ def summary(records: list[Record]) -> pd.DataFrame:
     its runs when none is ok), with ``runs`` and ``ok_runs`` counts and the last error.
 
     ``spreads`` holds each figure's Spread over the ok repeats, ``unstable`` the reasons
-    to doubt them, ``varies`` the peaks that differ although each was the kernel's (the
-    pipeline's own variation); ``memory_bytes`` is the tree's PSS where it was measured, else its
-    summed RSS, and ``memory_figure`` says which ("PSS" or "RSS")."""
+    to doubt them, ``varies`` the figures that differ although each was measured right
+    (peaks the kernel confirmed, throughputs the machine's own speed accounts for, over
+    every record's ``machine_speed``); ``memory_bytes`` is the tree's PSS where it was
+    measured, else its summed RSS, and ``memory_figure`` says which ("PSS" or "RSS")."""
     df = frame(records)
+    machine = spread(pd.to_numeric(df["machine_speed"], errors="coerce").tolist())
     rows = []
     for keys, group in df.groupby(GROUP, sort=False, dropna=False):
         ok = group[group["status"] == "ok"]
@@ -173,8 +222,8 @@ def summary(records: list[Record]) -> pd.DataFrame:
         rises = pd.to_numeric(ok["late_rise"], errors="coerce").dropna().tolist()
         agreements = pd.to_numeric(ok["kernel_agreement"], errors="coerce")
         seen = bool(len(ok)) and bool((agreements >= KERNEL_AGREES).all())
-        row["unstable"] = unstable(spreads, rises, seen)
-        row["varies"] = varies(spreads, rises, seen)
+        row["unstable"] = unstable(spreads, rises, seen, machine)
+        row["varies"] = varies(spreads, rises, seen, machine)
         pss = row.get("peak_pss_bytes")
         row["memory_figure"] = "PSS" if pss is not None else "RSS"
         row["memory_bytes"] = pss if pss is not None else row.get("peak_rss_bytes")

@@ -237,6 +237,7 @@ def run_record(
         env=environment(report.gpu_name if report else None, report.tf_version if report else None),
         started_at=outcome.started_at,
         wall_s=round(outcome.wall_s, 3),
+        machine_speed=outcome.machine_speed,
         log=str(Path(spec.log_path).resolve()) if spec.log_path else None,
         command=command_line(),
     )

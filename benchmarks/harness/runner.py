@@ -35,6 +35,7 @@ import psutil
 
 from benchmarks.harness.child import ChildFailure, Setting, child_main
 from benchmarks.harness.procs import become_subreaper, kill_tree, start_reaper, tree_rss_bytes
+from benchmarks.harness.speed import machine_speed
 from loaders.errors import OptionsError
 
 POLL_S = 0.05
@@ -83,6 +84,8 @@ class Outcome:
     # Highest process-tree RSS the parent saw while enforcing --max-memory (None without
     # a budget): a figure even for a child that crashed before reporting its own.
     watched_peak_bytes: int | None = None
+    # The machine's own speed just before the child started (``speed.machine_speed``).
+    machine_speed: float | None = None
 
 
 def run_isolated(
@@ -107,6 +110,7 @@ def run_isolated(
         context = _context(method)
         before = _own_children()
         setting = Setting(dict(os.environ), list(sys.path), forked=method == "forkserver")
+        speed = machine_speed()  # nothing of ours runs now: the server waits
         child = context.Process(  # type: ignore[attr-defined]
             target=child_main, args=(spec, result_path, work, setting), name="loadbench"
         )
@@ -167,6 +171,7 @@ def run_isolated(
         wall_s=wall_s,
         started_at=started_at,
         watched_peak_bytes=watched or None,
+        machine_speed=speed,
     )
 
 

@@ -55,6 +55,7 @@ def test_ok_run_reports_metrics(tiny_root, cache_root):
     assert result.memory_profile["why"]  # the strategy's own memory, for the model
     ends = result.batch_ends_s
     assert len(ends) == 1 + 4 and ends == sorted(ends) and ends[0] == result.first_batch_s
+    assert outcome.machine_speed and outcome.machine_speed > 0  # read before the child started
 
 
 @pytest.mark.parametrize(

@@ -62,7 +62,7 @@ def test_unknown_status_and_schema_are_refused(tmp_path):
     path.write_text('{"schema": 0}\n')
     with pytest.raises(
         RecordError,
-        match=r"schema 0, this loadbench reads schema 1 and 2 and 3 and 4 and 5 and 6 and 7$",
+        match=r"schema 0, this loadbench reads schema 1 and 2 and 3 and 4 and 5 and 6 and 7 and 8$",
     ):
         jsonl.read(path)
 
@@ -88,11 +88,11 @@ def test_schema_1_records_are_read_with_their_newer_fields_null(tmp_path):
     path = tmp_path / "old.jsonl"
     path.write_text(json.dumps(old) + "\n")
     [back] = jsonl.read(path)
-    assert back.schema == 7 and back.peak_rss_bytes == 5  # read as schema 7 has it
+    assert back.schema == 8 and back.peak_rss_bytes == 5  # read as schema 8 has it
     assert back.peak_pss_bytes is None and back.repeat == 0 and back.process_peaks == []
     assert back.role == "strategy" and back.width is None
     assert back.options["normalize"] == "host"  # before schema 4 every pipeline made floats
-    assert records.SCHEMA == 7 and record().schema == 7
+    assert records.SCHEMA == 8 and record().schema == 8
 
 
 def test_a_schema_5_record_is_read_as_it_was_its_copy_ceiling_not_renamed(tmp_path):
@@ -105,7 +105,8 @@ def test_a_schema_5_record_is_read_as_it_was_its_copy_ceiling_not_renamed(tmp_pa
     path = tmp_path / "five.jsonl"
     path.write_text(json.dumps(old) + "\n")
     [back] = jsonl.read(path)
-    assert back.schema == 7 and back.strategy == "ceiling_copy" and back.element_spec is None
+    assert back.schema == 8 and back.strategy == "ceiling_copy" and back.element_spec is None
+    assert back.machine_speed is None  # read before there were readings
 
 
 def test_a_schema_3_training_record_ran_the_real_step(tmp_path):

@@ -8,7 +8,10 @@ from record_factory import make
 from reports.summary import (
     BYTES_SPREAD,
     KERNEL_AGREES,
+    MACHINE_P,
+    MACHINE_READINGS,
     UNSTABLE_CV,
+    machine_share,
     spread,
     summary,
     unstable,
@@ -81,3 +84,47 @@ def test_peaks_apart_that_the_kernel_saw_in_every_repeat_vary_and_are_not_unstab
     assert table.loc["sequence", "unstable"][0].startswith("samples/s CV 21%")
     assert table.loc["sequence", "varies"] == [differs]
     assert KERNEL_AGREES == 0.95
+
+
+def _readings(cv_step: float, count: int) -> list[float]:
+    """Machine readings alternating about 1000 by ``cv_step``: a CV of about it."""
+    return [1000 * (1 + cv_step * (-1) ** i) for i in range(count)]
+
+
+def test_a_throughput_spread_the_machine_speed_explains_varies_and_is_not_unstable():
+    # The machine's own speed, read before each of 30 runs, had a CV of about 20%.
+    speeds = iter(_readings(0.2, 30))
+    noisy = [
+        make(
+            "tfrecord", samples_per_s=r, peak_rss_bytes=200e6, repeat=i, machine_speed=next(speeds)
+        )
+        for i, r in enumerate([100, 80, 122])  # CV 21%: as much as the machine's
+    ]
+    wild = [
+        make("memmap", samples_per_s=r, peak_rss_bytes=200e6, repeat=i, machine_speed=next(speeds))
+        for i, r in enumerate([100, 30, 190])  # CV 75%: far more than the machine's
+    ]
+    rest = [
+        make("files", samples_per_s=100, peak_rss_bytes=200e6, repeat=i, machine_speed=s)
+        for i, s in enumerate(speeds)
+    ]
+    table = summary(noisy + wild + rest).set_index("strategy")
+    assert table.loc["tfrecord", "unstable"] == []
+    (said,) = table.loc["tfrecord", "varies"]
+    assert said.startswith("samples/s CV 21% (>= 10%), not more than the machine's own speed")
+    assert "its CV 20% over 30 readings of a fixed loop between runs" in said
+    assert table.loc["memmap", "unstable"] == ["samples/s CV 75% (>= 10%)"]
+    assert table.loc["memmap", "varies"] == []
+
+
+def test_the_machine_explains_nothing_from_few_readings_or_a_steady_machine():
+    shaky = spread([100.0, 80.0, 122.0])  # CV 21%
+    assert machine_share(shaky, spread(_readings(0.2, MACHINE_READINGS - 1))) is None
+    assert machine_share(shaky, spread(_readings(0.02, 50))) is None  # a steady machine
+    assert machine_share(shaky, spread([1000.0] * 50)) is None
+    assert machine_share(shaky, None) is None  # records before schema 8: no readings
+    p = machine_share(shaky, spread(_readings(0.2, 50)))
+    assert p is not None and MACHINE_P <= p <= 1
+    assert unstable({"samples_per_s": shaky}, machine=spread(_readings(0.02, 50)))
+    assert not unstable({"samples_per_s": shaky}, machine=spread(_readings(0.2, 50)))
+    assert (MACHINE_P, MACHINE_READINGS) == (0.05, 10)
