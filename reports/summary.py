@@ -184,10 +184,12 @@ def summary(records: list[Record]) -> pd.DataFrame:
     ``spreads`` holds each figure's Spread over the ok repeats, ``unstable`` the reasons
     to doubt them, ``varies`` the figures that differ although each was measured right
     (peaks the kernel confirmed, throughputs the machine's own speed accounts for, over
-    every record's ``machine_speed``); ``memory_bytes`` is the tree's PSS where it was
-    measured, else its summed RSS, and ``memory_figure`` says which ("PSS" or "RSS")."""
+    the ``machine_speed`` of every record from the row's machines); ``memory_bytes`` is
+    the tree's PSS where it was measured, else its summed RSS, and ``memory_figure``
+    says which ("PSS" or "RSS")."""
     df = frame(records)
-    machine = spread(pd.to_numeric(df["machine_speed"], errors="coerce").tolist())
+    hosts = df["hostname"].fillna("")
+    speeds = pd.to_numeric(df["machine_speed"], errors="coerce")
     rows = []
     for keys, group in df.groupby(GROUP, sort=False, dropna=False):
         ok = group[group["status"] == "ok"]
@@ -222,6 +224,8 @@ def summary(records: list[Record]) -> pd.DataFrame:
         rises = pd.to_numeric(ok["late_rise"], errors="coerce").dropna().tolist()
         agreements = pd.to_numeric(ok["kernel_agreement"], errors="coerce")
         seen = bool(len(ok)) and bool((agreements >= KERNEL_AGREES).all())
+        # The readings of the machines this row ran on, not of another in the same report.
+        machine = spread(speeds[hosts.isin(set(hosts[group.index]))].tolist())
         row["unstable"] = unstable(spreads, rises, seen, machine)
         row["varies"] = varies(spreads, rises, seen, machine)
         pss = row.get("peak_pss_bytes")

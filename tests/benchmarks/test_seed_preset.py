@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import os
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from kernel_rss import max_rss_of
 
 from benchmarks.harness import presets
 from benchmarks.harness.plan import DatasetChoice, RunConfig, plan
@@ -107,11 +107,7 @@ def own_code_max_rss_bytes(root: Path, batches: int) -> int:
     maximum RSS as the kernel counted it: the instrument GNU time reads."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     command = [sys.executable, "-m", "loaders.strategies.article", str(root)]
-    process = subprocess.Popen([*command, "--batches", str(batches)], env=env)
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    assert process.returncode == 0, command
-    return usage.ru_maxrss * 1024  # kilobytes on Linux
+    return max_rss_of([*command, "--batches", str(batches)], env=env)
 
 
 def test_article_run_peaks_within_15_percent_of_its_own_code(two_sizes, tmp_path):

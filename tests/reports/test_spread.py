@@ -128,3 +128,23 @@ def test_the_machine_explains_nothing_from_few_readings_or_a_steady_machine():
     assert unstable({"samples_per_s": shaky}, machine=spread(_readings(0.02, 50)))
     assert not unstable({"samples_per_s": shaky}, machine=spread(_readings(0.2, 50)))
     assert (MACHINE_P, MACHINE_READINGS) == (0.05, 10)
+
+
+def test_another_machines_readings_do_not_explain_a_rows_spread():
+    # This row's machine held still (CV 2%); a noisy one's records share the report.
+    steady = iter(_readings(0.02, 20))
+    here = [
+        make(
+            "tfrecord", samples_per_s=r, peak_rss_bytes=200e6, repeat=i, machine_speed=next(steady)
+        )
+        for i, r in enumerate([100, 80, 122])
+    ]
+    here += [make("files", repeat=i, machine_speed=s) for i, s in enumerate(steady)]
+    noisy = {"hostname": "laptop", "cpu_model": "Intel", "cpu_count": 8}
+    there = [
+        make("memmap", repeat=i, machine_speed=s, env=noisy)
+        for i, s in enumerate(_readings(0.5, 40))
+    ]
+    table = summary(here + there).set_index("strategy")
+    assert table.loc["tfrecord", "unstable"] == ["samples/s CV 21% (>= 10%)"]
+    assert table.loc["tfrecord", "varies"] == []
