@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 
 from benchmarks.cli import common
-from benchmarks.harness import presets
+from benchmarks.harness import page_cache, presets
 from benchmarks.harness.plan import DEFAULT_PAIRS, DatasetChoice, plan
 from benchmarks.harness.runner import start_server, stop_fork_server
 from loaders.dataset.layout import describe
@@ -106,4 +106,5 @@ def _run(args: argparse.Namespace, folders: tuple[str, str, str] | None) -> int:
             f"left out, no partner of the same name in the other folders: "
             f"{', '.join(data.unpaired)} (the article's zip(sorted) pairs them by position)"
         )
+    print(page_cache.warm(page_cache.split_files(data, cache_root)).said())
     return common.run_and_report(plan(config), args)
