@@ -84,13 +84,8 @@ def unstable(
     reasons are then not here but in ``varies``. ``machine``: the spread of the
     machine's own speed over the results (``machine_share``); a throughput it accounts
     for is in ``varies`` too."""
-    reasons = []
-    for field in CV_FIELDS:
-        found = spreads.get(field)
-        if found and _cv_over(found) and machine_share(found, machine) is None:
-            reasons.append(f"{BY_FIELD[field].label} CV {found.cv:.0%} (>= {UNSTABLE_CV:.0%})")
     fields = [f for f in BYTES_FIELDS if not (seen and f in PEAK_FIELDS)]
-    return reasons + _bytes_reasons(spreads, fields, rises)
+    return _cv_reasons(spreads, machine, explained=False) + _bytes_reasons(spreads, fields, rises)
 
 
 def varies(
@@ -102,21 +97,29 @@ def varies(
     """What differs between repeats although each was measured right, one reason per
     figure: the peaks where every repeat's was seen as the kernel saw it (``seen``),
     the throughputs whose spread the machine's own speed accounts for (``machine``)."""
+    peaks = _bytes_reasons(spreads, PEAK_FIELDS, rises) if seen else []
+    return _cv_reasons(spreads, machine, explained=True) + peaks
+
+
+def _cv_reasons(spreads: dict[str, Spread], machine: Spread | None, explained: bool) -> list[str]:
+    """A reason for each CV field of UNSTABLE_CV or more: those the machine's own speed
+    explains (``machine_share``) where ``explained``, the others where not."""
     reasons = []
     for field in CV_FIELDS:
         found = spreads.get(field)
-        if _cv_over(found) and (p := machine_share(found, machine)) is not None:
-            assert found is not None and found.cv is not None and machine is not None
-            reasons.append(
-                f"{BY_FIELD[field].label} CV {found.cv:.0%} (>= {UNSTABLE_CV:.0%}), not more "
-                f"than the machine's own speed explains (its CV {machine.cv:.0%} over "
-                f"{machine.count} readings of a fixed loop between runs; F-test p = {p:.2f})"
+        if found is None or found.cv is None or found.cv < UNSTABLE_CV:
+            continue
+        p = machine_share(found, machine)
+        if (p is not None) != explained:
+            continue
+        reason = f"{BY_FIELD[field].label} CV {found.cv:.0%} (>= {UNSTABLE_CV:.0%})"
+        if p is not None and machine is not None and machine.cv is not None:
+            reason += (
+                f", not more than the machine's own speed explains (its CV {machine.cv:.0%} "
+                f"over {machine.count} readings of a fixed loop between runs; F-test p = {p:.2f})"
             )
-    return reasons + (_bytes_reasons(spreads, PEAK_FIELDS, rises) if seen else [])
-
-
-def _cv_over(found: Spread | None) -> bool:
-    return bool(found and found.cv is not None and found.cv >= UNSTABLE_CV)
+        reasons.append(reason)
+    return reasons
 
 
 def machine_share(found: Spread | None, machine: Spread | None) -> float | None:

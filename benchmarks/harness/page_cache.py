@@ -48,12 +48,10 @@ class Warmed:
 def split_files(data: Split, cache_root: Path) -> list[Path]:
     """The split's own files and those converted from it (``loaders.dataset.converted``
     keys each strategy's under ``STRATEGY/SPLIT-SIGNATURE-vN``) that exist now."""
-    found: list[Path] = []
-    for sample in data.samples:
-        found += [sample.time1, sample.time2, sample.label]
+    found = [p for s in data.samples for p in (s.time1, s.time2, s.label) if p.is_file()]
     for directory in Path(cache_root).glob(f"*/{data.split}-{data.signature}-v*"):
         found += sorted(p for p in directory.rglob("*") if p.is_file())
-    return [p for p in found if p.is_file()]
+    return found
 
 
 def warm(files: list[Path], available_bytes: int | None = None) -> Warmed:
