@@ -290,9 +290,7 @@ def probe(
         busy = feeding.busy_share(loop.waits, loop.computes) if ran is not None else None
         # The search for the accelerators fed runs the pipeline at k times the demand:
         # still under the sampler, so the run's peak covers it (GNU time's does).
-        fed = None
-        if spec.fed_search and step_s:
-            fed = _fed(loop, batches, step_s, busy or 0.0, spec.fed_start)
+        fed = _fed(loop, batches, step_s, busy or 0.0) if spec.fed_search and step_s else None
         agreement = sampler.kernel_agreement()  # while the tree still runs
     peak, peak_pss = sampler.peak_bytes(), sampler.peak_pss_bytes()
     own_peak = sampler.root_peak_bytes()
@@ -436,14 +434,11 @@ def _training_step(spec: RunSpec, image_size: tuple[int, int]) -> tuple[Any, Any
     return ran, step, width
 
 
-def _fed(
-    loop: _Loop, batches: Any, step_s: float, busy: float, start: int | None = None
-) -> feeding.Fed:
+def _fed(loop: _Loop, batches: Any, step_s: float, busy: float) -> feeding.Fed:
     """How many accelerators of this step time the pipeline keeps at 90% busy; the run's
-    own measured loop (``busy`` of the time) is the one-accelerator trial. ``start``:
-    the first count to measure (default: the guess from that loop's waits)."""
+    own measured loop (``busy`` of the time) is the one-accelerator trial."""
     one = feeding.Trial(1, busy, len(loop.waits), sum(loop.step_times))
-    start = start or feeding.first_guess(step_s, loop.waits)
+    start = feeding.first_guess(step_s, loop.waits)
     return feeding.search(lambda count: feeding.trial(batches, step_s, count), one, start=start)
 
 

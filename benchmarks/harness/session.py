@@ -97,9 +97,6 @@ def run_jobs(jobs: Iterable[Job], harness: Harness, done: list[Done] | None = No
     done = [] if done is None else done
     earlier = jsonl.read(harness.results) if harness.resume and harness.results else []
     recorded = {(r.key(), r.repeat) for r in earlier}
-    fed: dict[str, int] = {}  # identity -> its latest repeat's accelerators fed
-    for previous in earlier:
-        _note_fed(fed, previous.key(), previous)
     say = _printer(harness.quiet)
     if harness.results is not None:
         say(f"records to {harness.results}")
@@ -112,15 +109,13 @@ def run_jobs(jobs: Iterable[Job], harness: Harness, done: list[Done] | None = No
                 continue
             say(f"{label} ...", end="", flush=True)
             outcome = run_isolated(
-                _started_at_fed(job, fed),
+                job.spec,
                 harness.timeout_s,
                 harness.max_memory_bytes,
                 job.work,
                 start_method=harness.start_method,
             )
             record = job.to_record(outcome)
-            if job.identity is not None:
-                _note_fed(fed, job.identity, record)
             if job.memray is not None and harness.memray_dir is not None:
                 record = _with_memray(record, job, harness)
             if harness.results is not None:
@@ -140,26 +135,6 @@ def run_jobs(jobs: Iterable[Job], harness: Harness, done: list[Done] | None = No
         stop_fork_server()
         stop_resource_tracker()
     return done
-
-
-def _note_fed(fed: dict[str, int], identity: str, record: AnyRecord) -> None:
-    """Keep a record's accelerators fed (a search's answer, not its cap) for the next
-    repeat of the same run to start its search from."""
-    answer = getattr(record, "accelerators_fed", None)
-    if answer and not getattr(record, "accelerators_fed_capped", False):
-        fed[identity] = answer
-
-
-def _started_at_fed(job: Job, fed: dict[str, int]) -> Any:
-    """The job's spec, its accelerators-fed search starting one above an earlier repeat's
-    answer where there is one: with the answer steady, that count fails and the model it
-    fits names the answer, which then passes, 2 trials (the guess from the run's own loop
-    took 2 to 5 in the default run). Each repeat's answer is still a count it measured
-    at the line with the next measured below it (``feeding.search``)."""
-    answer = fed.get(job.identity or "")
-    if not answer or not getattr(job.spec, "fed_search", False):
-        return job.spec
-    return replace(job.spec, fed_start=answer + 1)
 
 
 def none_started(done: list[Done]) -> bool:

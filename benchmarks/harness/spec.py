@@ -43,8 +43,6 @@ class Probing:
         there is one, else the default emulated accelerator.
     fed_search: in train mode, also find how many such accelerators the pipeline keeps
         at 90% busy (``benchmarks.harness.feeding``).
-    fed_start: the count that search measures first: one more than an earlier repeat's
-        answer (``session``); None: the guess from the run's own loop (``first_guess``).
     """
 
     steps: int = 40
@@ -57,7 +55,6 @@ class Probing:
     processing_mode: str = "parallel_epochs"
     accelerator: Choice = field(default_factory=Choice)
     fed_search: bool = True
-    fed_start: int | None = None
 
     @property
     def distributed(self) -> bool:

@@ -163,14 +163,3 @@ def test_accelerators_fed_is_measured_and_shrinks_with_the_step(tiny_root, cache
         next_count = [t for t in result.fed_trials if t[0] == result.accelerators_fed + 1]
         assert next_count and all(t[1] < BUSY_LINE for t in next_count), result.fed_trials
         assert all(t[2] >= feeding.TRIAL_BATCHES for t in result.fed_trials[1:])
-
-
-@pytest.mark.slow
-def test_a_search_started_from_an_earlier_answer_measures_that_count_first(tiny_root, cache_root):
-    # One above the answer (2): it fails, and the search still ends at a measured pass
-    # with its next count measured below the line.
-    result = emulated_run(
-        "sleepy:MakesBatchesForTwoAndAHalf", tiny_root, cache_root, 0.1, steps=8, fed_start=3
-    )
-    assert [t[0] for t in result.fed_trials[:2]] == [1, 3], result.fed_trials
-    assert result.accelerators_fed == 2, result.fed_trials
