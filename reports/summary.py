@@ -39,7 +39,8 @@ VARIES_HINT = (
     "kernel's high-water mark of each process, and the pipeline's own memory varies from "
     "run to run (glibc's per-thread arenas, AUTOTUNE's buffers, which thread frees what): "
     "plan for the largest; a throughput's spread is one the machine's own speed, read "
-    "between runs, explains: --repeats N steadies its median"
+    "between runs, explains: --repeats N steadies its median; accelerators fed that move "
+    "between repeats: plan for the smallest"
 )
 # A throughput's repeats (CV of UNSTABLE_CV or more) are set against the machine's own
 # speed, read before each run (Record.machine_speed): where an F-test of the two
@@ -49,6 +50,11 @@ VARIES_HINT = (
 # CV of 10% or more in 11 of 18 triples.
 MACHINE_P = 0.05
 MACHINE_READINGS = 10
+# A training row's accelerators fed (an integer the search measures to one) varies
+# where its repeats' answers are more than FED_APART apart: tensor_slices' were 4-23 in
+# one run of 3 and 12-23 in another on the 2-core AMD VM, its AU falling a point or
+# less per accelerator through the 90% line (0.925 at 12, 0.853 at 20 in one search).
+FED_APART = 1
 UNSTABLE_HINT = (
     "each reason says what moved; --min-time S measures each run longer, --repeats N "
     "takes more of them"
@@ -96,9 +102,25 @@ def varies(
 ) -> list[str]:
     """What differs between repeats although each was measured right, one reason per
     figure: the peaks where every repeat's was seen as the kernel saw it (``seen``),
-    the throughputs whose spread the machine's own speed accounts for (``machine``)."""
+    the throughputs whose spread the machine's own speed accounts for (``machine``),
+    and accelerators fed more than FED_APART apart (``_fed_reasons``)."""
     peaks = _bytes_reasons(spreads, PEAK_FIELDS, rises) if seen else []
-    return _cv_reasons(spreads, machine, explained=True) + peaks
+    return _cv_reasons(spreads, machine, explained=True) + peaks + _fed_reasons(spreads)
+
+
+def _fed_reasons(spreads: dict[str, Spread]) -> list[str]:
+    """A reason where the repeats' accelerators fed are more than FED_APART apart: each
+    search measured its answer (a count at the line, the next below it), and the runs
+    held the line over different ranges."""
+    found = spreads.get("accelerators_fed")
+    if found is None or found.count < 2 or found.high - found.low <= FED_APART:
+        return []
+    return [
+        f"accelerators fed {found.low:.0f}-{found.high:.0f} between repeats (more than "
+        f"{FED_APART} apart): its AU falls slowly through the 90% line (each record's "
+        "fed_trials), so a small change in how fast batches are handed over moves the "
+        "count: plan for the smallest"
+    ]
 
 
 def _cv_reasons(spreads: dict[str, Spread], machine: Spread | None, explained: bool) -> list[str]:

@@ -7,6 +7,7 @@ from record_factory import make
 
 from reports.summary import (
     BYTES_SPREAD,
+    FED_APART,
     KERNEL_AGREES,
     MACHINE_P,
     MACHINE_READINGS,
@@ -148,3 +149,28 @@ def test_another_machines_readings_do_not_explain_a_rows_spread():
     table = summary(here + there).set_index("strategy")
     assert table.loc["tfrecord", "unstable"] == ["samples/s CV 21% (>= 10%)"]
     assert table.loc["tfrecord", "varies"] == []
+
+
+def test_accelerators_fed_more_than_one_apart_varies_and_is_not_unstable():
+    def fed(strategy, counts):
+        return [
+            make(
+                strategy,
+                mode="train",
+                samples_per_s=100,
+                peak_rss_bytes=200e6,
+                repeat=i,
+                accelerators_fed=count,
+            )
+            for i, count in enumerate(counts)
+        ]
+
+    table = summary(fed("tensor_slices", [12, 23, 22]) + fed("memmap", [3, 4, 3])).set_index(
+        "strategy"
+    )
+    (said,) = table.loc["tensor_slices", "varies"]
+    assert said.startswith("accelerators fed 12-23 between repeats (more than 1 apart)")
+    assert "plan for the smallest" in said
+    assert table.loc["tensor_slices", "unstable"] == []
+    assert table.loc["memmap", "varies"] == []  # one apart: the search's own resolution
+    assert FED_APART == 1
