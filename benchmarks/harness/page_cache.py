@@ -21,6 +21,7 @@ from pathlib import Path
 
 import psutil
 
+from loaders.dataset import converted
 from loaders.dataset.layout import Split
 
 BUDGET_SHARE = 0.5  # of the memory available now
@@ -46,10 +47,10 @@ class Warmed:
 
 
 def split_files(data: Split, cache_root: Path) -> list[Path]:
-    """The split's own files and those converted from it (``loaders.dataset.converted``
-    keys each strategy's under ``STRATEGY/SPLIT-SIGNATURE-vN``) that exist now."""
+    """The split's own files and those converted from it (``converted.conversions_of``)
+    that exist now."""
     found = [p for s in data.samples for p in (s.time1, s.time2, s.label) if p.is_file()]
-    for directory in Path(cache_root).glob(f"*/{data.split}-{data.signature}-v*"):
+    for directory in converted.conversions_of(data, cache_root):
         found += sorted(p for p in directory.rglob("*") if p.is_file())
     return found
 

@@ -55,7 +55,7 @@ def convert(
     The key is the dataset's signature plus the format version, so a changed source or a
     changed format gets a fresh directory.
     """
-    directory = Path(cache_root) / strategy / f"{data.split}-{data.signature}-v{version}"
+    directory = Path(cache_root) / strategy / _key(data, version)
     found = _load(directory)
     if found is not None:
         return found
@@ -90,6 +90,18 @@ def convert(
     if loaded is None:
         raise ConversionError(f"{directory}: conversion written but does not validate")
     return loaded
+
+
+def _key(data: Split, version: int | str) -> str:
+    """A conversion's directory name under its strategy's: the split, its signature and
+    the format version."""
+    return f"{data.split}-{data.signature}-v{version}"
+
+
+def conversions_of(data: Split, cache_root: Path) -> list[Path]:
+    """The directories converted from ``data`` that exist now, of every strategy and
+    format version (a conversion being staged is hidden: its name starts with a dot)."""
+    return sorted(Path(cache_root).glob(f"*/{_key(data, '*')}"))
 
 
 def _write_manifest(directory: Path, manifest: dict) -> None:
