@@ -1,6 +1,6 @@
 """The project's errors: one base with an exit code, subclasses callers tell apart.
 
-Raised where a problem is found, caught once at the CLI edge (``benchmarks.cli.main``)
+Raised where a problem is found, caught once at the CLI edge (``loadbench.cli.main``)
 and printed without a traceback (``--debug`` shows it).
 """
 

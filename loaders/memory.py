@@ -1,6 +1,7 @@
 """What a strategy keeps in memory, declared by the strategy itself in units the memory
-model (``reports.memory_model``) scales by the run: copies of the split, a memory-mapped split,
-and batch-sized buffers of its own. No TensorFlow here: records carry it as a dict.
+model (``loadbench.reports.memory_model``) scales by the run: copies of the split, a
+memory-mapped split, and batch-sized buffers of its own. No TensorFlow here: records carry
+it as a dict.
 """
 
 from __future__ import annotations

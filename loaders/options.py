@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from typing import Literal
 
-from loaders.errors import OptionsError
+from loadbench.loaders.errors import OptionsError
 
 AUTOTUNE = -1
 CacheMode = Literal["none", "memory", "file"]

@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from loaders.dataset.layout import Split
-from loaders.errors import OptionsError
-from loaders.options import PipelineOptions
-from loaders.protocol import BatchStrategy, Strategy
+from loadbench.loaders.dataset.layout import Split
+from loadbench.loaders.errors import OptionsError
+from loadbench.loaders.options import PipelineOptions
+from loadbench.loaders.protocol import BatchStrategy, Strategy
 
 
 def build(

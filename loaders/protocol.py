@@ -2,7 +2,7 @@
 
 A strategy knows nothing about measurement or about the pipeline options it does not
 need: batching, shuffling, caching, float conversion and prefetching are applied by
-``loaders.pipeline`` the same way for every strategy.
+``loadbench.loaders.pipeline`` the same way for every strategy.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 if TYPE_CHECKING:
     import tensorflow as tf
 
-    from loaders.dataset.layout import Split
-    from loaders.options import PipelineOptions
+    from loadbench.loaders.dataset.layout import Split
+    from loadbench.loaders.options import PipelineOptions
 
 
 @runtime_checkable
@@ -29,7 +29,7 @@ class Strategy(Protocol):
 
     It may also set ``decodes_while_reading = True`` when it decodes image files as it
     reads: its throughput is then read against the machine's decode ceiling
-    (``loaders.strategies.ceilings``), otherwise against the copy ceiling.
+    (``loadbench.loaders.strategies.ceilings``), otherwise against the copy ceiling.
 
     It may also define ``parse_batch(data) -> function``: ``samples`` then yields each
     sample undecoded (one record, e.g. its bytes), the shared pipeline batches those and
@@ -42,7 +42,7 @@ class Strategy(Protocol):
     TensorFlow's decoding errors name no file; a diagnosis may take its time (it runs
     once, after the failure).
 
-    It may also define ``memory_profile(data, options) -> loaders.memory.MemoryProfile``:
+    It may also define ``memory_profile(data, options) -> loadbench.loaders.memory.MemoryProfile``:
     what it holds in memory itself, which the memory model adds to the shared pipeline's
     buffers to predict its peak. Without it, its runs get no prediction.
 
@@ -65,7 +65,7 @@ class Strategy(Protocol):
 
 @runtime_checkable
 class BatchStrategy(Protocol):
-    """Yields uint8 batches itself, in the order ``loaders.pipeline.epoch_order`` gives.
+    """Yields uint8 batches itself, in the order ``loadbench.loaders.pipeline.epoch_order`` gives.
 
     For readers that own their batching and workers (a Keras PyDataset).
     """

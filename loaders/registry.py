@@ -12,30 +12,30 @@ import importlib.util
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 
-from loaders.errors import StrategyError
-from loaders.protocol import BatchStrategy, Strategy
+from loadbench.loaders.errors import StrategyError
+from loadbench.loaders.protocol import BatchStrategy, Strategy
 
 ENTRY_POINT_GROUP = "loadbench.loaders"
 BUILTIN = {
-    "tensor_slices": "loaders.strategies.tensor_slices:TensorSlices",
-    "generator": "loaders.strategies.generator:Generator",
-    "sequence": "loaders.strategies.sequence:Sequence",
-    "files": "loaders.strategies.files:Files",
-    "tfrecord": "loaders.strategies.tfrecord:TFRecord",
-    "tfrecord_png": "loaders.strategies.tfrecord_png:TFRecordPNG",
-    "memmap": "loaders.strategies.memmap:Memmap",
-    "fixed_length": "loaders.strategies.fixed_length:FixedLength",
+    "tensor_slices": "loadbench.loaders.strategies.tensor_slices:TensorSlices",
+    "generator": "loadbench.loaders.strategies.generator:Generator",
+    "sequence": "loadbench.loaders.strategies.sequence:Sequence",
+    "files": "loadbench.loaders.strategies.files:Files",
+    "tfrecord": "loadbench.loaders.strategies.tfrecord:TFRecord",
+    "tfrecord_png": "loadbench.loaders.strategies.tfrecord_png:TFRecordPNG",
+    "memmap": "loadbench.loaders.strategies.memmap:Memmap",
+    "fixed_length": "loadbench.loaders.strategies.fixed_length:FixedLength",
 }
 # The machine's ceilings (loaders/ceilings.py): created by name like strategies, but
 # not listed by names(); ``loadbench run`` measures them beside the strategies.
 CEILINGS = {
-    "ceiling_decode": "loaders.strategies.ceilings:DecodeCeiling",
-    "ceiling_copy": "loaders.strategies.ceilings:CopyCeiling",
+    "ceiling_decode": "loadbench.loaders.strategies.ceilings:DecodeCeiling",
+    "ceiling_copy": "loadbench.loaders.strategies.ceilings:CopyCeiling",
 }
 
 
 # A preset's own strategies: created by name, not listed, not in the default run.
-PRESET_STRATEGIES = {"article": "loaders.strategies.article:Article"}
+PRESET_STRATEGIES = {"article": "loadbench.loaders.strategies.article:Article"}
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,11 @@ import base64
 
 import pandas as pd
 
-from reports import figures
-from reports.html_summary import number
-from reports.metrics import BY_FIELD
-from reports.summary import with_spread
-from reports.units import format_bytes, format_share
+from loadbench.reports import figures
+from loadbench.reports.html_summary import number
+from loadbench.reports.metrics import BY_FIELD
+from loadbench.reports.summary import with_spread
+from loadbench.reports.units import format_bytes, format_share
 
 # The TF Profiler's input-pipeline analyser: under 5% of step time waiting for input is
 # not input-bound, 5-20% moderately, 20% and more highly.

@@ -4,8 +4,8 @@ same split), never stored, so it does not depend on the order runs happened in."
 
 from __future__ import annotations
 
-from reports.records import Record, dataset_key
-from reports.stats import median
+from loadbench.reports.records import Record, dataset_key
+from loadbench.reports.stats import median
 
 
 def ceiling_rates(records: list[Record]) -> dict[tuple[str, str], float]:

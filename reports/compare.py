@@ -13,11 +13,11 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from loaders.errors import OptionsError
-from reports.metrics import METRICS, Metric
-from reports.records import FIT_ROOT, PIPELINE_ROOT, Record
-from reports.stats import median
-from reports.units import first_line
+from loadbench.loaders.errors import OptionsError
+from loadbench.reports.metrics import METRICS, Metric
+from loadbench.reports.records import FIT_ROOT, PIPELINE_ROOT, Record
+from loadbench.reports.stats import median
+from loadbench.reports.units import first_line
 
 MIN_REPEATS_TESTED = 5  # ok repeats each side needs before throughput is tested
 

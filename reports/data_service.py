@@ -7,8 +7,8 @@ import re
 
 import pandas as pd
 
-from reports.records import Record
-from reports.stats import median
+from loadbench.reports.records import Record
+from loadbench.reports.stats import median
 
 # What a worker in another process answers when the pipeline calls back into Python.
 PYTHON_CALLBACK = re.compile(r"Could not find callback with key=\S+ in the registry")

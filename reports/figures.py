@@ -12,8 +12,8 @@ matplotlib.use("Agg")  # no display; must precede pyplot
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from reports.records import PROTOBUF_LIMIT_BYTES, Record
-from reports.units import format_bytes
+from loadbench.reports.records import PROTOBUF_LIMIT_BYTES, Record
+from loadbench.reports.units import format_bytes
 
 MB = 1e6  # decimal, as every table of loadbench prints
 FAILED_COLOR = "#c0392b"

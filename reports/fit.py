@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from reports.load import frame
-from reports.records import PROTOBUF_LIMIT_BYTES, Record
-from reports.units import format_bytes
+from loadbench.reports.load import frame
+from loadbench.reports.records import PROTOBUF_LIMIT_BYTES, Record
+from loadbench.reports.units import format_bytes
 
 FITTED = ("peak_rss_bytes", "memray_peak_bytes", "dataset_graph_bytes")
 FLAT_SLOPE = 1e-9  # under a byte per GB of data: the metric does not grow with the data

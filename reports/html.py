@@ -12,16 +12,16 @@ from pathlib import Path
 
 import jinja2
 
-from loaders.files import atomic_write
-from reports import accelerator, data_service, html_summary, scaling, seed, tables
-from reports import memory_model as model
-from reports.compare import Comparison
-from reports.fit import break_points
-from reports.load import to_csv
-from reports.metrics import BY_FIELD
-from reports.records import LIMIT_PATHS, PROTOBUF_LIMIT_BYTES, LimitRecord, Record
-from reports.summary import UNSTABLE_HINT, VARIES_HINT, advice, summary
-from reports.units import format_bytes
+from loadbench.loaders.files import atomic_write
+from loadbench.reports import accelerator, data_service, html_summary, scaling, seed, tables
+from loadbench.reports import memory_model as model
+from loadbench.reports.compare import Comparison
+from loadbench.reports.fit import break_points
+from loadbench.reports.load import to_csv
+from loadbench.reports.metrics import BY_FIELD
+from loadbench.reports.records import LIMIT_PATHS, PROTOBUF_LIMIT_BYTES, LimitRecord, Record
+from loadbench.reports.summary import UNSTABLE_HINT, VARIES_HINT, advice, summary
+from loadbench.reports.units import format_bytes
 
 NEAR = 100  # a break point within 100x the largest dataset measured is highlighted
 

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from reports import figures
-from reports.load import frame
-from reports.metrics import BY_FIELD, SUMMARY_FIELDS
-from reports.records import Record, measured_on
-from reports.summary import GROUP, best, with_spread
-from reports.units import format_bytes
+from loadbench.reports import figures
+from loadbench.reports.load import frame
+from loadbench.reports.metrics import BY_FIELD, SUMMARY_FIELDS
+from loadbench.reports.records import Record, measured_on
+from loadbench.reports.summary import GROUP, best, with_spread
+from loadbench.reports.units import format_bytes
 
 SECTION = ["dataset", "split", "pairs", "image_size", "mode", "options"]
 CEILING_WHAT = {

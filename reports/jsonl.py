@@ -11,9 +11,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TypeVar
 
-from loaders.errors import RecordError
-from loaders.files import append_line
-from reports.records import (
+from loadbench.loaders.errors import RecordError
+from loadbench.loaders.files import append_line
+from loadbench.reports.records import (
     KNOWN_SCHEMAS,
     LIMIT_KIND,
     LIMIT_SCHEMA,

@@ -10,13 +10,13 @@ from typing import Any
 
 import pandas as pd
 
-from loaders.errors import RecordError
-from loaders.options import AUTOTUNE
-from reports.ceilings import fractions
-from reports.jsonl import read, record_from
-from reports.metrics import STORED
-from reports.records import Record
-from reports.stats import late_rise
+from loadbench.loaders.errors import RecordError
+from loadbench.loaders.options import AUTOTUNE
+from loadbench.reports.ceilings import fractions
+from loadbench.reports.jsonl import read, record_from
+from loadbench.reports.metrics import STORED
+from loadbench.reports.records import Record
+from loadbench.reports.stats import late_rise
 
 
 def load(paths: Iterable[Path]) -> list[Record]:
@@ -34,6 +34,12 @@ def load(paths: Iterable[Path]) -> list[Record]:
             raise RecordError(f"{path}: holds no loadbench records")
         found.extend(records)
     return found
+
+
+def read_results(*paths: str | Path) -> list[Record]:
+    """The records in loadbench results files (JSON Lines) or pytest-benchmark JSON files,
+    in order: ``loadbench.read_results("loadbench-results/results.jsonl")``."""
+    return load(Path(path) for path in paths)
 
 
 def _whole_json(path: Path) -> object | None:

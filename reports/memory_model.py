@@ -3,7 +3,7 @@
 A pure function of a record. The shared pipeline's terms come from the options (batch
 size, prefetch depth, shuffle buffer, cache) and the dataset (pairs, bytes per sample);
 the strategy's own terms come from the ``memory_profile`` it declared in the run
-(``loaders.memory``). Each prediction keeps its terms, so a miss says which one.
+(``loadbench.loaders.memory``). Each prediction keeps its terms, so a miss says which one.
 
 Iterate mode only: in train mode the model's activations and gradients, which depend on
 the network and not on the loader, add to the peak and are not predicted here.
@@ -15,13 +15,13 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from loaders.options import AUTOTUNE
-from reports.data_service import workers
-from reports.records import Record
-from reports.units import format_bytes
+from loadbench.loaders.options import AUTOTUNE
+from loadbench.reports.data_service import workers
+from loadbench.reports.records import Record
+from loadbench.reports.units import format_bytes
 
 # Bytes per pixel value of a batch as the pipeline hands it over: uint8 for the device to
-# scale, or float32 where the host's last map converts it (loaders.pipeline.scale).
+# scale, or float32 where the host's last map converts it (loadbench.loaders.pipeline.scale).
 ELEMENT_BYTES = {"device": 1, "host": 4}
 # tf.data's threads and allocator slack, scaled by nothing in the run (calibrated, as are
 # the others here: docs/CALIBRATION.md).
@@ -70,7 +70,7 @@ def predict(record: Record) -> Prediction | None:
     read = (taken + ahead) * batch
     seen = min(pairs, read) * sample * element
     cached = seen if options.get("cache") == "memory" else 0
-    # Records of schema 3 and older normalized on the host (reports.records.upgrade).
+    # Records of schema 3 and older normalized on the host (loadbench.reports.records.upgrade).
     normalize = str(options.get("normalize", "host"))
     handed = max(ELEMENT_BYTES[normalize], element)
     float_bytes = (HELD_FLOAT_BATCHES + depth) * batch_bytes * handed

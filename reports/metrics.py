@@ -8,7 +8,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from reports.units import format_bytes, format_count, format_rate, format_seconds, format_share
+from loadbench.reports.units import (
+    format_bytes,
+    format_count,
+    format_rate,
+    format_seconds,
+    format_share,
+)
 
 Unit = Literal["bytes", "samples/s", "seconds", "share", "count"]
 FORMATTERS: dict[str, Callable[[float | None], str]] = {
@@ -31,7 +37,7 @@ class Metric:
         only on the same machine, or only shown.
     tolerance: which ``compare`` tolerance applies ("memory", "graph", "throughput"), or
         None when compare does not judge it.
-    derived: the reader computes it from several records (``reports.load.frame``).
+    derived: the reader computes it from several records (``loadbench.reports.load.frame``).
     """
 
     field: str

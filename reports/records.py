@@ -1,7 +1,7 @@
 """The record: what one measurement produced, the type every figure travels in from the
 measuring child to the report, and the bottom of loadbench's layers.
 
-The harness writes records (``reports.jsonl``); everything in ``reports/`` reads them. A
+The harness writes records (``loadbench.reports.jsonl``); everything in ``reports/`` reads them. A
 record says all a reader needs to read it alone: its role (a strategy, or one of the
 machine's ceilings), which ceiling a strategy is read against, the model width it asked
 for (in ``options``) and the one it ran with (``width``). Figures derived from several
@@ -33,7 +33,7 @@ import json
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from loaders.errors import RecordError
+from loadbench.loaders.errors import RecordError
 
 SCHEMA = 8
 KNOWN_SCHEMAS = frozenset({1, 2, 3, 4, 5, 6, 7, 8})
@@ -60,8 +60,8 @@ LEGACY_CEILINGS = frozenset({"ceiling_decode", "ceiling_copy"})
 class Measurement:
     """Every figure the measuring child takes of one run; a record is one of these plus
     how the run was asked for and how it ended. A new metric is a field here, set where
-    it is measured (``benchmarks.harness.child``) and declared where it is shown
-    (``reports.metrics``).
+    it is measured (``loadbench.harness.child``) and declared where it is shown
+    (``loadbench.reports.metrics``).
 
     Bytes are above the baseline taken after imports and set-up unless named
     ``baseline_``; times are seconds; the timeline is (seconds, bytes above baseline).
@@ -149,7 +149,7 @@ class Record(Measurement):
     started_at: str = ""
     wall_s: float | None = None
     # The machine's own speed read just before the run's child started: units per second
-    # of a fixed loop (benchmarks.harness.speed), set against the throughput's spread.
+    # of a fixed loop (loadbench.harness.speed), set against the throughput's spread.
     machine_speed: float | None = None
     log: str | None = None
     command: str | None = None

@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from reports.figures import FAILED_COLOR, _png, plt
-from reports.load import frame
-from reports.records import PROTOBUF_LIMIT_BYTES, Record
-from reports.units import format_bytes
+from loadbench.reports.figures import FAILED_COLOR, _png, plt
+from loadbench.reports.load import frame
+from loadbench.reports.records import PROTOBUF_LIMIT_BYTES, Record
+from loadbench.reports.units import format_bytes
 
 PANELS = (
     ("peak_rss_bytes", "peak RSS above baseline, bytes", "RAM", "Peak RSS"),

@@ -10,12 +10,12 @@ import bisect
 import statistics
 from dataclasses import replace
 
-from reports import memory_model as model
-from reports import scaling
-from reports.figures import FAILED_COLOR, MB, _png, plt
-from reports.metrics import BY_FIELD
-from reports.records import Record
-from reports.units import format_bytes
+from loadbench.reports import memory_model as model
+from loadbench.reports import scaling
+from loadbench.reports.figures import FAILED_COLOR, MB, _png, plt
+from loadbench.reports.metrics import BY_FIELD
+from loadbench.reports.records import Record
+from loadbench.reports.units import format_bytes
 
 STORY_PAIRS = 20_000  # the article's dataset: 20,000 pairs of 256x256
 # What each run's options make of its pipeline, in words (cache, where floats are made).

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 import pandas as pd
 from scipy import stats as scipy_stats
 
-from reports.load import frame
-from reports.metrics import BY_FIELD, SUMMARY_FIELDS
-from reports.records import PROTOBUF_LIMIT_BYTES, Record
-from reports.stats import Spread, spread
-from reports.units import format_bytes
+from loadbench.reports.load import frame
+from loadbench.reports.metrics import BY_FIELD, SUMMARY_FIELDS
+from loadbench.reports.records import PROTOBUF_LIMIT_BYTES, Record
+from loadbench.reports.stats import Spread, spread
+from loadbench.reports.units import format_bytes
 
 CLOSE = 0.05  # throughputs this close are a tie on a shared machine
 GROUP = ["dataset", "split", "pairs", "image_size", "mode", "options", "strategy"]
@@ -25,7 +25,7 @@ BYTES_SPREAD = 0.05
 CV_FIELDS = ("samples_per_s",)
 BYTES_FIELDS = ("peak_pss_bytes", "peak_rss_bytes", "dataset_graph_bytes", "train_graph_bytes")
 # A run's peak counts as still rising when the last third of its timeline reached this
-# much above the rest (reports.stats.late_rise): half the bytes threshold.
+# much above the rest (loadbench.reports.stats.late_rise): half the bytes threshold.
 LATE_RISE = BYTES_SPREAD / 2
 # A run's peaks count as seen when each process's sampled peak RSS came within this of
 # the kernel's high-water mark of it (Record.kernel_agreement). Where every repeat's

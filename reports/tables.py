@@ -1,5 +1,5 @@
 """The rows of the tables that both the terminal and the HTML report show: one function
-per table returns its rows, every cell already formatted; ``reports.text`` and the HTML
+per table returns its rows, every cell already formatted; ``loadbench.reports.text`` and the HTML
 template only lay them out. Pure functions of records and comparisons."""
 
 from __future__ import annotations
@@ -8,12 +8,12 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from reports import memory_model
-from reports.compare import Comparison
-from reports.load import options_label
-from reports.metrics import BY_FIELD
-from reports.records import LimitRecord, Record
-from reports.units import format_bytes
+from loadbench.reports import memory_model
+from loadbench.reports.compare import Comparison
+from loadbench.reports.load import options_label
+from loadbench.reports.metrics import BY_FIELD
+from loadbench.reports.records import LimitRecord, Record
+from loadbench.reports.units import format_bytes
 
 
 @dataclass(frozen=True)

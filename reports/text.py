@@ -1,16 +1,16 @@
-"""The terminal's tables: each lays out the rows ``reports.tables`` (or the summary)
+"""The terminal's tables: each lays out the rows ``loadbench.reports.tables`` (or the summary)
 computes, in fixed-width columns; nothing here computes a figure."""
 
 from __future__ import annotations
 
 import json
 
-from reports.metrics import BY_FIELD, SUMMARY_FIELDS
-from reports.records import Record
-from reports.stats import median
-from reports.summary import UNSTABLE_HINT, VARIES_HINT, summary, with_spread
-from reports.tables import CompareRow, FitRow, LimitRow, ModelRow
-from reports.units import first_line
+from loadbench.reports.metrics import BY_FIELD, SUMMARY_FIELDS
+from loadbench.reports.records import Record
+from loadbench.reports.stats import median
+from loadbench.reports.summary import UNSTABLE_HINT, VARIES_HINT, summary, with_spread
+from loadbench.reports.tables import CompareRow, FitRow, LimitRow, ModelRow
+from loadbench.reports.units import first_line
 
 RANGED = ("samples_per_s", "peak_pss_bytes", "peak_rss_bytes")  # printed with their spread
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from loaders.errors import OptionsError
+from loadbench.loaders.errors import OptionsError
 
 BYTE_UNITS = ("B", "KB", "MB", "GB", "TB")
 BYTE_SUFFIXES = {

@@ -14,7 +14,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 PLUGINS = Path(__file__).parent / "plugins"
 sys.path.insert(0, str(PLUGINS))
 
-from loaders.dataset.synth import SynthParams, synthesize  # noqa: E402
+from loadbench.loaders.dataset.synth import SynthParams, synthesize  # noqa: E402
 
 # 23 pairs with batch 5: four full batches and a last partial one of 3.
 TINY_PAIRS = 23
@@ -34,7 +34,7 @@ def tiny_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_spec(tiny_root: Path):
-    from loaders.dataset.layout import describe
+    from loadbench.loaders.dataset.layout import describe
 
     return describe(tiny_root, "train")
 

@@ -9,11 +9,11 @@ import os
 import sys
 import traceback
 
-from loaders.errors import LoadbenchError
+from loadbench.loaders.errors import LoadbenchError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from benchmarks.cli.commands import COMMANDS
+    from loadbench.cli.commands import COMMANDS
 
     parser = argparse.ArgumentParser(
         prog="loadbench",
@@ -35,7 +35,7 @@ def start_server_early(argv: list[str]) -> bool:
     where the start method is the fork server and readable here; otherwise, or for a bad
     value, nothing starts and the command's own parsing decides. Return whether it
     started."""
-    from benchmarks.harness import runner
+    from loadbench.harness import runner
 
     peek = argparse.ArgumentParser(add_help=False)
     peek.add_argument("command", nargs="?")
@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         return _main(argv)
     finally:
         if early:
-            from benchmarks.harness.runner import stop_fork_server
+            from loadbench.harness.runner import stop_fork_server
 
             stop_fork_server()  # also where the parser refused the arguments
 

@@ -8,8 +8,8 @@ import argparse
 from dataclasses import replace
 from pathlib import Path
 
-from benchmarks.harness.data_service import PROCESSING_MODES, parse_service
-from benchmarks.harness.plan import (
+from loadbench.harness.data_service import PROCESSING_MODES, parse_service
+from loadbench.harness.plan import (
     DEFAULT_BATCH,
     DEFAULT_MIN_TIME,
     DEFAULT_REPEATS,
@@ -19,8 +19,8 @@ from benchmarks.harness.plan import (
     DatasetChoice,
     RunConfig,
 )
-from benchmarks.harness.runner import START_METHODS
-from benchmarks.harness.session import (
+from loadbench.harness.runner import START_METHODS
+from loadbench.harness.session import (
     RESULTS,
     Done,
     Harness,
@@ -29,14 +29,20 @@ from benchmarks.harness.session import (
     records_of,
     run_jobs,
 )
-from benchmarks.harness.spec import MODES
-from benchmarks.workload import accelerators
-from loaders import registry
-from loaders.dataset.converted import default_cache_root
-from loaders.options import CACHE_MODES, NORMALIZE_MODES, Normalize, PipelineOptions, parse_count
-from reports import text
-from reports.compare import Tolerances
-from reports.units import parse_bytes, parse_percent
+from loadbench.harness.spec import MODES
+from loadbench.loaders import registry
+from loadbench.loaders.dataset.converted import default_cache_root
+from loadbench.loaders.options import (
+    CACHE_MODES,
+    NORMALIZE_MODES,
+    Normalize,
+    PipelineOptions,
+    parse_count,
+)
+from loadbench.reports import text
+from loadbench.reports.compare import Tolerances
+from loadbench.reports.units import parse_bytes, parse_percent
+from loadbench.workload import accelerators
 
 
 def add_measurement_arguments(parser: argparse.ArgumentParser, sweep: bool = False) -> None:
@@ -200,7 +206,7 @@ def run_config(
     )
     accelerator = accelerators.choose(args.accelerator, args.step_time)
     if accelerator.name == "gpu" and args.mode != "iterate":
-        from benchmarks.workload.device import has_gpu  # imports TensorFlow: only when asked
+        from loadbench.workload.device import has_gpu  # imports TensorFlow: only when asked
 
         accelerator.on(gpu=has_gpu())  # no GPU: fails now, not in each run
     sides: tuple[Normalize, ...] = (
@@ -256,8 +262,8 @@ def run_and_report(jobs: list[Job], args: argparse.Namespace) -> int:
             print(summary)
     results = harness.results
     if not args.no_report and results and results.is_file():
-        from reports.html import write_report
-        from reports.load import load
+        from loadbench.reports.html import write_report
+        from loadbench.reports.load import load
 
         report = write_report(load([results]), Path(args.out) / "report", [str(results)])
         print(f"\nreport: {report}")

@@ -9,9 +9,9 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from benchmarks.workload.accelerators import Profile, StepPoint
-from loaders.errors import OptionsError
-from reports.stats import percentile
+from loadbench.loaders.errors import OptionsError
+from loadbench.reports.stats import percentile
+from loadbench.workload.accelerators import Profile, StepPoint
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,9 +44,9 @@ def calibrate(spec: CalibrateSpec) -> Profile:
     """The median step time at every (size, batch size), as a measured profile."""
     import tensorflow as tf
 
-    from benchmarks.workload import device
-    from benchmarks.workload.train_step import TrainStep
-    from reports.records import DEFAULT_WIDTH
+    from loadbench.reports.records import DEFAULT_WIDTH
+    from loadbench.workload import device
+    from loadbench.workload.train_step import TrainStep
 
     gpu = device.has_gpu()
     on = spec.on or ("gpu" if gpu else "cpu")

@@ -21,19 +21,19 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from benchmarks.harness import data_service, feeding
-from benchmarks.harness.procs import (
+from loadbench.harness import data_service, feeding
+from loadbench.harness.procs import (
     die_with_parent,
     lead_own_group,
     rss_bytes,
     tree_pss_bytes,
     tree_rss_bytes,
 )
-from benchmarks.harness.spec import Probing, RunSpec
-from loaders.errors import OptionsError
-from loaders.files import atomic_write
-from reports.records import DEFAULT_WIDTH, Measurement
-from reports.stats import percentile
+from loadbench.harness.spec import Probing, RunSpec
+from loadbench.loaders.errors import OptionsError
+from loadbench.loaders.files import atomic_write
+from loadbench.reports.records import DEFAULT_WIDTH, Measurement
+from loadbench.reports.stats import percentile
 
 ERROR_LIMIT = 4000  # TensorFlow's errors can carry whole arrays; the log has the rest
 # Training steps timed on one held batch after a train run (compute_only_samples_per_s).
@@ -91,9 +91,9 @@ def child_main(
         os.environ.update(setting.environ)
         sys.path[:] = setting.path
     if setting is not None and setting.forked:
-        from benchmarks.harness import pages, preload
+        from loadbench.harness import pages, preload
 
-        # Memory as a spawned child's, before any baseline (benchmarks.harness.pages).
+        # Memory as a spawned child's, before any baseline (loadbench.harness.pages).
         pages.map_pages(preload.RESIDENT)
         pages.unshare_anonymous()
     die_with_parent()
@@ -187,11 +187,11 @@ def measure(spec: RunSpec) -> ChildReport:
     network = data_service.isolate_network() if spec.starts_service else None
     import tensorflow as tf
 
-    from benchmarks.harness.sampler import TreeMemorySampler
-    from benchmarks.workload import device
-    from loaders import pipeline, registry
-    from loaders.dataset.layout import describe
-    from loaders.strategies.ceilings import applies_to
+    from loadbench.harness.sampler import TreeMemorySampler
+    from loadbench.loaders import pipeline, registry
+    from loadbench.loaders.dataset.layout import describe
+    from loadbench.loaders.strategies.ceilings import applies_to
+    from loadbench.workload import device
 
     data = spec.described or describe(
         Path(spec.data_root), spec.split, skip_unpaired=spec.skip_unpaired
@@ -257,9 +257,9 @@ def probe(
     what ``data_service.isolate_network`` did, before TensorFlow started a thread."""
     import tensorflow as tf
 
-    from benchmarks.harness import probes
-    from benchmarks.harness.sampler import TreeMemorySampler
-    from benchmarks.workload import device
+    from loadbench.harness import probes
+    from loadbench.harness.sampler import TreeMemorySampler
+    from loadbench.workload import device
 
     served = None
     if spec.starts_service:
@@ -415,7 +415,7 @@ def _diagnosed(strategy: object, data: Any, error: Exception) -> Exception:
 def _training_step(spec: RunSpec, image_size: tuple[int, int]) -> tuple[Any, Any, int | None]:
     """What the run trains with: the accelerator it resolved to, the step (the real one,
     traced and run once; or an emulated wait) and the model width it runs or stands for."""
-    from benchmarks.workload import device
+    from loadbench.workload import device
 
     ran = spec.accelerator.resolve(image_size, spec.options.batch_size, device.has_gpu())
     if ran.emulated:
@@ -425,7 +425,7 @@ def _training_step(spec: RunSpec, image_size: tuple[int, int]) -> tuple[Any, Any
                 f"{ran.width}; run the real step (--accelerator cpu) at another width"
             )
         return ran, feeding.EmulatedStep(float(ran.step_s or 0)), ran.width
-    from benchmarks.workload.train_step import TrainStep
+    from loadbench.workload.train_step import TrainStep
 
     width = spec.width or DEFAULT_WIDTH["gpu" if ran.name == "gpu" else "cpu"]
     on = "/GPU:0" if ran.name == "gpu" else "/CPU:0"
@@ -470,7 +470,7 @@ def _compute_only(step: Any, batch: tuple[Any, ...], repeats: int = COMPUTE_ONLY
 
 
 def _memory_profile(strategy: object, data: Any, spec: RunSpec) -> dict[str, Any] | None:
-    """What the strategy declares it holds (``loaders.memory``), for the memory model."""
+    """What the strategy declares it holds (``loadbench.loaders.memory``), for the memory model."""
     declare = getattr(strategy, "memory_profile", None)
     if declare is None:
         return None

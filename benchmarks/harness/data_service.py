@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from loaders.errors import OptionsError
+from loadbench.loaders.errors import OptionsError
 
 PROCESSING_MODES = ("parallel_epochs", "distributed_epoch")
 START_TIMEOUT_S = 120.0  # a node imports TensorFlow before it listens
@@ -125,7 +125,7 @@ def start(workers: int, log_dir: Path | None = None) -> LocalService:
 def _node(args, port_file: Path, log_dir, started: list, index: int | None = None):
     name = args[0] if index is None else f"{args[0]}-{index}"
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
-    command = [sys.executable, "-m", "benchmarks.harness.data_service_node", *args, str(port_file)]
+    command = [sys.executable, "-m", "loadbench.harness.data_service_node", *args, str(port_file)]
     if log_dir is None:
         node = subprocess.Popen(
             command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, env=env

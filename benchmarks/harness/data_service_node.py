@@ -1,7 +1,7 @@
 """One tf.data service node in a process of its own:
 
-    python -m benchmarks.harness.data_service_node dispatcher PORT_FILE
-    python -m benchmarks.harness.data_service_node worker DISPATCHER_ADDRESS PORT_FILE
+    python -m loadbench.harness.data_service_node dispatcher PORT_FILE
+    python -m loadbench.harness.data_service_node worker DISPATCHER_ADDRESS PORT_FILE
 
 It listens on a free port, writes that port to PORT_FILE once it serves, and runs until
 it is killed; it dies with the process that started it.
@@ -12,14 +12,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from benchmarks.harness.procs import die_with_parent
+from loadbench.harness.procs import die_with_parent
 
 
 def main(argv: list[str]) -> None:
     die_with_parent()
     import tensorflow as tf
 
-    from loaders.files import atomic_write
+    from loadbench.loaders.files import atomic_write
 
     service = tf.data.experimental.service
     role, port_file = argv[0], Path(argv[-1])

@@ -1,7 +1,7 @@
 """``LoadbenchCallback``: the input-boundness and memory of a real ``model.fit``, an epoch
 a loadbench record.
 
-    from benchmarks.harness.keras_callback import LoadbenchCallback
+    from loadbench.harness.keras_callback import LoadbenchCallback
     model.fit(ds, epochs=3, callbacks=[LoadbenchCallback("loadbench-results", name="fit")])
 
 Keras's TensorFlow trainer takes the next batch inside its compiled train function
@@ -29,12 +29,12 @@ from typing import Any
 
 import keras
 
-from benchmarks.harness.environment import environment
-from benchmarks.harness.procs import tree_pss_bytes, tree_rss_bytes
-from benchmarks.harness.sampler import TreeMemorySampler
-from reports import jsonl
-from reports.records import FIT_ROOT, Measurement, Record
-from reports.stats import percentile
+from loadbench.harness.environment import environment
+from loadbench.harness.procs import tree_pss_bytes, tree_rss_bytes
+from loadbench.harness.sampler import TreeMemorySampler
+from loadbench.reports import jsonl
+from loadbench.reports.records import FIT_ROOT, Measurement, Record
+from loadbench.reports.stats import percentile
 
 
 @dataclass
@@ -128,7 +128,7 @@ class LoadbenchCallback(keras.callbacks.Callback):
         return sampler
 
     def _record(self, epoch: int, seen: _Epoch, sampler: TreeMemorySampler | None) -> Record:
-        from benchmarks.workload import device
+        from loadbench.workload import device
 
         steps = [w + c for w, c in zip(seen.waits, seen.computes, strict=True)]
         wait, compute = round(sum(seen.waits), 6), round(sum(seen.computes), 6)

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.harness.environment import environment
-from benchmarks.harness.plan import command_line, dataset_fields, stem
-from benchmarks.harness.runner import Outcome
-from benchmarks.harness.session import Job
-from loaders.dataset.layout import Split
-from reports.records import LIMIT_PATHS, LimitMeasurement, LimitRecord
+from loadbench.harness.environment import environment
+from loadbench.harness.plan import command_line, dataset_fields, stem
+from loadbench.harness.runner import Outcome
+from loadbench.harness.session import Job
+from loadbench.loaders.dataset.layout import Split
+from loadbench.reports.records import LIMIT_PATHS, LimitMeasurement, LimitRecord
 
 PATHS = tuple(LIMIT_PATHS)
 # TensorFlow's own words when a graph passes 2 GiB; the log line that says why.
@@ -164,10 +164,10 @@ def prove(spec: LimitSpec) -> LimitReport:
     """Build the strategy's pipeline and take it through ``spec.path`` (in the child)."""
     import tensorflow as tf
 
-    from benchmarks.harness.sampler import TreeMemorySampler
-    from loaders import pipeline, registry
-    from loaders.dataset.layout import describe
-    from loaders.options import PipelineOptions
+    from loadbench.harness.sampler import TreeMemorySampler
+    from loadbench.loaders import pipeline, registry
+    from loadbench.loaders.dataset.layout import describe
+    from loadbench.loaders.options import PipelineOptions
 
     data = describe(Path(spec.data_root), spec.split)
     strategy = registry.create(spec.strategy)

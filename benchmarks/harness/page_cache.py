@@ -21,8 +21,8 @@ from pathlib import Path
 
 import psutil
 
-from loaders.dataset import converted
-from loaders.dataset.layout import Split
+from loadbench.loaders.dataset import converted
+from loadbench.loaders.dataset.layout import Split
 
 BUDGET_SHARE = 0.5  # of the memory available now
 CHUNK_BYTES = 16 * 2**20

@@ -28,7 +28,7 @@ import ctypes
 
 import numpy as np
 
-from benchmarks.harness.procs import PAGE_BYTES
+from loadbench.harness.procs import PAGE_BYTES
 
 MADV_DONTNEED = 4
 MADV_POPULATE_READ = 22  # linux/mman.h, since 5.14

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from loaders.errors import PipelineError
+from loadbench.loaders.errors import PipelineError
 
 SHOWN = 12  # names listed when a function is not found
 

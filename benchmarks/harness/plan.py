@@ -1,7 +1,7 @@
 """What to measure, as one typed configuration, and the jobs it becomes.
 
-A command builds a ``RunConfig`` once from its arguments (``benchmarks.cli``); a preset
-is a function from one configuration to another (``benchmarks.harness.presets``); ``plan``
+A command builds a ``RunConfig`` once from its arguments (``loadbench.cli``); a preset
+is a function from one configuration to another (``loadbench.harness.presets``); ``plan``
 turns a configuration into the session's jobs, in rounds: every run once, then every run
 again, so that a slow spell of a shared machine touches every strategy alike, each round
 starting with the machine's ceilings.
@@ -15,19 +15,19 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from benchmarks.harness.environment import environment
-from benchmarks.harness.runner import Outcome
-from benchmarks.harness.session import Job
-from benchmarks.harness.spec import MODES, Mode, RunSpec
-from benchmarks.workload.accelerators import Choice
-from loaders import registry
-from loaders.dataset.layout import Split
-from loaders.errors import OptionsError
-from loaders.options import PipelineOptions
-from reports.records import Measurement, Record, run_key
+from loadbench.harness.environment import environment
+from loadbench.harness.runner import Outcome
+from loadbench.harness.session import Job
+from loadbench.harness.spec import MODES, Mode, RunSpec
+from loadbench.loaders import registry
+from loadbench.loaders.dataset.layout import Split
+from loadbench.loaders.errors import OptionsError
+from loadbench.loaders.options import PipelineOptions
+from loadbench.reports.records import Measurement, Record, run_key
+from loadbench.workload.accelerators import Choice
 
 if TYPE_CHECKING:
-    from benchmarks.harness.profile import ProfileSpec
+    from loadbench.harness.profile import ProfileSpec
 
 DEFAULT_PAIRS = 1000
 DEFAULT_SIZE = 256

@@ -26,15 +26,15 @@ import PIL.Image  # noqa: F401
 import psutil  # noqa: F401
 import tensorflow  # noqa: F401
 
-import benchmarks.harness.child
-import benchmarks.harness.feeding
-import benchmarks.harness.probes
-import benchmarks.harness.sampler
-import benchmarks.workload.device
-import benchmarks.workload.train_step  # noqa: F401
-import loaders.pipeline  # noqa: F401
-from benchmarks.harness import pages
-from loaders import registry
+import loadbench.harness.child
+import loadbench.harness.feeding
+import loadbench.harness.probes
+import loadbench.harness.sampler
+import loadbench.loaders.pipeline
+import loadbench.workload.device
+import loadbench.workload.train_step  # noqa: F401
+from loadbench.harness import pages
+from loadbench.loaders import registry
 
 for _target in [
     *registry.BUILTIN.values(),

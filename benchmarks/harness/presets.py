@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from benchmarks.harness.plan import RunConfig
-from loaders.errors import OptionsError
-from loaders.options import AUTOTUNE, CacheMode, PipelineOptions
+from loadbench.harness.plan import RunConfig
+from loadbench.loaders.errors import OptionsError
+from loadbench.loaders.options import AUTOTUNE, CacheMode, PipelineOptions
 
 # seed: the article's pipeline as written (loaders/strategies/article.py), then the
 # variants loadbench recommends, each on the same data, options and epochs.

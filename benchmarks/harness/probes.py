@@ -7,7 +7,7 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
-from reports.records import PROTOBUF_LIMIT_BYTES
+from loadbench.reports.records import PROTOBUF_LIMIT_BYTES
 
 
 def dataset_graph_size(ds, estimate_bytes: int) -> tuple[int, bool]:

@@ -1,6 +1,6 @@
 """``loadbench profile``: a user's own pipeline measured with every probe a strategy gets.
 
-Each ``MODULE:FUNCTION`` (``benchmarks.harness.pipelines``) is one run, repeated in fresh
+Each ``MODULE:FUNCTION`` (``loadbench.harness.pipelines``) is one run, repeated in fresh
 children like a strategy's, and its records are ordinary records: ``strategy`` is the
 FUNCTION, ``dataset`` names it and its keyword arguments, so ``report`` and ``compare``
 read a user's variants side by side. The run iterates; with ``--model`` each batch goes
@@ -15,14 +15,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from benchmarks.harness.child import ChildReport, Source, probe
-from benchmarks.harness.pipelines import split_target
-from benchmarks.harness.plan import run_record, stem
-from benchmarks.harness.session import Job
-from benchmarks.harness.spec import Mode, Probing
-from benchmarks.workload.accelerators import Choice, Resolved
-from loaders.errors import OptionsError, PipelineError
-from reports.records import PIPELINE_ROOT, run_key
+from loadbench.harness.child import ChildReport, Source, probe
+from loadbench.harness.pipelines import split_target
+from loadbench.harness.plan import run_record, stem
+from loadbench.harness.session import Job
+from loadbench.harness.spec import Mode, Probing
+from loadbench.loaders.errors import OptionsError, PipelineError
+from loadbench.reports.records import PIPELINE_ROOT, run_key
+from loadbench.workload.accelerators import Choice, Resolved
 
 DEFAULT_STEPS = 20
 DEFAULT_WARMUP = 3
@@ -76,8 +76,8 @@ def measure_profile(spec: ProfileSpec) -> ChildReport:
     dataset run under the probes (after it: what FUNCTION builds is the pipeline's)."""
     import tensorflow as tf
 
-    from benchmarks.harness import feeding, pipelines
-    from benchmarks.workload import device
+    from loadbench.harness import feeding, pipelines
+    from loadbench.workload import device
 
     make = pipelines.resolve(spec.target)
     gpu = device.has_gpu()

@@ -33,14 +33,14 @@ from typing import Any
 
 import psutil
 
-from benchmarks.harness.child import ChildFailure, Setting, child_main
-from benchmarks.harness.procs import become_subreaper, kill_tree, start_reaper, tree_rss_bytes
-from benchmarks.harness.speed import machine_speed
-from loaders.errors import OptionsError
+from loadbench.harness.child import ChildFailure, Setting, child_main
+from loadbench.harness.procs import become_subreaper, kill_tree, start_reaper, tree_rss_bytes
+from loadbench.harness.speed import machine_speed
+from loadbench.loaders.errors import OptionsError
 
 POLL_S = 0.05
 START_METHODS = ("forkserver", "spawn")
-PRELOAD = "benchmarks.harness.preload"
+PRELOAD = "loadbench.harness.preload"
 
 
 def default_start_method() -> str:

@@ -7,7 +7,7 @@ import os
 import threading
 import time
 
-from benchmarks.harness.procs import (
+from loadbench.harness.procs import (
     descendant_pids,
     peak_rss_of,
     peak_rss_self_bytes,

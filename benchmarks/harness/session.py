@@ -15,17 +15,17 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from benchmarks.harness.runner import (
+from loadbench.harness.runner import (
     Outcome,
     memray_flamegraph,
     run_isolated,
     stop_fork_server,
     stop_resource_tracker,
 )
-from loaders.errors import OptionsError
-from reports import jsonl
-from reports.records import LimitRecord, Record
-from reports.units import first_line
+from loadbench.loaders.errors import OptionsError
+from loadbench.reports import jsonl
+from loadbench.reports.records import LimitRecord, Record
+from loadbench.reports.units import first_line
 
 RESULTS = "results.jsonl"
 
@@ -175,7 +175,7 @@ def _why(record: AnyRecord) -> str:
     if not record.error:
         return ""
     if record.options.get("service"):
-        from reports.data_service import reason
+        from loadbench.reports.data_service import reason
 
         return f": {reason(record)}"
     return f": {first_line(record.error)}"

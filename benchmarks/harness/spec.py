@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from benchmarks.harness.data_service import PROCESSING_MODES
-from benchmarks.workload.accelerators import Choice
-from loaders.dataset.layout import Split
-from loaders.errors import OptionsError
-from loaders.options import PipelineOptions
+from loadbench.harness.data_service import PROCESSING_MODES
+from loadbench.loaders.dataset.layout import Split
+from loadbench.loaders.errors import OptionsError
+from loadbench.loaders.options import PipelineOptions
+from loadbench.workload.accelerators import Choice
 
 Mode = Literal["iterate", "train"]
 MODES: tuple[Mode, ...] = ("iterate", "train")
@@ -18,7 +18,7 @@ MODES: tuple[Mode, ...] = ("iterate", "train")
 @dataclass(frozen=True, kw_only=True)
 class Probing:
     """How a child measures a pipeline, whatever the pipeline is (a strategy on a split,
-    ``RunSpec``; a user's own, ``benchmarks.harness.profile.ProfileSpec``).
+    ``RunSpec``; a user's own, ``loadbench.harness.profile.ProfileSpec``).
 
     steps: batches measured after the warm-up (the dataset repeats as needed), fixed so
         every strategy does the same work.
@@ -39,10 +39,10 @@ class Probing:
     processing_mode: the service's "parallel_epochs" (every worker an epoch) or
         "distributed_epoch" (the workers share one).
     accelerator: in train mode, the real step or the emulated accelerator it runs
-        (``benchmarks.workload.accelerators``); the default is the GPU's real step where
+        (``loadbench.workload.accelerators``); the default is the GPU's real step where
         there is one, else the default emulated accelerator.
     fed_search: in train mode, also find how many such accelerators the pipeline keeps
-        at 90% busy (``benchmarks.harness.feeding``).
+        at 90% busy (``loadbench.harness.feeding``).
     """
 
     steps: int = 40
@@ -90,7 +90,7 @@ class RunSpec(Probing):
         a CPU, where width 16 takes seconds per step at 256x256.
     preset: the named pipeline the options come from (``--preset``), for the record.
     skip_unpaired: describe the split leaving out files whose name is missing from a
-        folder, instead of refusing it (the seed preset: ``loaders.dataset.layout``).
+        folder, instead of refusing it (the seed preset: ``loadbench.loaders.dataset.layout``).
     described: the split as the parent described and checked it (``plan``), so that the
         child does not read every image header again (0.17-0.23 s a run at 1,000 pairs);
         None: the child describes ``data_root``/``split`` itself.

@@ -9,7 +9,7 @@ follows that speed, so its repeats differ as much with nothing in the pipeline m
 ``machine_speed`` is read by the parent just before each child starts (nothing of
 loadbench runs then: the last child has gone, the fork server waits): ``READ_S`` of
 the loop, about 1 s over the default run's 54 children. Each record carries its
-reading; ``reports.summary`` sets a row's throughput spread against the spread of every
+reading; ``loadbench.reports.summary`` sets a row's throughput spread against the spread of every
 reading in the results, to tell the machine's variance from the pipeline's.
 """
 

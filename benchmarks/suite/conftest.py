@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.pytest_plugin import feed_times
-from reports.records import Record
+from loadbench.pytest_plugin import feed_times
+from loadbench.reports.records import Record
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -33,15 +33,15 @@ SPREAD_FIELDS = (
 
 @pytest.fixture(scope="session")
 def bench_cache() -> Path:
-    from loaders.dataset.converted import default_cache_root
+    from loadbench.loaders.dataset.converted import default_cache_root
 
     return default_cache_root()
 
 
 @pytest.fixture(scope="session")
 def bench_data(bench_cache: Path):
-    from loaders.dataset.layout import describe
-    from loaders.dataset.synth import builtin_dataset
+    from loadbench.loaders.dataset.layout import describe
+    from loadbench.loaders.dataset.synth import builtin_dataset
 
     pairs = int(os.environ.get("LOADBENCH_BENCH_PAIRS", "1000"))
     size = int(os.environ.get("LOADBENCH_BENCH_SIZE", "128"))
@@ -59,10 +59,10 @@ def isolated(benchmark, bench_data, bench_cache, tmp_path) -> Callable[..., Reco
     ``spread``, each figure's median, min, max and coefficient of variation over the
     repeats; ``--benchmark-json`` carries every figure and ``loadbench report`` reads it.
     """
-    from benchmarks.harness.plan import DatasetChoice, RunConfig, plan
-    from benchmarks.harness.session import Harness, run_jobs
-    from loaders.options import PipelineOptions
-    from reports.stats import spread
+    from loadbench.harness.plan import DatasetChoice, RunConfig, plan
+    from loadbench.harness.session import Harness, run_jobs
+    from loadbench.loaders.options import PipelineOptions
+    from loadbench.reports.stats import spread
 
     repeats = int(os.environ.get("LOADBENCH_BENCH_REPEATS", "3"))
 

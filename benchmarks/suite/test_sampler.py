@@ -10,11 +10,11 @@ from __future__ import annotations
 import statistics
 import time
 
-from benchmarks.harness.sampler import TreeMemorySampler
-from benchmarks.harness.spec import RunSpec
-from benchmarks.pytest_plugin import feed_times
-from loaders import pipeline, registry
-from loaders.options import PipelineOptions
+from loadbench.harness.sampler import TreeMemorySampler
+from loadbench.harness.spec import RunSpec
+from loadbench.loaders import pipeline, registry
+from loadbench.loaders.options import PipelineOptions
+from loadbench.pytest_plugin import feed_times
 
 # generator epochs sometimes stall about 1 s (with or without the sampler): enough
 # rounds that the medians are not decided by a stall or two.

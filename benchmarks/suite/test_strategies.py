@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.harness.spec import MODES
-from loaders import pipeline, registry
-from loaders.options import PipelineOptions
+from loadbench.harness.spec import MODES
+from loadbench.loaders import pipeline, registry
+from loadbench.loaders.options import PipelineOptions
 
 MEMRAY_BATCH = 8
 # A streaming pipeline holds a few batches in flight: parallel reads, AUTOTUNE prefetch.

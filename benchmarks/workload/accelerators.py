@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from loaders.errors import OptionsError
-from loaders.files import atomic_write
+from loadbench.loaders.errors import OptionsError
+from loadbench.loaders.files import atomic_write
 
 PROFILE_KIND = "loadbench-accelerator"
 TABLE_KIND = "loadbench-accelerators"

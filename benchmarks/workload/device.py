@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from reports.records import DEFAULT_WIDTH
+from loadbench.reports.records import DEFAULT_WIDTH
 
 
 def has_gpu() -> bool:

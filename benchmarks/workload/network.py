@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import keras
 
-from loaders.errors import OptionsError
+from loadbench.loaders.errors import OptionsError
 
 # Encoder stages: (channels as a multiple of width, number of 3x3 convs). One 2x2 max-pool
 # follows each stage, so the image sides must be multiples of 2**4.

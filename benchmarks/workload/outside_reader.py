@@ -2,7 +2,7 @@
 each image in Python, through ``from_generator``, with an interleave of 2 such readers,
 as a well-known I/O benchmark's TensorFlow reader does. Not a strategy of loadbench's
 (it is not registered); run it beside them in the same invocation with
-``--loaders benchmarks.workload.outside_reader:InterleavedPIL,files,...``."""
+``--loaders loadbench.workload.outside_reader:InterleavedPIL,files,...``."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from loaders.dataset.images import read_index
-from loaders.dataset.layout import Split
-from loaders.options import PipelineOptions
-from loaders.pipeline import sample_signature
+from loadbench.loaders.dataset.images import read_index
+from loadbench.loaders.dataset.layout import Split
+from loadbench.loaders.options import PipelineOptions
+from loadbench.loaders.pipeline import sample_signature
 
 READERS = 2
 

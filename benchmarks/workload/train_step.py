@@ -9,11 +9,11 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from benchmarks.workload.device import device
-from benchmarks.workload.network import build_fc_siam_diff
-from loaders.errors import OptionsError
-from loaders.options import NORMALIZE_MODES, Normalize
-from loaders.pipeline import scale
+from loadbench.loaders.errors import OptionsError
+from loadbench.loaders.options import NORMALIZE_MODES, Normalize
+from loadbench.loaders.pipeline import scale
+from loadbench.workload.device import device
+from loadbench.workload.network import build_fc_siam_diff
 
 
 class TrainStep:
@@ -21,7 +21,8 @@ class TrainStep:
 
     normalize "device" takes the pipeline's uint8 batches and scales them inside the
     compiled step, on its device; "host" takes batches the pipeline already scaled to
-    float32. Both scale with ``loaders.pipeline.scale``, so the model sees the same values.
+    float32. Both scale with ``loadbench.loaders.pipeline.scale``, so the model sees the
+    same values.
     on: the device to run on ("/CPU:0", "/GPU:0"); None: the GPU where there is one.
     """
 

@@ -14,7 +14,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np
 import tensorflow as tf
 
-from loaders.strategies.held import aligned_empty
+from loadbench.loaders.strategies.held import aligned_empty
 
 PAIRS, BATCH, SECONDS = 512, 32, 3.0
 CHANNELS = (3, 3, 1)

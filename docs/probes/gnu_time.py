@@ -26,8 +26,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "benchmarks")]
 
 from kernel_rss import max_rss_of  # noqa: E402
 
-from loaders import registry  # noqa: E402
-from reports import jsonl  # noqa: E402
+from loadbench.loaders import registry  # noqa: E402
+from loadbench.reports import jsonl  # noqa: E402
 
 MB = 1e6
 
@@ -50,7 +50,7 @@ def main() -> None:
             continue  # a ceiling only iterates
         out = work / mode / strategy
         target = registry.CEILINGS.get(strategy, strategy)  # a ceiling: by module:Name
-        argv = [sys.executable, "-m", "benchmarks.cli", "run", "--loaders", target]
+        argv = [sys.executable, "-m", "loadbench", "run", "--loaders", target]
         argv += ["--mode", mode, "--repeats", "1", "--no-ceilings", "--no-report"]
         argv += ["--out", str(out)]
         if args.data:

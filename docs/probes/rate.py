@@ -16,10 +16,10 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from loaders import pipeline, registry
-from loaders.dataset.converted import default_cache_root
-from loaders.dataset.layout import describe
-from loaders.options import PipelineOptions
+from loadbench.loaders import pipeline, registry
+from loadbench.loaders.dataset.converted import default_cache_root
+from loadbench.loaders.dataset.layout import describe
+from loadbench.loaders.options import PipelineOptions
 
 SECONDS = 4.0
 WARMUP = 5

@@ -22,11 +22,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "plugins")]
 
-from benchmarks.harness import runner  # noqa: E402
-from benchmarks.harness.runner import START_METHODS, run_isolated  # noqa: E402
-from benchmarks.harness.spec import RunSpec  # noqa: E402
-from loaders.dataset.synth import SynthParams, synthesize  # noqa: E402
-from loaders.options import PipelineOptions  # noqa: E402
+from loadbench.harness import runner  # noqa: E402
+from loadbench.harness.runner import START_METHODS, run_isolated  # noqa: E402
+from loadbench.harness.spec import RunSpec  # noqa: E402
+from loadbench.loaders.dataset.synth import SynthParams, synthesize  # noqa: E402
+from loadbench.loaders.options import PipelineOptions  # noqa: E402
 
 MB = 1e6
 # (label, strategy, the record's field, the truth in bytes or None)

@@ -9,10 +9,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from loaders.dataset.images import read_sample
-from loaders.dataset.layout import SHOWN, Split, describe, list_splits
-from loaders.dataset.layouts import FOLDERS_OPTION, known_text, matches, subfolders
-from loaders.errors import DatasetError
+from loadbench.loaders.dataset.images import read_sample
+from loadbench.loaders.dataset.layout import SHOWN, Split, describe, list_splits
+from loadbench.loaders.dataset.layouts import FOLDERS_OPTION, known_text, matches, subfolders
+from loadbench.loaders.errors import DatasetError
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from loaders.dataset.layout import Split
-from loaders.errors import ConversionError
+from loadbench.loaders.dataset.layout import Split
+from loadbench.loaders.errors import ConversionError
 
 log = logging.getLogger(__name__)
 MANIFEST = "manifest.json"

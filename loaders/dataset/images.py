@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from loaders.dataset.layout import SampleFiles, Split
-from loaders.errors import DatasetError
+from loadbench.loaders.dataset.layout import SampleFiles, Split
+from loadbench.loaders.errors import DatasetError
 
 JPEG_SUFFIXES = frozenset({".jpg", ".jpeg"})
 Sample = tuple[np.ndarray, np.ndarray, np.ndarray]

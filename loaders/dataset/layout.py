@@ -1,7 +1,7 @@
 """The dataset layout on disk and the description every loader receives.
 
 Layout: ``ROOT/<split>/{BEFORE,AFTER,MASK}/<name>.<ext>``, the three folders named as
-one of the public change-detection datasets names them (``loaders.dataset.layouts``:
+one of the public change-detection datasets names them (``loadbench.loaders.dataset.layouts``:
 ``time1, time2, label``, loadbench's own; ``A, B, label``, LEVIR-CD's; ...) or as given
 with ``--folders``. Samples are paired by file stem within a split, never by sorted
 position: a folder that misses one file would silently shift every pair after it.
@@ -16,8 +16,8 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from loaders.dataset.layouts import BUILTIN, ROLES, Layout, matches, recognise
-from loaders.errors import DatasetError
+from loadbench.loaders.dataset.layouts import BUILTIN, ROLES, Layout, matches, recognise
+from loadbench.loaders.errors import DatasetError
 
 # The built-in layout's folders (``data synth`` writes them), which are the role names.
 FOLDERS = BUILTIN.folders

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from loaders.errors import DatasetError, OptionsError
+from loadbench.loaders.errors import DatasetError, OptionsError
 
 # What each folder holds, as ``SampleFiles`` names it: before, after, mask.
 ROLES = ("time1", "time2", "label")

@@ -20,10 +20,10 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from loaders.dataset.layout import FOLDERS
-from loaders.dataset.synth_image import make_pair
-from loaders.errors import OptionsError
-from loaders.files import atomic_write
+from loadbench.loaders.dataset.layout import FOLDERS
+from loadbench.loaders.dataset.synth_image import make_pair
+from loadbench.loaders.errors import OptionsError
+from loadbench.loaders.files import atomic_write
 
 MANIFEST = "loadbench-synth.json"
 FORMAT_VERSION = 1

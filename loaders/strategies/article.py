@@ -12,7 +12,7 @@
 As a strategy it yields float32 samples already scaled, so the shared pipeline leaves
 them as they are (``yields_floats``). Run as a script it is the article's code alone,
 with no loadbench in the loop: the outside instrument the preset's peak is checked
-against (``python -m loaders.strategies.article ROOT --split train --batches 20`` under
+against (``python -m loadbench.loaders.strategies.article ROOT --split train --batches 20`` under
 GNU time; ``--folders A,B,label`` for a split whose folders are not time1, time2, label).
 """
 
@@ -91,7 +91,7 @@ class Article:
         """Nothing to convert."""
 
     def memory_profile(self, data, options):
-        from loaders.memory import MemoryProfile
+        from loadbench.loaders.memory import MemoryProfile
 
         return MemoryProfile(
             sample_element_bytes=4,

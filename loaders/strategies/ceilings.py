@@ -7,7 +7,7 @@ machine allows:
 - ``ceiling_decode``: each pair's three image files read (``tf.io.read_file``) and
   decoded in one parallel ``map`` (``options.parallelism`` calls, ``deterministic`` as
   asked), then batched. The decoders and their settings are the graph-native readers'
-  (``loaders.strategies.decoding``: ``decode_png``/``decode_jpeg``, one format per
+  (``loadbench.loaders.strategies.decoding``: ``decode_png``/``decode_jpeg``, one format per
   folder), without the mask's value check and scaling; then prefetched as every
   strategy's batches are (``options.prefetch``). Nothing else. The ceiling of a
   strategy that decodes PNG or JPEG as it reads.
@@ -40,11 +40,11 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from loaders.dataset.layout import ROLES, Split
-from loaders.options import PipelineOptions
-from loaders.strategies import decoding
-from loaders.strategies.held import as_tensors, read_arrays
-from loaders.strategies.memmap import Memmap
+from loadbench.loaders.dataset.layout import ROLES, Split
+from loadbench.loaders.options import PipelineOptions
+from loadbench.loaders.strategies import decoding
+from loadbench.loaders.strategies.held import as_tensors, read_arrays
+from loadbench.loaders.strategies.memmap import Memmap
 
 DECODE = "ceiling_decode"  # the names are registry.CEILINGS' keys
 COPY = "ceiling_copy"

@@ -1,7 +1,7 @@
 """Encoded images decoded in TensorFlow ops: the decoder settings of every graph-native
 reader of PNG or JPEG bytes (``files``, ``tfrecord_png``) and of ``ceiling_decode``.
 
-The values equal the shared Python decoder's (``loaders.dataset.images``, Pillow), so
+The values equal the shared Python decoder's (``loadbench.loaders.dataset.images``, Pillow), so
 these readers yield the same batches as every other strategy:
 
 - RGB inputs: ``decode_png`` / ``decode_jpeg`` with 3 channels; JPEG with the accurate
@@ -22,9 +22,9 @@ from collections.abc import Callable, Iterable
 
 import tensorflow as tf
 
-from loaders.dataset.images import JPEG_SUFFIXES
-from loaders.dataset.layout import ROLES, Split
-from loaders.errors import DatasetError
+from loadbench.loaders.dataset.images import JPEG_SUFFIXES
+from loadbench.loaders.dataset.layout import ROLES, Split
+from loadbench.loaders.errors import DatasetError
 
 PNG = "png"
 JPEG = "jpeg"
@@ -67,7 +67,7 @@ def decode(encoded: tf.Tensor, fmt: str, channels: int) -> tf.Tensor:
 
 def mask_values(decoded: tf.Tensor, fmt: str, name: tf.Tensor) -> tf.Tensor:
     """A decoded mask (1 or 3 channels) to (height, width, 1) uint8 in {0, 1}, as
-    ``loaders.dataset.images.read_mask`` makes it; ``name`` is in the error of a PNG
+    ``loadbench.loaders.dataset.images.read_mask`` makes it; ``name`` is in the error of a PNG
     mask whose values are neither {0, 1} nor {0, 255}."""
     mask = tf.reduce_max(decoded, axis=-1, keepdims=True)
     if fmt == JPEG:  # lossy: thresholded

@@ -4,7 +4,7 @@ images" tutorial's, what ``keras.utils.image_dataset_from_directory`` does).
 
 Graph ops only, from the paths to uint8 pixels, so the tf.data service can run it in
 other processes; nothing is converted first. The decoders and their settings are the
-ones every graph-native reader shares (``loaders.strategies.decoding``).
+ones every graph-native reader shares (``loadbench.loaders.strategies.decoding``).
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from loaders.dataset.layout import ROLES, Split
-from loaders.errors import DatasetError, StrategyError
-from loaders.memory import MemoryProfile
-from loaders.options import PipelineOptions
-from loaders.strategies import decoding
+from loadbench.loaders.dataset.layout import ROLES, Split
+from loadbench.loaders.errors import DatasetError, StrategyError
+from loadbench.loaders.memory import MemoryProfile
+from loadbench.loaders.options import PipelineOptions
+from loadbench.loaders.strategies import decoding
 
 
 class Files:

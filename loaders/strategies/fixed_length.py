@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from loaders.dataset.images import sample_shapes
-from loaders.dataset.layout import Split
-from loaders.memory import MemoryProfile
-from loaders.options import PipelineOptions
-from loaders.strategies.memmap import Memmap
+from loadbench.loaders.dataset.images import sample_shapes
+from loadbench.loaders.dataset.layout import Split
+from loadbench.loaders.memory import MemoryProfile
+from loadbench.loaders.options import PipelineOptions
+from loadbench.loaders.strategies.memmap import Memmap
 
 READ_BUFFER_BYTES = 4 * 2**20  # large sequential reads of the raw file
 

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from loaders.dataset.images import read_index
-from loaders.dataset.layout import Split
-from loaders.memory import MemoryProfile
-from loaders.options import PipelineOptions
-from loaders.pipeline import sample_signature
+from loadbench.loaders.dataset.images import read_index
+from loadbench.loaders.dataset.layout import Split
+from loadbench.loaders.memory import MemoryProfile
+from loadbench.loaders.options import PipelineOptions
+from loadbench.loaders.pipeline import sample_signature
 
 
 class Generator:

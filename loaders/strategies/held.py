@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from loaders.dataset.images import sample_shapes
-from loaders.dataset.layout import Split
-from loaders.errors import StrategyError
+from loadbench.loaders.dataset.images import sample_shapes
+from loadbench.loaders.dataset.layout import Split
+from loadbench.loaders.errors import StrategyError
 
 TF_ALIGNMENT = 64  # EIGEN_MAX_ALIGN_BYTES: what TensorFlow requires of a tensor's buffer
 

@@ -14,14 +14,14 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from loaders.dataset.converted import Conversion, check_size, convert
-from loaders.dataset.images import read_index, sample_shapes
-from loaders.dataset.layout import Split
-from loaders.errors import StrategyError
-from loaders.memory import MemoryProfile
-from loaders.options import PipelineOptions
-from loaders.pipeline import sample_signature
-from loaders.strategies.held import aligned_empty
+from loadbench.loaders.dataset.converted import Conversion, check_size, convert
+from loadbench.loaders.dataset.images import read_index, sample_shapes
+from loadbench.loaders.dataset.layout import Split
+from loadbench.loaders.errors import StrategyError
+from loadbench.loaders.memory import MemoryProfile
+from loadbench.loaders.options import PipelineOptions
+from loadbench.loaders.pipeline import sample_signature
+from loadbench.loaders.strategies.held import aligned_empty
 
 FORMAT_VERSION = 1
 FILE_NAME = "samples.u8"

@@ -14,11 +14,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from loaders.dataset.images import read_index, sample_shapes
-from loaders.dataset.layout import Split
-from loaders.memory import MemoryProfile
-from loaders.options import PipelineOptions
-from loaders.pipeline import batch_slices, epoch_order, sample_signature
+from loadbench.loaders.dataset.images import read_index, sample_shapes
+from loadbench.loaders.dataset.layout import Split
+from loadbench.loaders.memory import MemoryProfile
+from loadbench.loaders.options import PipelineOptions
+from loadbench.loaders.pipeline import batch_slices, epoch_order, sample_signature
 
 try:  # The adapter is what model.fit uses to run a PyDataset's workers; Keras 3 keeps
     # it under keras.src without a public alias, so its absence is reported clearly.

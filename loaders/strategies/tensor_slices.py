@@ -4,7 +4,7 @@ The obvious pipeline, and the one that breaks first: the arrays are embedded in 
 dataset graph (so it cannot serialize past 2 GiB) and the split must fit in RAM. Kept
 honest here: one uint8 copy of the data, converted to float per batch. The decoded
 samples come from ``memmap``'s one-time conversion, read whole into aligned arrays that
-TensorFlow takes without a copy (``loaders.strategies.held``).
+TensorFlow takes without a copy (``loadbench.loaders.strategies.held``).
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from loaders.dataset.layout import Split
-from loaders.memory import MemoryProfile
-from loaders.options import PipelineOptions
-from loaders.strategies.held import as_tensors, read_arrays
-from loaders.strategies.memmap import Memmap
+from loadbench.loaders.dataset.layout import Split
+from loadbench.loaders.memory import MemoryProfile
+from loadbench.loaders.options import PipelineOptions
+from loadbench.loaders.strategies.held import as_tensors, read_arrays
+from loadbench.loaders.strategies.memmap import Memmap
 
 
 class TensorSlices:

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from loaders.dataset.converted import Conversion, check_size, convert
-from loaders.dataset.images import read_index, sample_shapes
-from loaders.dataset.layout import Split
-from loaders.errors import StrategyError
-from loaders.memory import MemoryProfile
-from loaders.options import PipelineOptions
+from loadbench.loaders.dataset.converted import Conversion, check_size, convert
+from loadbench.loaders.dataset.images import read_index, sample_shapes
+from loadbench.loaders.dataset.layout import Split
+from loadbench.loaders.errors import StrategyError
+from loadbench.loaders.memory import MemoryProfile
+from loadbench.loaders.options import PipelineOptions
 
 FORMAT_VERSION = 1
 SHARD_TARGET_BYTES = 128 * 2**20  # large sequential reads, few open files

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from loaders.dataset.converted import Conversion, convert
-from loaders.dataset.layout import ROLES, Split
-from loaders.errors import DatasetError
-from loaders.memory import MemoryProfile
-from loaders.options import PipelineOptions
-from loaders.strategies import decoding
-from loaders.strategies.tfrecord import (
+from loadbench.loaders.dataset.converted import Conversion, convert
+from loadbench.loaders.dataset.layout import ROLES, Split
+from loadbench.loaders.errors import DatasetError
+from loadbench.loaders.memory import MemoryProfile
+from loadbench.loaders.options import PipelineOptions
+from loadbench.loaders.strategies import decoding
+from loadbench.loaders.strategies.tfrecord import (
     bytes_feature,
     interleave_records,
     shard_count,

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from benchmarks.workload import accelerators
-from benchmarks.workload.accelerators import (
+from loadbench.workload import accelerators
+from loadbench.workload.accelerators import (
     AcceleratorError,
     Choice,
     Profile,
@@ -131,7 +131,7 @@ def test_the_table_file_is_json_a_user_can_copy():
 
 @pytest.mark.slow
 def test_calibrate_times_the_real_step_and_its_profile_is_read_back(tmp_path, capsys):
-    from benchmarks.cli import main
+    from loadbench.cli import main
 
     out = tmp_path / "cpu.json"
     argv = ["calibrate", "--size", "32", "--batch-sizes", "2,4", "--width", "2"]
@@ -159,7 +159,7 @@ def test_calibrate_times_the_real_step_and_its_profile_is_read_back(tmp_path, ca
     ],
 )
 def test_bad_accelerator_input_exits_2_before_any_run(tiny_root, tmp_path, capsys, flags, words):
-    from benchmarks.cli import main
+    from loadbench.cli import main
 
     (tmp_path / "bad.json").write_text("{")
     accelerators.write(measured([(8, 0.01)]), tmp_path / "small.json")

@@ -14,7 +14,7 @@ from statistics import median
 import psutil
 import pytest
 
-from benchmarks.cli import main
+from loadbench.cli import main
 
 # One run per measurement and no ceilings: the repeats and ceilings have their own test.
 ONCE = ("--repeats", "1", "--no-ceilings")
@@ -92,7 +92,7 @@ def group_members(group: int) -> list[str]:
 
 @pytest.mark.slow
 def test_installed_command_runs_every_strategy_and_resumes(tiny_root, tmp_path):
-    from reports import jsonl
+    from loadbench.reports import jsonl
 
     loaders = "tensor_slices,generator,sequence,tfrecord,memmap,outside_strategy:IndexedReader"
     argv = installed_run(tiny_root, tmp_path)
@@ -110,7 +110,7 @@ def test_installed_command_runs_every_strategy_and_resumes(tiny_root, tmp_path):
     assert suite.returncode == 0, err
     assert group_members(suite.pid) == []  # nothing it started outlives it
     written = jsonl.read(tmp_path / "out" / "results.jsonl")
-    assert [r.strategy for r in written] == loaders.split(",")
+    assert [r.strategy for r in written] == loadbench.loaders.split(",")
     assert all(r.status == "ok" and r.samples_per_s > 0 for r in written)
     assert all(r.gpu_peak_bytes is None and r.env["cpu_count"] for r in written)
     again = subprocess.run(
@@ -132,8 +132,8 @@ def test_installed_command_exits_2_on_bad_data(tmp_path):
 
 
 def test_run_without_steps_uses_the_per_mode_defaults(tiny_root, tmp_path, capsys):
-    from benchmarks.harness.plan import DEFAULT_MIN_TIME, DEFAULT_STEPS, DEFAULT_WARMUP
-    from reports import jsonl
+    from loadbench.harness.plan import DEFAULT_MIN_TIME, DEFAULT_STEPS, DEFAULT_WARMUP
+    from loadbench.reports import jsonl
 
     argv = ["run", "--data", str(tiny_root), *ONCE, "--mode", "iterate", "--loaders", "generator"]
     argv += ["--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "out")]
@@ -159,7 +159,7 @@ def test_run_without_steps_uses_the_per_mode_defaults(tiny_root, tmp_path, capsy
 def test_run_exits_1_when_no_child_could_start(tiny_root, tmp_path, monkeypatch, capsys):
     from multiprocessing.context import ForkServerProcess, SpawnProcess
 
-    from reports import jsonl
+    from loadbench.reports import jsonl
 
     def refuse(self):
         raise OSError(11, "Resource temporarily unavailable")
@@ -213,7 +213,7 @@ def assert_all_gone(processes: list, timeout_s: float = 15) -> None:
 
 @pytest.mark.slow
 def test_killed_parent_keeps_records_leaves_no_process_and_resume_goes_on(tiny_root, tmp_path):
-    from reports import jsonl
+    from loadbench.reports import jsonl
 
     out = tmp_path / "out" / "results.jsonl"
     suite = start_suite(tiny_root, tmp_path, "generator,misbehaving:SleepsWithWorker")
@@ -236,7 +236,7 @@ def test_killed_parent_keeps_records_leaves_no_process_and_resume_goes_on(tiny_r
 
 @pytest.mark.slow
 def test_ctrl_c_stops_the_suite_and_leaves_no_process(tiny_root, tmp_path):
-    from reports import jsonl
+    from loadbench.reports import jsonl
 
     suite = start_suite(tiny_root, tmp_path, "generator,misbehaving:SleepsWithWorker")
     family = wait_for_hung_worker(suite, tmp_path)
@@ -250,7 +250,7 @@ def test_ctrl_c_stops_the_suite_and_leaves_no_process(tiny_root, tmp_path):
 
 
 def test_memray_adds_a_tracked_run_with_its_flame_graph(tiny_root, tmp_path):
-    from reports import jsonl
+    from loadbench.reports import jsonl
 
     argv = ["run", "--data", str(tiny_root), *ONCE, "--mode", "iterate", "--loaders", "generator"]
     argv += ["--steps", "2", "--warmup", "1", "--memray"]
@@ -266,7 +266,7 @@ def test_memray_adds_a_tracked_run_with_its_flame_graph(tiny_root, tmp_path):
 
 @pytest.mark.slow
 def test_sweep_reuses_the_largest_dataset_and_fits_each_strategy(tmp_path, capsys):
-    from reports import jsonl
+    from loadbench.reports import jsonl
 
     argv = ["sweep", "--pairs", "40,20", "--size", "32", "--loaders", "tensor_slices,generator"]
     argv += ["--steps", "2", "--warmup", "1", "--batch-size", "4", "--ram", "16GB"]
@@ -297,8 +297,8 @@ def test_sweep_reuses_the_largest_dataset_and_fits_each_strategy(tmp_path, capsy
 
 @pytest.mark.slow
 def test_repeats_run_in_rounds_after_the_ceilings_and_resume_by_repeat(tiny_root, tmp_path, capsys):
-    from reports import jsonl
-    from reports.ceilings import fractions
+    from loadbench.reports import jsonl
+    from loadbench.reports.ceilings import fractions
 
     argv = ["run", "--data", str(tiny_root), "--mode", "iterate", "--loaders", "generator,tfrecord"]
     argv += ["--steps", "3", "--warmup", "1", "--repeats", "2", "--no-report"]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from benchmarks.cli import main
+from loadbench.cli import main
 
 LEVIR = "LEVIR-CD / LEVIR-CD+ / WHU-CD / EGY-BCD / DSIFN-CD-256 layout: A, B, label"
 
@@ -90,7 +90,7 @@ def test_run_takes_folders_only_with_data(capsys):
 
 @pytest.mark.slow
 def test_run_reads_the_given_folders_and_says_which(tmp_path, capsys):
-    from reports import jsonl
+    from loadbench.reports import jsonl
 
     root = write_split(tmp_path / "data", ("A", "B", "change"))
     argv = ["run", "--data", str(root), "--folders", "A,B,change", "--loaders", "tensor_slices"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks import cli
-from benchmarks.harness import runner
+from loadbench import cli
+from loadbench.harness import runner
 
 
 @pytest.fixture

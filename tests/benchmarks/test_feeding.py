@@ -8,11 +8,11 @@ import pytest
 import sleepy
 from test_runner import spec_for
 
-from benchmarks.harness import feeding
-from benchmarks.harness.feeding import BUSY_LINE, EmulatedStep, Trial, search
-from benchmarks.harness.runner import run_isolated
-from benchmarks.workload.accelerators import Choice
-from loaders.options import PipelineOptions
+from loadbench.harness import feeding
+from loadbench.harness.feeding import BUSY_LINE, EmulatedStep, Trial, search
+from loadbench.harness.runner import run_isolated
+from loadbench.loaders.options import PipelineOptions
+from loadbench.workload.accelerators import Choice
 
 
 def test_the_emulated_step_waits_its_time_and_holds_no_core():

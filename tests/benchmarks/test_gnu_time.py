@@ -9,8 +9,8 @@ import sys
 import pytest
 from kernel_rss import max_rss_of
 
-from loaders.dataset.synth import SynthParams, synthesize
-from reports import jsonl
+from loadbench.loaders.dataset.synth import SynthParams, synthesize
+from loadbench.reports import jsonl
 
 PAIRS, SIZE = 2000, 64  # 57 MB of uint8: tensor_slices's graph holds all of it
 
@@ -34,7 +34,7 @@ def test_the_timer_reads_a_commands_own_peak_not_the_suites():
 @pytest.mark.parametrize("strategy", ["generator", "tensor_slices"])
 def test_the_records_absolute_peak_is_gnu_times(data_root, tmp_path, strategy):
     out = tmp_path / "out"
-    argv = [sys.executable, "-m", "benchmarks.cli", "run", "--data", str(data_root)]
+    argv = [sys.executable, "-m", "loadbench", "run", "--data", str(data_root)]
     argv += ["--loaders", strategy, "--mode", "iterate", "--repeats", "1", "--no-ceilings"]
     argv += ["--no-report", "--cache-dir", str(tmp_path / "cache"), "--out", str(out)]
     kernel = max_rss_of(argv)

@@ -6,9 +6,9 @@ import pytest
 import slow_reader
 from test_runner import spec_for
 
-from benchmarks.harness.runner import run_isolated
-from benchmarks.workload.accelerators import Choice
-from loaders.options import PipelineOptions
+from loadbench.harness.runner import run_isolated
+from loadbench.loaders.options import PipelineOptions
+from loadbench.workload.accelerators import Choice
 
 BATCH = 4
 STEPS = 12

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from benchmarks.harness.keras_callback import LoadbenchCallback
-from reports import jsonl
-from reports.html import write_report
-from reports.load import load
+from loadbench.harness.keras_callback import LoadbenchCallback
+from loadbench.reports import jsonl
+from loadbench.reports.html import write_report
+from loadbench.reports.load import load
 
 BATCHES, BATCH = 6, 4
 

@@ -7,16 +7,16 @@ import json
 
 import pytest
 
-from benchmarks.cli import main
-from benchmarks.cli.commands.prove_limit import (
+from loadbench.cli import main
+from loadbench.cli.commands.prove_limit import (
     NotEnoughMemory,
     check_resources,
     memory_needed,
     pairs_over,
 )
-from benchmarks.harness import limits
-from reports import jsonl
-from reports.records import LimitMeasurement
+from loadbench.harness import limits
+from loadbench.reports import jsonl
+from loadbench.reports.records import LimitMeasurement
 
 LIMIT = 100_000
 

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from benchmarks.workload.network import build_fc_siam_diff
-from benchmarks.workload.train_step import TrainStep
-from loaders.errors import OptionsError
+from loadbench.loaders.errors import OptionsError
+from loadbench.workload.network import build_fc_siam_diff
+from loadbench.workload.train_step import TrainStep
 
 SIZE = (32, 32)
 WIDTH = 4

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from benchmarks.harness import page_cache
-from loaders import registry
+from loadbench.harness import page_cache
+from loadbench.loaders import registry
 
 
 def test_the_split_and_its_conversions_are_listed_and_nothing_of_another_split(

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 import user_pipelines
 
-from benchmarks.cli import main
-from benchmarks.harness import pipelines
-from benchmarks.harness.profile import ProfileSpec, measure_profile
-from benchmarks.harness.runner import run_isolated
-from loaders.errors import OptionsError, PipelineError
-from reports import jsonl
+from loadbench.cli import main
+from loadbench.harness import pipelines
+from loadbench.harness.profile import ProfileSpec, measure_profile
+from loadbench.harness.runner import run_isolated
+from loadbench.loaders.errors import OptionsError, PipelineError
+from loadbench.reports import jsonl
 
 HERE = Path(__file__).parent
 MODULE = str(HERE / "user_pipelines.py")
@@ -30,7 +30,7 @@ def test_a_target_not_of_the_form_module_function_is_refused_naming_it(bad):
 
 
 def test_a_model_and_an_emulated_step_are_not_asked_for_together():
-    from benchmarks.workload.accelerators import Choice
+    from loadbench.workload.accelerators import Choice
 
     with pytest.raises(OptionsError, match="give one"):
         ProfileSpec(target="m:f", model="m:g", accelerator=Choice(step_time_s=0.1))
@@ -122,7 +122,7 @@ def test_a_cached_pipeline_peaks_above_the_uncached_by_about_its_data(tmp_path):
 
 
 def test_a_named_target_is_recorded_under_its_name():
-    from benchmarks.harness.profile import ProfileConfig, named, profile_jobs
+    from loadbench.harness.profile import ProfileConfig, named, profile_jobs
 
     assert named("arrays=examples/arrays.py:cached") == ("arrays", "examples/arrays.py:cached")
     assert named("pkg.mod:make") == (None, "pkg.mod:make")

@@ -10,7 +10,8 @@ import sys
 
 import pytest
 
-from benchmarks.pytest_plugin import target_of
+from loadbench.loaders.errors import OptionsError
+from loadbench.profiling import target_of
 
 PROJECT_TEST = """
 import tensorflow as tf
@@ -76,7 +77,7 @@ def test_a_function_is_named_by_its_module_and_a_nested_one_is_refused():
     def nested():
         return None
 
-    with pytest.raises(pytest.UsageError, match="not a module-level function"):
+    with pytest.raises(OptionsError, match="not a module-level function"):
         target_of(nested)
-    with pytest.raises(pytest.UsageError, match="not a module-level function"):
+    with pytest.raises(OptionsError, match="not a module-level function"):
         target_of(lambda: None)

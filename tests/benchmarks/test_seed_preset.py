@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from kernel_rss import max_rss_of
 
-from benchmarks.harness import presets
-from benchmarks.harness.plan import DatasetChoice, RunConfig, plan
-from benchmarks.harness.runner import run_isolated
-from loaders.dataset.layout import describe
-from loaders.dataset.synth import SynthParams, synthesize, synthesize_from
-from loaders.errors import OptionsError
+from loadbench.harness import presets
+from loadbench.harness.plan import DatasetChoice, RunConfig, plan
+from loadbench.harness.runner import run_isolated
+from loadbench.loaders.dataset.layout import describe
+from loadbench.loaders.dataset.synth import SynthParams, synthesize, synthesize_from
+from loadbench.loaders.errors import OptionsError
 
 SIZE = 64  # 28,672 bytes a pair
 SMALL, LARGE = 1000, 3000  # 2,000 pairs apart: 57 MB more to cache as uint8, 229 MB as float32
@@ -106,7 +106,7 @@ def own_code_max_rss_bytes(root: Path, batches: int) -> int:
     """The article's code alone in its own process (no loadbench in the loop), its
     maximum RSS as the kernel counted it: the instrument GNU time reads."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    command = [sys.executable, "-m", "loaders.strategies.article", str(root)]
+    command = [sys.executable, "-m", "loadbench.loaders.strategies.article", str(root)]
     return max_rss_of([*command, "--batches", str(batches)], env=env)
 
 

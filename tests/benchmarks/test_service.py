@@ -17,10 +17,10 @@ import pytest
 from test_cli import interruptible
 from test_runner import spec_for
 
-from benchmarks.harness.data_service import parse_service
-from benchmarks.harness.runner import run_isolated
-from benchmarks.harness.spec import RunSpec
-from loaders.errors import OptionsError
+from loadbench.harness.data_service import parse_service
+from loadbench.harness.runner import run_isolated
+from loadbench.harness.spec import RunSpec
+from loadbench.loaders.errors import OptionsError
 
 
 def served_spec(strategy: str, root, cache_root, workers: str = "1") -> RunSpec:
@@ -85,7 +85,7 @@ def test_nodes_go_on_ctrl_c(tiny_root, tmp_path, service_file):
     command = [
         sys.executable,
         "-m",
-        "benchmarks.cli",
+        "loadbench",
         "run",
         "--data",
         str(tiny_root),

@@ -1,10 +1,10 @@
-"""The machine's own speed, read between runs (benchmarks.harness.speed)."""
+"""The machine's own speed, read between runs (loadbench.harness.speed)."""
 
 from __future__ import annotations
 
 import time
 
-from benchmarks.harness.speed import READ_S, UNIT_ITERATIONS, machine_speed
+from loadbench.harness.speed import READ_S, UNIT_ITERATIONS, machine_speed
 
 
 def test_a_reading_runs_its_time_and_counts_the_units_done_in_it():

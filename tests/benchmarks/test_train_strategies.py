@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmarks.workload.train_step import TrainStep
-from loaders import pipeline, registry
-from loaders.options import PipelineOptions
+from loadbench.loaders import pipeline, registry
+from loadbench.loaders.options import PipelineOptions
+from loadbench.workload.train_step import TrainStep
 
 STRATEGIES = [*registry.names(), "outside_strategy:IndexedReader"]
 

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from loaders import pipeline, registry
-from loaders.dataset.images import read_index
-from loaders.options import PipelineOptions
+from loadbench.loaders import pipeline, registry
+from loadbench.loaders.dataset.images import read_index
+from loadbench.loaders.options import PipelineOptions
 
 STRATEGIES = [*registry.names(), "outside_strategy:IndexedReader"]
 BATCH = 5
@@ -117,7 +117,7 @@ def test_cache_modes_keep_the_batches(name, cache, tiny_spec, cache_root):
 
 
 def test_sequence_refuses_a_tf_data_cache(tiny_spec, cache_root):
-    from loaders.errors import OptionsError
+    from loadbench.loaders.errors import OptionsError
 
     strategy = registry.create("sequence")
     with pytest.raises(OptionsError, match="cache='memory'"):
@@ -147,7 +147,7 @@ def test_epoch_order_matches_tf_data_buffer_semantics():
 
 def test_tensor_slices_holds_one_uint8_copy(tiny_spec, tmp_path, monkeypatch):
     """The dataset's tensors share the arrays read from the raw rows: no second copy."""
-    from loaders.strategies import held, tensor_slices
+    from loadbench.loaders.strategies import held, tensor_slices
 
     loaded = []
     read = tensor_slices.read_arrays

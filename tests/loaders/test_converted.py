@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from loaders import pipeline, registry
-from loaders.dataset.converted import convert
-from loaders.dataset.layout import describe
-from loaders.errors import ConversionError
-from loaders.options import PipelineOptions
+from loadbench.loaders import pipeline, registry
+from loadbench.loaders.dataset.converted import convert
+from loadbench.loaders.dataset.layout import describe
+from loadbench.loaders.errors import ConversionError
+from loadbench.loaders.options import PipelineOptions
 
 CONVERTING = ["tfrecord", "memmap"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from loaders import pipeline, registry
-from loaders.options import PipelineOptions
+from loadbench.loaders import pipeline, registry
+from loadbench.loaders.options import PipelineOptions
 
 
 def all_batches(name, spec, cache_root, options):

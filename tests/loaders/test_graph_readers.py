@@ -12,14 +12,14 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from benchmarks.harness.child import _diagnosed
-from loaders import pipeline, registry
-from loaders.dataset.images import read_index
-from loaders.dataset.layout import FOLDERS, describe
-from loaders.errors import DatasetError
-from loaders.options import PipelineOptions
-from loaders.strategies.ceilings import CopyCeiling
-from loaders.strategies.held import aligned_empty
+from loadbench.harness.child import _diagnosed
+from loadbench.loaders import pipeline, registry
+from loadbench.loaders.dataset.images import read_index
+from loadbench.loaders.dataset.layout import FOLDERS, describe
+from loadbench.loaders.errors import DatasetError
+from loadbench.loaders.options import PipelineOptions
+from loadbench.loaders.strategies.ceilings import CopyCeiling
+from loadbench.loaders.strategies.held import aligned_empty
 
 GRAPH_READERS = ["files", "tfrecord_png"]
 SIZE = 16

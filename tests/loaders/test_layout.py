@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from loaders.dataset.images import read_mask, read_sample
-from loaders.dataset.layout import describe, list_splits
-from loaders.errors import DatasetError
+from loadbench.loaders.dataset.images import read_mask, read_sample
+from loadbench.loaders.dataset.layout import describe, list_splits
+from loadbench.loaders.errors import DatasetError
 
 
 def write(path: Path, array: np.ndarray, fmt: str = "PNG") -> Path:

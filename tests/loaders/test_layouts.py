@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from loaders.dataset.layout import FOLDERS, describe, list_splits
-from loaders.dataset.layouts import BUILTIN, GIVEN, KNOWN, Layout, parse_folders
-from loaders.errors import DatasetError, OptionsError
-from loaders.strategies.article import Article, mispaired
+from loadbench.loaders.dataset.layout import FOLDERS, describe, list_splits
+from loadbench.loaders.dataset.layouts import BUILTIN, GIVEN, KNOWN, Layout, parse_folders
+from loadbench.loaders.errors import DatasetError, OptionsError
+from loadbench.loaders.strategies.article import Article, mispaired
 
 
 def write_split(root: Path, folders, names=("a", "b"), split="train") -> Path:

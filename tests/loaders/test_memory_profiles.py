@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from loaders import registry
-from loaders.memory import MemoryProfile
-from loaders.options import PipelineOptions
+from loadbench.loaders import registry
+from loadbench.loaders.memory import MemoryProfile
+from loadbench.loaders.options import PipelineOptions
 
 
 @pytest.mark.parametrize("name", registry.names())

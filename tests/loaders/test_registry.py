@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from loaders import registry
-from loaders.errors import StrategyError
+from loadbench.loaders import registry
+from loadbench.loaders.errors import StrategyError
 
 
 def install_entry_points(site: Path, monkeypatch, lines: str, dist: str = "userplug") -> None:
@@ -51,7 +51,7 @@ def test_duplicate_name_names_both_places(tmp_path, monkeypatch):
         registry.names()
     message = str(info.value)
     assert "'memmap' is registered twice" in message
-    assert "loaders.strategies.memmap:Memmap (built-in)" in message
+    assert "loadbench.loaders.strategies.memmap:Memmap (built-in)" in message
     assert "outside_strategy:IndexedReader (entry point of userplug)" in message
 
 

@@ -7,9 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from loaders.dataset.layout import describe, list_splits
-from loaders.dataset.synth import SynthParams, parse_splits, split_counts, synthesize, write_pair
-from loaders.errors import OptionsError
+from loadbench.loaders.dataset.layout import describe, list_splits
+from loadbench.loaders.dataset.synth import (
+    SynthParams,
+    parse_splits,
+    split_counts,
+    synthesize,
+    write_pair,
+)
+from loadbench.loaders.errors import OptionsError
 
 
 def digest_tree(root: Path) -> dict[str, str]:
@@ -79,7 +85,7 @@ def test_interrupted_run_resumes_and_leaves_nothing_half_written(tmp_path, monke
         write_pair(job)
         written.append(job)
 
-    monkeypatch.setattr("loaders.dataset.synth.write_pair", flaky)
+    monkeypatch.setattr("loadbench.loaders.dataset.synth.write_pair", flaky)
     with pytest.raises(KeyboardInterrupt):
         synthesize(tmp_path, params, workers=1)
     monkeypatch.undo()

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from loaders.dataset.synth_image import make_pair
+from loadbench.loaders.dataset.synth_image import make_pair
 
 
 def _pair(seed: int, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from loaders.strategies.generator import Generator
+from loadbench.loaders.strategies.generator import Generator
 
 
 class Raises(Generator):

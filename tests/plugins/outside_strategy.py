@@ -10,8 +10,8 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from loaders.dataset.images import read_index
-from loaders.pipeline import sample_signature
+from loadbench.loaders.dataset.images import read_index
+from loadbench.loaders.pipeline import sample_signature
 
 
 class IndexedReader:

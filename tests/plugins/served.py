@@ -13,14 +13,14 @@ from pathlib import Path
 
 import psutil
 
-from loaders.strategies.fixed_length import FixedLength
+from loadbench.loaders.strategies.fixed_length import FixedLength
 
 
 def report() -> None:
     nodes = [
         p.pid
         for p in psutil.Process().children()
-        if "benchmarks.harness.data_service_node" in " ".join(p.cmdline())
+        if "loadbench.harness.data_service_node" in " ".join(p.cmdline())
     ]
     interfaces = [
         line.split(":")[0].strip()

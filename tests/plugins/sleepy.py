@@ -8,7 +8,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from loaders.pipeline import sample_signature
+from loadbench.loaders.pipeline import sample_signature
 
 # AU's truth with a prefetch buffer: the producer makes a batch every MAKE_S while the
 # emulated step takes STEP_S, in parallel, so AU = STEP_S / max(STEP_S, MAKE_S).

@@ -7,7 +7,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from loaders.pipeline import sample_signature
+from loadbench.loaders.pipeline import sample_signature
 
 SLEEP_S = 0.03  # before each batch, in the consumer's thread when nothing runs ahead
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from record_factory import five_strategies
 
-from reports.records import Record
+from loadbench.reports.records import Record
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from reports import jsonl
-from reports.records import Record
+from loadbench.reports import jsonl
+from loadbench.reports.records import Record
 
 MACHINE = {"hostname": "ci-1", "cpu_model": "AMD EPYC", "cpu_count": 2}
 

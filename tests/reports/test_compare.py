@@ -9,11 +9,11 @@ from dataclasses import asdict, replace
 import pytest
 from record_factory import make, write
 
-from benchmarks.cli import main
-from loaders.errors import OptionsError
-from reports.compare import MIN_REPEATS_TESTED, Tolerances, compare
-from reports.load import load
-from reports.records import SCHEMA, Record
+from loadbench.cli import main
+from loadbench.loaders.errors import OptionsError
+from loadbench.reports.compare import MIN_REPEATS_TESTED, Tolerances, compare
+from loadbench.reports.load import load
+from loadbench.reports.records import SCHEMA, Record
 
 
 def run_compare(tmp_path, baseline, current, *flags) -> int:

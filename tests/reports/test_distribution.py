@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from record_factory import make, write
 
-from benchmarks.cli import main
-from reports.data_service import table, workers
+from loadbench.cli import main
+from loadbench.reports.data_service import table, workers
 
 CALLBACK = (
     "InvalidArgumentError: Could not find callback with key=pyfunc_0 in the registry. "

@@ -7,7 +7,7 @@ import random
 import pytest
 from record_factory import make
 
-from reports.fit import Fit, fit_line, fits
+from loadbench.reports.fit import Fit, fit_line, fits
 
 PER_SAMPLE = 28672  # bytes per sample of the factory's 64x64 dataset
 
@@ -72,7 +72,7 @@ def test_too_few_sizes_give_no_fit():
 
 
 def test_break_points_from_records_name_the_limit_and_the_data_size():
-    from reports.fit import break_points
+    from loadbench.reports.fit import break_points
 
     records = [
         sized(

@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 from record_factory import make
 
-from reports.memory_model import RUNTIME_BYTES, predict, table
+from loadbench.reports.memory_model import RUNTIME_BYTES, predict, table
 
 SAMPLE = 28_672  # 64x64: two RGB images and a mask
 PAIRS = 1_000

@@ -7,7 +7,7 @@ import re
 from dataclasses import fields
 from pathlib import Path
 
-from reports.records import Record
+from loadbench.reports.records import Record
 
 README = Path(__file__).parents[2] / "README.md"
 

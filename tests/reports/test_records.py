@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from loaders.errors import RecordError
-from reports import jsonl, records
-from reports.records import Record
+from loadbench.loaders.errors import RecordError
+from loadbench.reports import jsonl, records
+from loadbench.reports.records import Record
 
 
 def record(**kwargs) -> Record:
@@ -68,7 +68,7 @@ def test_unknown_status_and_schema_are_refused(tmp_path):
 
 
 def test_command_line_is_what_a_user_would_type(monkeypatch):
-    from benchmarks.harness.plan import command_line
+    from loadbench.harness.plan import command_line
 
     monkeypatch.setattr("sys.argv", ["/home/u/.venv/bin/loadbench", "run", "--data", "my data"])
     assert command_line() == "loadbench run --data 'my data'"

@@ -9,8 +9,8 @@ from dataclasses import replace
 import pandas as pd
 from record_factory import make, write, write_pytest_benchmark
 
-from benchmarks.cli import main
-from reports.summary import advice, best, summary
+from loadbench.cli import main
+from loadbench.reports.summary import advice, best, summary
 
 EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']?https?:""", re.I)
 
@@ -117,8 +117,9 @@ def test_reports_do_not_import_tensorflow():
     import sys
 
     code = (
-        "import sys, reports.html, reports.compare, benchmarks.cli.commands.report, "
-        "benchmarks.cli.commands.compare; print('tensorflow' in sys.modules)"
+        "import sys, loadbench.reports.html, loadbench.reports.compare, "
+        "loadbench.cli.commands.report, loadbench.cli.commands.compare; "
+        "print('tensorflow' in sys.modules)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.stdout.strip() == "False", done.stderr
@@ -250,8 +251,8 @@ def test_seed_section_puts_the_article_first_with_its_pairing_and_story_predicti
 
 
 def test_prove_limit_records_get_their_table(tmp_path):
-    from reports import jsonl
-    from reports.records import LimitRecord
+    from loadbench.reports import jsonl
+    from loadbench.reports.records import LimitRecord
 
     path = tmp_path / "prove-limit.jsonl"
     for strategy, status, outcome in (

@@ -10,9 +10,9 @@ import pandas as pd
 from record_factory import make, write
 from test_report import render
 
-from reports import figures
-from reports.summary import UNSTABLE_HINT, VARIES_HINT, summary
-from reports.text import run_summary
+from loadbench.reports import figures
+from loadbench.reports.summary import UNSTABLE_HINT, VARIES_HINT, summary
+from loadbench.reports.text import run_summary
 
 WORKERS = [
     {"pid": 11, "name": "worker-a", "peak_rss_bytes": 410_000_000, "peak_pss_bytes": 150_000_000},
@@ -233,7 +233,7 @@ def test_pytest_benchmark_json_with_repeats_loads_every_repeat(tmp_path):
     import json
     from dataclasses import asdict
 
-    from reports.load import load
+    from loadbench.reports.load import load
 
     runs = [make("generator", samples_per_s=v, repeat=i) for i, v in enumerate((90, 100, 110))]
     info = {
@@ -249,7 +249,7 @@ def test_pytest_benchmark_json_with_repeats_loads_every_repeat(tmp_path):
 
 
 def test_the_run_summary_sets_the_copy_ceiling_against_numpys_copy():
-    from reports.text import run_summary
+    from loadbench.reports.text import run_summary
 
     written = [
         make("ceiling_copy", samples_per_s=s, reference_samples_per_s=r, repeat=k)
@@ -263,7 +263,7 @@ def test_the_run_summary_sets_the_copy_ceiling_against_numpys_copy():
 
 
 def test_the_run_summary_says_when_positional_pairing_went_wrong():
-    from reports.text import run_summary
+    from loadbench.reports.text import run_summary
 
     pairing = {
         "rule": "zip(sorted(time1), sorted(time2), sorted(label))",

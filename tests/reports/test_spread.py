@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from record_factory import make
 
-from reports.summary import (
+from loadbench.reports.summary import (
     BYTES_SPREAD,
     FED_APART,
     KERNEL_AGREES,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from reports.stats import Spread, late_rise, spread
-from reports.summary import unstable
+from loadbench.reports.stats import Spread, late_rise, spread
+from loadbench.reports.summary import unstable
 
 
 def test_late_rise_reads_the_last_third_against_the_rest():

@@ -1,8 +1,8 @@
-"""One module per subcommand, listed once here; ``benchmarks.cli`` builds the parser."""
+"""One module per subcommand, listed once here; ``loadbench.cli`` builds the parser."""
 
 from __future__ import annotations
 
-from benchmarks.cli.commands import (
+from loadbench.cli.commands import (
     calibrate,
     compare,
     data,
@@ -12,7 +12,7 @@ from benchmarks.cli.commands import (
     run,
     sweep,
 )
-from benchmarks.cli.commands import list as list_command
+from loadbench.cli.commands import list as list_command
 
 COMMANDS = {
     "run": run,

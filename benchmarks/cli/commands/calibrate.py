@@ -6,11 +6,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from benchmarks.harness.calibrate import CalibrateSpec, calibrate
-from benchmarks.harness.plan import DEFAULT_SIZE
-from benchmarks.harness.runner import run_isolated
-from benchmarks.workload import accelerators
-from loaders.errors import LoadbenchError
+from loadbench.harness.calibrate import CalibrateSpec, calibrate
+from loadbench.harness.plan import DEFAULT_SIZE
+from loadbench.harness.runner import run_isolated
+from loadbench.loaders.errors import LoadbenchError
+from loadbench.workload import accelerators
 
 HELP = "time the real training step here and write an accelerator profile (JSON)"
 

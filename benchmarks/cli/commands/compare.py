@@ -6,9 +6,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from benchmarks.cli.common import add_tolerances, tolerances
-from reports import tables, text
-from reports.compare import Comparison
+from loadbench.cli.common import add_tolerances, tolerances
+from loadbench.reports import tables, text
+from loadbench.reports.compare import Comparison
 
 HELP = "compare results against a baseline; exit 1 on a regression (for CI)"
 
@@ -20,8 +20,8 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from reports.compare import compare
-    from reports.load import load
+    from loadbench.reports.compare import compare
+    from loadbench.reports.load import load
 
     result = compare(load([args.baseline]), load([args.current]), tolerances(args))
     _print(result)

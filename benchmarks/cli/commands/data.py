@@ -5,16 +5,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from loaders.dataset.check import check_dataset
-from loaders.dataset.layouts import known_names, parse_folders
-from loaders.dataset.synth import (
+from loadbench.loaders.dataset.check import check_dataset
+from loadbench.loaders.dataset.layouts import known_names, parse_folders
+from loadbench.loaders.dataset.synth import (
     DEFAULT_SPLITS,
     SynthParams,
     format_splits,
     parse_splits,
     synthesize,
 )
-from reports.units import format_bytes
+from loadbench.reports.units import format_bytes
 
 HELP = "make a synthetic dataset, or validate one on disk"
 

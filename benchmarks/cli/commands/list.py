@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from loaders import registry
+from loadbench.loaders import registry
 
 HELP = "list the registered loading strategies"
 

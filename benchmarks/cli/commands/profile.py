@@ -7,9 +7,9 @@ import argparse
 import json
 from pathlib import Path
 
-from benchmarks.cli import common
-from benchmarks.harness.data_service import parse_service
-from benchmarks.harness.profile import (
+from loadbench.cli import common
+from loadbench.harness.data_service import parse_service
+from loadbench.harness.profile import (
     DEFAULT_MIN_TIME_S,
     DEFAULT_REPEATS,
     DEFAULT_STEPS,
@@ -17,8 +17,8 @@ from benchmarks.harness.profile import (
     ProfileConfig,
     profile_jobs,
 )
-from benchmarks.workload import accelerators
-from loaders.errors import OptionsError
+from loadbench.loaders.errors import OptionsError
+from loadbench.workload import accelerators
 
 HELP = "measure your own pipeline: MODULE:FUNCTION returning a tf.data.Dataset or a PyDataset"
 

@@ -13,17 +13,17 @@ from pathlib import Path
 
 import psutil
 
-from benchmarks.cli import common
-from benchmarks.harness import limits
-from benchmarks.harness.plan import DEFAULT_SIZE
-from benchmarks.harness.session import Harness, run_jobs
-from loaders import registry
-from loaders.dataset.layout import describe
-from loaders.dataset.synth import SynthParams, builtin_dataset
-from loaders.errors import LoadbenchError, OptionsError
-from reports import tables, text
-from reports.records import PROTOBUF_LIMIT_BYTES, LimitRecord
-from reports.units import format_bytes, parse_bytes
+from loadbench.cli import common
+from loadbench.harness import limits
+from loadbench.harness.plan import DEFAULT_SIZE
+from loadbench.harness.session import Harness, run_jobs
+from loadbench.loaders import registry
+from loadbench.loaders.dataset.layout import describe
+from loadbench.loaders.dataset.synth import SynthParams, builtin_dataset
+from loadbench.loaders.errors import LoadbenchError, OptionsError
+from loadbench.reports import tables, text
+from loadbench.reports.records import PROTOBUF_LIMIT_BYTES, LimitRecord
+from loadbench.reports.units import format_bytes, parse_bytes
 
 HELP = "take a dataset just over 2 GiB through every graph-serializing path; record outcomes"
 DEFAULT_LOADERS = "tensor_slices,generator,tfrecord,memmap"
@@ -136,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
     if found:
         print("\n" + text.limits(tables.limit_rows(found)))
     if not args.no_report:
-        from reports.html import write_report
+        from loadbench.reports.html import write_report
 
         report = write_report([], out / "report", [str(out / RESULTS)], limits=found)
         print(f"\nreport: {report}")

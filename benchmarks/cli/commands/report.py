@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from benchmarks.cli.common import add_tolerances, tolerances
-from reports.jsonl import is_limit_file, read_limits
-from reports.units import parse_bytes
+from loadbench.cli.common import add_tolerances, tolerances
+from loadbench.reports.jsonl import is_limit_file, read_limits
+from loadbench.reports.units import parse_bytes
 
 HELP = "write the HTML report (and CSV) of result files"
 
@@ -34,9 +34,9 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from reports.compare import compare
-    from reports.html import write_report
-    from reports.load import load
+    from loadbench.reports.compare import compare
+    from loadbench.reports.html import write_report
+    from loadbench.reports.load import load
 
     limit_files = [p for p in args.results if is_limit_file(p)]
     run_files = [p for p in args.results if p not in limit_files]

@@ -9,15 +9,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from benchmarks.cli import common
-from benchmarks.harness import page_cache, presets
-from benchmarks.harness.plan import DEFAULT_PAIRS, DatasetChoice, plan
-from benchmarks.harness.runner import start_server, stop_fork_server
-from loaders.dataset.layout import describe
-from loaders.dataset.layouts import BUILTIN, known_names, parse_folders
-from loaders.dataset.synth import builtin_dataset
-from loaders.errors import OptionsError
-from reports.units import format_bytes
+from loadbench.cli import common
+from loadbench.harness import page_cache, presets
+from loadbench.harness.plan import DEFAULT_PAIRS, DatasetChoice, plan
+from loadbench.harness.runner import start_server, stop_fork_server
+from loadbench.loaders.dataset.layout import describe
+from loadbench.loaders.dataset.layouts import BUILTIN, known_names, parse_folders
+from loadbench.loaders.dataset.synth import builtin_dataset
+from loadbench.loaders.errors import OptionsError
+from loadbench.reports.units import format_bytes
 
 HELP = "measure every strategy on a dataset (the built-in synthetic one by default)"
 

@@ -8,17 +8,17 @@ import argparse
 
 import psutil
 
-from benchmarks.cli import common
-from benchmarks.harness.plan import DatasetChoice, plan
-from benchmarks.harness.session import none_started, run_jobs
-from loaders.dataset.layout import describe
-from loaders.dataset.synth import builtin_dataset
-from loaders.errors import OptionsError
-from reports import jsonl, tables, text
-from reports.fit import break_points
-from reports.memory_model import TOLERANCE
-from reports.records import Record
-from reports.units import parse_bytes
+from loadbench.cli import common
+from loadbench.harness.plan import DatasetChoice, plan
+from loadbench.harness.session import none_started, run_jobs
+from loadbench.loaders.dataset.layout import describe
+from loadbench.loaders.dataset.synth import builtin_dataset
+from loadbench.loaders.errors import OptionsError
+from loadbench.reports import jsonl, tables, text
+from loadbench.reports.fit import break_points
+from loadbench.reports.memory_model import TOLERANCE
+from loadbench.reports.records import Record
+from loadbench.reports.units import parse_bytes
 
 HELP = "measure every strategy at several dataset sizes; fit memory and graph against size"
 DEFAULT_SIZES = "250,500,1000,2000"
@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     if rows:
         print("\n" + text.memory_model(rows, f"{TOLERANCE:.0%}"))
     if found and not args.no_report:
-        from reports.html import write_report
+        from loadbench.reports.html import write_report
 
         report = write_report(
             found, config.out / "report", sources=[str(harness.results)], ram_bytes=ram

@@ -19,15 +19,14 @@ steps' times into its statistics, so ``--benchmark-json`` carries every figure.
 
 from __future__ import annotations
 
-import importlib.util
-import inspect
 from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from typing import Any
 
 import pytest
 
-from reports.records import Record
+from loadbench.loaders.errors import LoadbenchError
+from loadbench.reports.records import Record
 
 
 def feed_times(benchmark: Any, seconds: Iterable[float]) -> None:
@@ -45,23 +44,6 @@ def feed_times(benchmark: Any, seconds: Iterable[float]) -> None:
         stats.update(duration)
 
 
-def target_of(function: Callable[..., Any] | str) -> str:
-    """``MODULE:FUNCTION`` for a module-level function: its module's name where the child
-    can import it so (the same ``sys.path``), else its file's path."""
-    if isinstance(function, str):
-        return function
-    name = getattr(function, "__qualname__", "")
-    if not callable(function) or not name.isidentifier():  # a lambda, a nested function
-        raise pytest.UsageError(
-            f"loadbench_profile: {function!r} is not a module-level function; the measuring "
-            "child imports it by name: define it at the top of a module"
-        )
-    module = function.__module__
-    if module != "__main__" and importlib.util.find_spec(module) is not None:
-        return f"{module}:{name}"
-    return f"{inspect.getsourcefile(function)}:{name}"
-
-
 @pytest.fixture
 def loadbench_profile(request: pytest.FixtureRequest, tmp_path: Any) -> Callable[..., Record]:
     """``loadbench_profile(make_dataset, steps=20, ...)``: the run's ``Record``.
@@ -72,9 +54,7 @@ def loadbench_profile(request: pytest.FixtureRequest, tmp_path: Any) -> Callable
     batch through its train_step), step_time_s (an emulated accelerator's step),
     timeout_s. A run that does not end ok fails the test with its error.
     """
-    from benchmarks.harness.profile import ProfileConfig, profile_jobs
-    from benchmarks.harness.session import Harness, records_of, run_jobs
-    from benchmarks.workload.accelerators import choose
+    from loadbench.profiling import measure
 
     def profile(
         make_dataset: Callable[..., Any] | str,
@@ -88,27 +68,27 @@ def loadbench_profile(request: pytest.FixtureRequest, tmp_path: Any) -> Callable
         step_time_s: float | None = None,
         timeout_s: float = 600.0,
     ) -> Record:
-        target = target_of(make_dataset)
-        config = ProfileConfig(
-            targets=(target,),
-            kwargs=dict(kwargs or {}),
-            steps=steps,
-            warmup=warmup,
-            min_time_s=min_time_s,
-            batch=batch,
-            model=target_of(model) if model is not None else None,
-            accelerator=choose(None, step_time_s),
-            fed_search=step_time_s is not None,
-            repeats=1,
-            out=tmp_path / "loadbench",
-        )
-        done = run_jobs(
-            profile_jobs(config), Harness(results=None, timeout_s=timeout_s, quiet=True)
-        )
-        record = records_of(done)[-1]
+        try:
+            record, outcome = measure(
+                make_dataset,
+                steps=steps,
+                warmup=warmup,
+                min_time_s=min_time_s,
+                kwargs=kwargs,
+                batch_size=batch,
+                model=model,
+                step_time_s=step_time_s,
+                accelerator=None,
+                timeout_s=timeout_s,
+                out=tmp_path / "loadbench",
+            )
+        except LoadbenchError as exc:
+            raise pytest.UsageError(f"loadbench_profile: {exc}") from exc
         if record.status != "ok":
-            pytest.fail(f"loadbench_profile({target}) {record.status}: {record.error}", False)
-        _to_benchmark(request, record, done[-1].outcome)
+            pytest.fail(
+                f"loadbench_profile({record.strategy}) {record.status}: {record.error}", False
+            )
+        _to_benchmark(request, record, outcome)
         return record
 
     return profile
