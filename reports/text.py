@@ -4,13 +4,20 @@ computes, in fixed-width columns; nothing here computes a figure."""
 from __future__ import annotations
 
 import json
+import textwrap
 
+from loadbench.reports.compare import Tolerances
 from loadbench.reports.metrics import BY_FIELD, SUMMARY_FIELDS
 from loadbench.reports.records import Record
 from loadbench.reports.stats import median
 from loadbench.reports.summary import UNSTABLE_HINT, VARIES_HINT, summary, with_spread
 from loadbench.reports.tables import CompareRow, FitRow, LimitRow, ModelRow
 from loadbench.reports.units import first_line
+from loadbench.reports.verdict import BUSY_LINE, verdict
+
+# A row whose peaks spread wider than the gate's default memory tolerance would pass or
+# fail ``loadbench compare`` by which repeat it took.
+GATE_MEMORY_TOLERANCE = Tolerances().memory
 
 RANGED = ("samples_per_s", "peak_pss_bytes", "peak_rss_bytes")  # printed with their spread
 
@@ -114,11 +121,175 @@ def _pairing(written: list[Record]) -> list[str]:
     return lines
 
 
-def run_summary(written: list[Record]) -> str:
-    """The measurements of one invocation, a line each: the median of their repeats with
-    its spread, and why a measurement is unstable; columns nobody measured are left out."""
+# The narrow table's columns, in order: what decides a choice. --wide shows every column
+# of SUMMARY_FIELDS with its spread.
+NARROW_FIELDS = (
+    "samples_per_s",
+    "ceiling_fraction",
+    "accelerator_busy_share",
+    "accelerators_fed",
+    "first_batch_s",
+    "peak_pss_bytes",
+    "peak_rss_bytes",
+    "gpu_peak_bytes",
+    "dataset_graph_bytes",
+)
+SHORT_LABELS = {
+    "ceiling_fraction": "ceiling",
+    "accelerator_busy_share": "busy",
+    "accelerators_fed": "fed",
+    "first_batch_s": "1st batch",
+    "dataset_graph_bytes": "graph",
+}
+MARK = "~"
+
+
+def run_summary(written: list[Record], *, wide: bool = False, verbose: bool = False) -> str:
+    """The answer to one invocation: the verdict first, then a table of at most 120
+    columns (medians of the repeats; a row marked where its spread changes a decision),
+    with a line under it for the marks. ``wide``: every column with its spread, and why
+    each measurement's repeats differ; ``verbose``: those reasons under the narrow table."""
     if not written:
         return ""
+    found = verdict(written)
+    head = ["", *found.lines()] if found else []
+    if wide:
+        return "\n".join([*head, wide_summary(written)])
+    table = summary(written)
+    lines = [*head, "", *narrow_table(table)]
+    lines.extend(_pairing(written))
+    if verbose:
+        lines.extend(_accelerators(table))
+        lines.extend(_references(written))
+        lines.extend(_reasons(table))
+    return "\n".join(lines)
+
+
+def narrow_table(table) -> list[str]:
+    """The summary's medians in columns that fit 120 characters, the marks' line below."""
+    fields = [f for f in NARROW_FIELDS if table[f].notna().any() or f == "samples_per_s"]
+    labels = [SHORT_LABELS.get(f, BY_FIELD[f].label) for f in fields]
+    named = max(16, *(len(str(n)) + 1 for n in table["strategy"]))
+    cells = []
+    for _, row in table.iterrows():
+        if row["status"] != "ok":
+            cells.append(None)
+            continue
+        cells.append([_narrow_cell(row.get(f), f) for f in fields])
+    widths = [
+        max(len(label), *(len(c[i]) for c in cells if c is not None))
+        for i, label in enumerate(labels)
+    ]
+    header = "".join(f" {label:>{w}}" for label, w in zip(labels, widths, strict=True))
+    lines = [f"{'mode':<8} {'strategy':<{named}} {'runs':>4}{header}"]
+    marks = decision_marks(table)
+    for (index, row), line in zip(table.iterrows(), cells, strict=True):
+        name = f"{row['mode']:<8} {row['strategy']:<{named}} {row['ok_runs']:>1}/{row['runs']:<2}"
+        if line is None:
+            said = f"{row['status']}: {first_line(str(row['error'] or ''))}"
+            lines.append(f"{name} {said[: 118 - len(name)]}")
+            continue
+        body = "".join(f" {c:>{w}}" for c, w in zip(line, widths, strict=True))
+        lines.append(f"{name}{body}{' ' + MARK if index in marks else ''}")
+    lines.append(
+        "medians of the repeats; busy: accelerator utilisation (AU); fed: accelerators kept "
+        "90% busy; peaks above the baseline"
+    )
+    if marks:
+        said = f"{MARK} repeats disagree enough to change a decision: {_marks_said(table, marks)}"
+        lines.extend(textwrap.wrap(said, 120, subsequent_indent="  "))
+    return lines
+
+
+def _marks_said(table, marks: dict[int, str]) -> str:
+    """The marks in one line: each reason with its rows, counted where there are many."""
+    by_reason: dict[str, list[str]] = {}
+    for index, why in marks.items():
+        busy = why.startswith("busy")
+        label = f"{table.loc[index, 'mode']} {table.loc[index, 'strategy']}"
+        by_reason.setdefault("busy crosses the line" if busy else why, []).append(
+            f"{label} {why.split(' crosses')[0].removeprefix('busy ')}" if busy else label
+        )
+    parts = [
+        f"{why}: {', '.join(rows)}" if len(rows) <= 3 else f"{why}: {len(rows)} rows"
+        for why, rows in by_reason.items()
+    ]
+    return "; ".join(parts) + " (-v: why)"
+
+
+def _narrow_cell(value: object, field: str) -> str:
+    """A median without its unit (the header has it): '10,694', '95%', '568.0 MB'."""
+    if value is None or value != value:
+        return ""
+    unit = BY_FIELD[field].unit
+    if unit == "samples/s":
+        return f"{float(value):,.0f}"  # type: ignore[arg-type]
+    if unit == "share":
+        return f"{float(value):.0%}"  # type: ignore[arg-type]
+    return BY_FIELD[field].format(value)  # type: ignore[arg-type]
+
+
+def decision_marks(table) -> dict[int, str]:
+    """Rows whose spread between repeats changes what to do, with why in a few words:
+    busy crosses the 90% line, the lowest peak among the strategies that pass is not
+    settled, or a peak moves by more than the gate's tolerance. Ceilings are not marked."""
+    marks: dict[int, str] = {}
+    measured = table[table["role"] != "ceiling"]
+    for index, row in measured.iterrows():
+        spreads = row.get("spreads") or {}
+        busy = spreads.get("accelerator_busy_share")
+        if busy is not None and busy.count > 1 and busy.low < BUSY_LINE <= busy.high:
+            marks[index] = f"busy {busy.low:.0%}-{busy.high:.0%} crosses {BUSY_LINE:.0%}"
+    for index in _unsettled_ranking(measured):
+        marks.setdefault(index, "lowest peak not settled")
+    for index, row in measured.iterrows():
+        peak = (row.get("spreads") or {}).get("peak_pss_bytes")
+        if peak is not None and peak.count > 1 and peak.relative_range > GATE_MEMORY_TOLERANCE:
+            marks.setdefault(index, f"peak past the gate's {GATE_MEMORY_TOLERANCE:.0%}")
+    return marks
+
+
+def _unsettled_ranking(measured) -> list[int]:
+    """Iterating rows of the strategies that keep the accelerator busy whose peak ranges
+    overlap the lowest one's: which is leanest depends on the repeat."""
+    busy = measured[
+        (measured["mode"] == "train") & (measured["accelerator_busy_share"] >= BUSY_LINE)
+    ]["strategy"]
+    rows = measured[(measured["mode"] == "iterate") & measured["strategy"].isin(set(busy))]
+    rows = rows.dropna(subset=["memory_bytes"])
+    if len(rows) < 2:
+        return []
+    ranges = {
+        i: ((r.get("spreads") or {}).get("peak_pss_bytes"), r["memory_bytes"])
+        for i, r in rows.iterrows()
+    }
+    lowest = rows["memory_bytes"].idxmin()
+    low_spread, low_median = ranges[lowest]
+    top = low_spread.high if low_spread is not None else low_median
+    overlap = [
+        i
+        for i, (found, median) in ranges.items()
+        if i != lowest and (found.low if found is not None else median) <= top
+    ]
+    return [lowest, *overlap] if overlap else []
+
+
+def _reasons(table) -> list[str]:
+    """Why each row's repeats differ ('unstable': a measurement in doubt; 'varies': each
+    run measured right, the runs themselves differed)."""
+    lines = []
+    for _, row in table.iterrows():
+        which = f"  {row['mode']} {row['strategy']}"
+        if row["unstable"]:
+            lines.append(f"{which} unstable: {'; '.join(row['unstable'])}")
+        if row["varies"]:
+            lines.append(f"{which} varies: {'; '.join(row['varies'])}")
+    return lines
+
+
+def wide_summary(written: list[Record]) -> str:
+    """The measurements of one invocation, a line each: the median of their repeats with
+    its spread, and why a measurement is unstable; columns nobody measured are left out."""
     table = summary(written)
     fields = [f for f in SUMMARY_FIELDS if table[f].notna().any() or f == "samples_per_s"]
     cells = [[with_spread(row, f, f in RANGED) for f in fields] for _, row in table.iterrows()]

@@ -4,18 +4,61 @@ place that turns a LoadbenchError into a message and an exit code."""
 from __future__ import annotations
 
 import argparse
+import difflib
 import logging
 import os
+import re
 import sys
 import traceback
+from typing import Any, NoReturn
 
 from loadbench.loaders.errors import LoadbenchError
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse's parser, whose usage errors name the flag, what it takes and an example,
+    and suggest the flag meant where one is unknown (exit 2, as argparse's)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)  # --loader is not --loaders: say so
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {explain(self, message)}\n")
+
+
+TAKES = {int: "a whole number", float: "a number"}
+EXAMPLES = {int: "3", float: "0.5"}
+
+
+def explain(parser: argparse.ArgumentParser, message: str) -> str:
+    """argparse's ``message`` with what the flag takes and an example, or the flags
+    closest to an unknown one."""
+    flags = [o for a in parser._actions for o in a.option_strings]
+    if message.startswith("unrecognized arguments:"):
+        unknown = [w for w in message.split(":", 1)[1].split() if w.startswith("-")]
+        near = [m for w in unknown for m in difflib.get_close_matches(w.split("=")[0], flags, 2)]
+        hint = f"; did you mean {' or '.join(dict.fromkeys(near))}?" if near else ""
+        return f"{message}{hint} ({parser.prog} --help lists the flags)"
+    found = re.match(r"argument (\S+): invalid (\w+) value: '(.*)'", message)
+    if not found:
+        return message
+    names = found.group(1).split("/")
+    action = next((a for a in parser._actions if set(a.option_strings) == set(names)), None)
+    if action is None or action.type not in TAKES:
+        return message
+    flag = max(names, key=len)
+    return (
+        f"{flag} takes {TAKES[action.type]}, not {found.group(3)!r}: for example "
+        f"{flag} {action.default if action.default is not None else EXAMPLES[action.type]}"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     from loadbench.cli.commands import COMMANDS
 
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="loadbench",
         description="Compare TensorFlow data-loading strategies: speed, memory, graph size.",
     )
@@ -25,7 +68,21 @@ def build_parser() -> argparse.ArgumentParser:
         command = sub.add_parser(name, help=module.HELP, description=module.HELP)
         module.prepare_parser(command)
         command.set_defaults(handler=module.run)
+        _short_usage(command)
     return parser
+
+
+def _short_usage(parser: argparse.ArgumentParser) -> None:
+    """'loadbench run [options]': the flags are listed once, under their groups."""
+    words = []
+    for action in parser._actions:
+        if action.option_strings:
+            continue
+        word = str(action.metavar or action.dest)
+        words.append(f"{word} ..." if action.nargs in ("+", "*") else word)
+        for child in (action.choices or {}).values() if isinstance(action.choices, dict) else []:
+            _short_usage(child)
+    parser.usage = " ".join(["%(prog)s [options]", *words])
 
 
 def start_server_early(argv: list[str]) -> bool:

@@ -19,6 +19,7 @@ from loadbench.harness.plan import (
     DatasetChoice,
     RunConfig,
 )
+from loadbench.harness.presets import TIERS, Tier
 from loadbench.harness.runner import START_METHODS
 from loadbench.harness.session import (
     RESULTS,
@@ -44,6 +45,8 @@ from loadbench.reports.compare import Tolerances
 from loadbench.reports.units import parse_bytes, parse_percent
 from loadbench.workload import accelerators
 
+DEFAULT_OUT = "loadbench-results"
+
 
 def add_measurement_arguments(parser: argparse.ArgumentParser, sweep: bool = False) -> None:
     """The arguments of what to run, with which pipeline options, under which harness."""
@@ -52,10 +55,17 @@ def add_measurement_arguments(parser: argparse.ArgumentParser, sweep: bool = Fal
     data.add_argument("--cache-dir", type=Path, help="converted files and built-in dataset")
     what = parser.add_argument_group("what to run")
     what.add_argument(
+        "-l",
         "--loaders",
         help="comma-separated names or package.module:Name (default: every registered strategy)",
     )
-    what.add_argument("--mode", choices=(*MODES, "both"), default="both")
+    what.add_argument(
+        "-m",
+        "--mode",
+        choices=(*MODES, "both"),
+        default="both",
+        help="iterate (the pipeline alone), train (through the training step) or both (default)",
+    )
     what.add_argument(
         "--steps",
         type=int,
@@ -106,6 +116,7 @@ def add_measurement_arguments(parser: argparse.ArgumentParser, sweep: bool = Fal
         )
     pipe = parser.add_argument_group("pipeline options")
     pipe.add_argument(
+        "-b",
         "--batch-size",
         type=int,
         help=f"default: {DEFAULT_BATCH['iterate']}; {DEFAULT_BATCH['cpu']} training on the real "
@@ -144,21 +155,21 @@ def add_harness_arguments(
     command's own additions."""
     harness = parser.add_argument_group("harness")
     harness.add_argument(
+        "-r",
         "--repeats",
         type=int,
-        default=repeats,
-        help="runs of each measurement, each in a fresh child; the summary shows their "
-        f"median and spread (default: {repeats})",
+        help="runs of each measurement, each in a fresh child; the table shows their "
+        f"median (default: {repeats})",
     )
+    parser.set_defaults(default_repeats=repeats)
     if ceilings:
         harness.add_argument(
             "--ceilings",
             action=argparse.BooleanOptionalAction,
-            default=True,
             help="also measure the machine's decode and copy ceilings (default: yes; not with "
-            "--preset)",
+            "--fast or --preset)",
         )
-    harness.add_argument("--out", type=Path, default=Path("loadbench-results"))
+    add_out(harness, "records, logs and the report")
     harness.add_argument("--timeout", type=float, default=600, help="seconds per run")
     harness.add_argument(
         "--start-method",
@@ -167,13 +178,45 @@ def add_harness_arguments(
         "TensorFlow but never run it (forkserver, the default), or a new interpreter "
         "(spawn, 3.5 s more a run); default: $LOADBENCH_START_METHOD or forkserver",
     )
-    harness.add_argument("--max-memory", help="kill a run whose process tree passes this, e.g. 4GB")
+    harness.add_argument(
+        "--kill-above",
+        metavar="SIZE",
+        help="kill a run when its whole process tree's memory (summed RSS, TensorFlow's own "
+        "included) passes SIZE, e.g. 4GB; the run is recorded as killed",
+    )
     harness.add_argument("--memray", action="store_true", help="add a memray-tracked run")
     harness.add_argument("--resume", action="store_true", help="skip runs already in OUT")
     harness.add_argument(
         "--no-report", action="store_true", help="do not write OUT/report/index.html at the end"
     )
+    shown = parser.add_argument_group("output")
+    shown.add_argument(
+        "-q", "--quiet", action="store_true", help="no line per run: the verdict and table only"
+    )
+    shown.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="under the table, why each row's repeats differ, and the ceilings' references",
+    )
+    shown.add_argument(
+        "--wide",
+        action="store_true",
+        help="every column with its spread (wider than 120 characters)",
+    )
     return harness
+
+
+def add_out(parser: argparse.ArgumentParser | argparse._ArgumentGroup, what: str) -> None:
+    """``-o/--out DIR``: the one folder a command writes to, the same default everywhere."""
+    parser.add_argument(
+        "-o",
+        "--out",
+        type=Path,
+        metavar="DIR",
+        default=Path(DEFAULT_OUT),
+        help=f"folder for {what} (default: {DEFAULT_OUT})",
+    )
 
 
 def add_service_arguments(parser: argparse.ArgumentParser) -> None:
@@ -221,13 +264,13 @@ def run_config(
         batch_given=args.batch_size is not None,
         steps=args.steps,
         warmup=args.warmup,
-        min_time_s=None if sweep else args.min_time,
+        min_time_s=None if sweep else min_time_of(args),
         time_floor=not sweep,
         width=args.width,
         services=tuple(services) or (None,),
         processing_mode=getattr(args, "processing_mode", PROCESSING_MODES[0]),
-        repeats=args.repeats,
-        ceilings=False if sweep else args.ceilings,
+        repeats=repeats_of(args),
+        ceilings=False if sweep else ceilings_of(args),
         tag_sizes=sweep,
         accelerator=accelerator,
         fed_search=args.fed_search,
@@ -236,16 +279,65 @@ def run_config(
     )
 
 
+def add_tiers(parser: argparse.ArgumentParser) -> None:
+    """``--fast`` and ``--rigorous``: how deep a run looks (``presets.TIERS``); a flag
+    given beside one wins over it."""
+    tiers = parser.add_argument_group("depth").add_mutually_exclusive_group()
+    fast, rigorous = TIERS["fast"], TIERS["rigorous"]
+    tiers.add_argument(
+        "--fast",
+        dest="tier",
+        action="store_const",
+        const="fast",
+        help=f"a first look: {fast.repeats} repeat, runs of {fast.min_time_s:g} s, no ceilings",
+    )
+    tiers.add_argument(
+        "--rigorous",
+        dest="tier",
+        action="store_const",
+        const="rigorous",
+        help=f"{rigorous.repeats} repeats of runs of at least {rigorous.min_time_s:g} s",
+    )
+
+
+def _tier(args: argparse.Namespace) -> Tier | None:
+    name = getattr(args, "tier", None)
+    return TIERS[name] if name else None
+
+
+def repeats_of(args: argparse.Namespace) -> int:
+    """``--repeats`` where given, else the tier's, else the command's default."""
+    if args.repeats is not None:
+        return int(args.repeats)
+    tier = _tier(args)
+    return tier.repeats if tier else int(args.default_repeats)
+
+
+def min_time_of(args: argparse.Namespace) -> float | None:
+    if args.min_time is not None:
+        return float(args.min_time)
+    tier = _tier(args)
+    return tier.min_time_s if tier else None
+
+
+def ceilings_of(args: argparse.Namespace) -> bool:
+    if args.ceilings is not None:
+        return bool(args.ceilings)
+    tier = _tier(args)
+    return tier.ceilings if tier else True
+
+
 def make_harness(args: argparse.Namespace) -> Harness:
     """Where records go and how each child is watched."""
     out = Path(args.out)
     return Harness(
         results=out / RESULTS,
         timeout_s=args.timeout,
-        max_memory_bytes=parse_bytes(args.max_memory, "--max-memory"),
+        max_memory_bytes=parse_bytes(args.kill_above, "--kill-above"),
         memray_dir=out / "memray" if args.memray else None,
         resume=args.resume,
         start_method=args.start_method,
+        quiet=args.quiet,
     )
 
 
@@ -258,7 +350,8 @@ def run_and_report(jobs: list[Job], args: argparse.Namespace) -> int:
     try:
         run_jobs(jobs, harness, done)
     finally:
-        if summary := text.run_summary(records_of(done)):
+        written = records_of(done)
+        if summary := text.run_summary(written, wide=args.wide, verbose=args.verbose):
             print(summary)
     results = harness.results
     if not args.no_report and results and results.is_file():
@@ -273,13 +366,17 @@ def run_and_report(jobs: list[Job], args: argparse.Namespace) -> int:
 def add_tolerances(parser: argparse.ArgumentParser) -> None:
     """The compare tolerances; shared by ``report --baseline`` and ``compare``."""
     gate = parser.add_argument_group("regression tolerances")
-    gate.add_argument("--memory-tolerance", default="10%", help="peak memory (default 10%%)")
+    gate.add_argument(
+        "--memory-tolerance", default="10%", help="the peak above the baseline (default 10%%)"
+    )
     gate.add_argument("--graph-tolerance", default="1%", help="graph bytes (default 1%%)")
     gate.add_argument("--throughput-tolerance", default="25%", help="samples/s (default 25%%)")
     gate.add_argument(
         "--memory-floor",
         default="0",
-        help="memory changes smaller than this never fail, e.g. 16MB (default 0)",
+        metavar="SIZE",
+        help="changes of the peak above the baseline smaller than SIZE never fail, e.g. 16MB "
+        "(default 0)",
     )
     gate.add_argument(
         "--alpha",

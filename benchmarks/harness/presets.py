@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
-from loadbench.harness.plan import RunConfig
+from loadbench.harness.plan import DEFAULT_REPEATS, RunConfig
 from loadbench.loaders.errors import OptionsError
 from loadbench.loaders.options import AUTOTUNE, CacheMode, PipelineOptions
 
@@ -22,6 +22,27 @@ SEED_RUNS: tuple[tuple[str, CacheMode, str], ...] = (
     ("files", "none", "device"),  # graph-native decoding, no cache
     ("fixed_length", "none", "device"),  # decoded once to a raw file, no cache
 )
+
+
+@dataclass(frozen=True)
+class Tier:
+    """How deep a run looks, as pyperf's --fast and --rigorous: repeats of each
+    measurement, the time its measured batches span at least, and whether the machine's
+    ceilings are measured beside the strategies."""
+
+    repeats: int
+    min_time_s: float | None  # None: the mode's default (plan.DEFAULT_MIN_TIME)
+    ceilings: bool
+
+
+TIERS = {
+    # A first look: one repeat of short runs, no ceilings (under a minute on 2 cores with
+    # the dataset made: docs/trust.md).
+    "fast": Tier(repeats=1, min_time_s=0.25, ceilings=False),
+    "default": Tier(repeats=DEFAULT_REPEATS, min_time_s=None, ceilings=True),
+    # Numbers to publish: more repeats of longer runs, so peaks settle and medians steady.
+    "rigorous": Tier(repeats=5, min_time_s=3.0, ceilings=True),
+}
 
 
 def seed(config: RunConfig, epochs: int, batch_size: int | None) -> RunConfig:

@@ -22,7 +22,9 @@ HELP = "make a synthetic dataset, or validate one on disk"
 def prepare_parser(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="data_command", required=True, metavar="ACTION")
     synth = sub.add_parser("synth", help="write a synthetic change-detection dataset")
-    synth.add_argument("--out", type=Path, required=True, help="directory to write")
+    synth.add_argument(
+        "-o", "--out", type=Path, metavar="DIR", required=True, help="folder to write it to"
+    )
     synth.add_argument("--pairs", type=int, required=True, help="number of image pairs")
     synth.add_argument("--size", type=int, required=True, help="image side in pixels")
     synth.add_argument(
@@ -31,10 +33,14 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
         help="fractions per split (default: %(default)s)",
     )
     synth.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    synth.add_argument("--workers", type=int, default=None, help="processes (default: CPUs)")
+    synth.add_argument(
+        "-j", "--jobs", type=int, default=None, help="images written at once (default: CPUs)"
+    )
     check = sub.add_parser("check", help="validate a dataset and print its size per split")
     check.add_argument("root", type=Path, metavar="DIR")
-    check.add_argument("--workers", type=int, default=None, help="threads (default: CPUs)")
+    check.add_argument(
+        "-j", "--jobs", type=int, default=None, help="images read at once (default: CPUs)"
+    )
     check.add_argument(
         "--folders",
         metavar="BEFORE,AFTER,MASK",
@@ -48,12 +54,12 @@ def run(args: argparse.Namespace) -> int:
         params = SynthParams(
             pairs=args.pairs, size=args.size, splits=parse_splits(args.splits), seed=args.seed
         )
-        counts = synthesize(args.out, params, workers=args.workers)
+        counts = synthesize(args.out, params, workers=args.jobs)
         listed = ", ".join(f"{name} {count}" for name, count in counts.items())
         print(f"wrote {params.pairs} pairs of {params.size}x{params.size} to {args.out} ({listed})")
         return 0
     folders = parse_folders(args.folders) if args.folders else None
-    return _check(args.root, args.workers, folders)
+    return _check(args.root, args.jobs, folders)
 
 
 def _check(root: Path, workers: int | None, folders: tuple[str, str, str] | None) -> int:

@@ -35,7 +35,8 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--kwargs", default="{}", help="FUNCTION's keyword arguments, as JSON")
     parser.add_argument(
-        "--batch",
+        "-b",
+        "--batch-size",
         type=int,
         help="the dataset yields single samples: batch them by N (default: its elements "
         "are batches, samples counted along the first dimension)",
@@ -100,11 +101,11 @@ def _config(args: argparse.Namespace) -> ProfileConfig:
         steps=args.steps,
         warmup=args.warmup,
         min_time_s=args.min_time,
-        batch=args.batch,
+        batch=args.batch_size,
         model=args.model,
         accelerator=accelerators.choose(None, args.step_time),
         fed_search=args.fed_search,
         service=services[0] if services else None,
-        repeats=args.repeats,
+        repeats=common.repeats_of(args),
         out=Path(args.out),
     )

@@ -61,7 +61,7 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--cache-dir", type=Path, help="converted files and built-in dataset")
-    parser.add_argument("--out", type=Path, default=Path("loadbench-limit"))
+    common.add_out(parser, "the limit records and the report")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per path")
     parser.add_argument(
         "--no-report", action="store_true", help="do not write OUT/report/index.html at the end"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from loadbench.cli.common import add_tolerances, tolerances
+from loadbench.cli.common import add_out, add_tolerances, tolerances
 from loadbench.reports.jsonl import is_limit_file, read_limits
 from loadbench.reports.units import parse_bytes
 
@@ -19,16 +19,19 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
         type=Path,
         help="loadbench JSON Lines files (run, sweep, prove-limit) and/or pytest-benchmark JSON",
     )
-    parser.add_argument("--out", type=Path, default=Path("loadbench-report"), help="folder")
+    add_out(parser, "the report, written to OUT/report/index.html")
     parser.add_argument("--baseline", type=Path, help="also compare against this results file")
     parser.add_argument(
         "--memory-budget",
-        help="answer 'fastest within this much memory', e.g. 2GB (default: twice the lowest peak)",
+        metavar="SIZE",
+        help="answer 'fastest within SIZE': bounds the peak above the baseline that the tables "
+        "report, e.g. 2GB (default: twice the lowest peak)",
     )
     parser.add_argument(
         "--ram",
-        help="RAM that memory growth is held against, e.g. 64GB (default: the measuring "
-        "machine's, from the records)",
+        metavar="SIZE",
+        help="your training machine's RAM, that growth with the data is held against, e.g. "
+        "64GB (default: the measuring machine's, from the records)",
     )
     add_tolerances(parser)
 
@@ -47,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         comparison = compare(load([args.baseline]), records, tolerances(args))
     path = write_report(
         records,
-        args.out,
+        Path(args.out) / "report",
         sources=[str(p) for p in args.results],
         comparison=comparison,
         baseline_name=str(args.baseline) if args.baseline else None,

@@ -24,7 +24,13 @@ HELP = "measure every strategy on a dataset (the built-in synthetic one by defau
 
 def prepare_parser(parser: argparse.ArgumentParser) -> None:
     data = parser.add_argument_group("dataset")
-    data.add_argument("--data", type=Path, help="dataset root (default: built-in synthetic)")
+    data.add_argument(
+        "-d",
+        "--data",
+        type=Path,
+        metavar="DIR",
+        help="your dataset's root (default: the built-in synthetic one)",
+    )
     data.add_argument("--split", default="train", help="split to read (default: train)")
     data.add_argument(
         "--folders",
@@ -38,6 +44,7 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
         help=f"built-in dataset pairs (default: {DEFAULT_PAIRS}; "
         f"{presets.SEED_PAIRS} with --preset seed)",
     )
+    common.add_tiers(parser)
     common.add_measurement_arguments(parser)
     preset = parser.add_argument_group("preset")
     preset.add_argument(

@@ -25,11 +25,19 @@ DEFAULT_SIZES = "250,500,1000,2000"
 
 
 def prepare_parser(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--pairs", default=DEFAULT_SIZES, help="comma-separated built-in sizes")
+    parser.add_argument(
+        "--pair-counts",
+        default=DEFAULT_SIZES,
+        metavar="N,N,...",
+        help=f"the built-in dataset's sizes, in pairs, comma-separated (default: {DEFAULT_SIZES})",
+    )
     common.add_measurement_arguments(parser, sweep=True)
     parser.set_defaults(mode="iterate")  # memory against size is the pipeline's question
     parser.add_argument(
-        "--ram", help="RAM of your training machine, e.g. 64GB (default: this machine's)"
+        "--ram",
+        metavar="SIZE",
+        help="your training machine's RAM, that growth with the data is held against, e.g. "
+        "64GB (default: this machine's)",
     )
 
 
@@ -37,14 +45,16 @@ def parse_sizes(text: str) -> list[int]:
     try:
         sizes = sorted({int(part) for part in text.split(",") if part.strip()})
     except ValueError:
-        raise OptionsError(f"--pairs {text!r}: expected counts such as 250,500,1000") from None
+        raise OptionsError(
+            f"--pair-counts {text!r}: expected counts such as 250,500,1000"
+        ) from None
     if len(sizes) < 2 or sizes[0] < 1:
-        raise OptionsError(f"--pairs {text!r}: give at least two sizes, each 1 or more")
+        raise OptionsError(f"--pair-counts {text!r}: give at least two sizes, each 1 or more")
     return sizes
 
 
 def run(args: argparse.Namespace) -> int:
-    sizes = parse_sizes(args.pairs)
+    sizes = parse_sizes(args.pair_counts)
     ram = parse_bytes(args.ram, "--ram") or psutil.virtual_memory().total
     cache_root = common.cache_root(args)
     largest = builtin_dataset(cache_root, sizes[-1], args.size)

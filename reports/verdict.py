@@ -1,0 +1,212 @@
+"""The answer a user came for, computed from records: which strategies keep the
+accelerator at least 90% busy, the one among them with the lowest peak memory, and what
+to avoid and why. A pure function of records; the terminal and the HTML only lay out
+its lines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from loadbench.reports.accelerator import display_name
+from loadbench.reports.records import PROTOBUF_LIMIT_BYTES, Record
+from loadbench.reports.summary import summary
+from loadbench.reports.units import format_bytes
+
+# MLPerf Storage's line: a pipeline keeps an accelerator busy when its utilisation (AU,
+# compute over wall time of the measured steps) is at least this.
+BUSY_LINE = 0.90
+# A dataset graph or a held split this many times the dataset at hand is too far off
+# to be worth a line: it is said only where it is reached within this factor.
+NEAR_FACTOR = 1_000
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The verdict's lines: the headline, the strategies that pass, the pick, and what
+    to avoid (each with its reason)."""
+
+    headline: str
+    passing: str
+    pick: str
+    avoid: tuple[str, ...]
+
+    def lines(self) -> list[str]:
+        return [self.headline, *(f"  {line}" for line in (self.passing, self.pick, *self.avoid))]
+
+
+def verdict(records: list[Record]) -> Verdict | None:
+    """The verdict of a run's records, or None where no strategy ran (ceilings alone, or
+    nothing)."""
+    measured = [r for r in records if r.role == "strategy"]
+    if not measured:
+        return None
+    table = summary(measured)
+    trained = table[(table["mode"] == "train") & table["accelerator_busy_share"].notna()]
+    iterated = table[table["mode"] == "iterate"]
+    memory = _memory_by_strategy(table)
+    avoid = [*_starving(trained), *_graphs(iterated), *_holding(measured, iterated)]
+    failed = table[table["status"] != "ok"]
+    avoid += [
+        f"avoid {row['strategy']} ({row['mode']}): {row['status']}: {_first(row['error'])}"
+        for _, row in failed.iterrows()
+    ]
+    headline = _headline(measured, trained)
+    if trained.empty:
+        return Verdict(
+            headline=headline,
+            passing="no training runs, so no accelerator to judge against: run with "
+            "--mode both (the default) for which strategies keep it busy",
+            pick=_leanest(memory, list(memory.index)),
+            avoid=tuple(_unique(avoid)),
+        )
+    busy = trained[trained["accelerator_busy_share"] >= BUSY_LINE]
+    names = list(dict.fromkeys(busy["strategy"]))
+    total = trained["strategy"].nunique()
+    if names:
+        passing = (
+            f"{len(names)} of {total} strategies keep it at least {BUSY_LINE:.0%} busy: "
+            + ", ".join(names)
+        )
+        pick = _leanest(memory, names, trained)
+    else:
+        passing = f"none of {total} strategies keeps it {BUSY_LINE:.0%} busy"
+        best = trained.loc[trained["accelerator_busy_share"].idxmax()]
+        pick = (
+            f"closest: {best['strategy']}, busy {best['accelerator_busy_share']:.0%}; "
+            "loadbench profile your own pipeline, or a slower accelerator (--accelerator)"
+        )
+    return Verdict(headline=headline, passing=passing, pick=pick, avoid=tuple(_unique(avoid)))
+
+
+def _headline(measured: list[Record], trained: pd.DataFrame) -> str:
+    data = measured[0].dataset
+    env = measured[0].env
+    pairs, size = data.get("pairs"), data.get("image_size")
+    per_sample = data.get("bytes_per_sample")
+    if pairs and size:
+        what = f"{pairs:,} pairs of {size[1]}x{size[0]}"
+        if per_sample:
+            what += f" ({format_bytes(pairs * per_sample)})"
+    else:
+        what = str(data.get("pipeline") or data.get("root") or "the dataset")
+    machine = f"{env.get('cpu_count') or '?'} CPUs, {format_bytes(env.get('ram_bytes'))} RAM"
+    machine += f", {env['gpu']}" if env.get("gpu") else ", no GPU"
+    against = ""
+    if not trained.empty:
+        name = (
+            str(trained["accelerator"].dropna().iloc[-1])
+            if trained["accelerator"].notna().any()
+            else "?"
+        )
+        step = trained["accelerator_step_s"].dropna()
+        against = f"; {'an emulated ' if _emulated(trained) else ''}{display_name(name)}"
+        if len(step):
+            against += f" ({step.median() * 1e3:.1f} ms a step)"
+    return f"verdict: {what}; {machine}{against}"
+
+
+def _emulated(trained: pd.DataFrame) -> bool:
+    sources = trained["accelerator_source"].dropna()
+    return bool(len(sources)) and str(sources.iloc[-1]) != "real"
+
+
+def _memory_by_strategy(table: pd.DataFrame) -> pd.Series:
+    """Each strategy's peak memory above the baseline, iterating where it was measured
+    (the loader's own), else training."""
+    found: dict[str, float] = {}
+    for mode in ("train", "iterate"):  # iterate last: it wins
+        ok = table[(table["mode"] == mode) & (table["status"] == "ok")]
+        for _, row in ok.dropna(subset=["memory_bytes"]).iterrows():
+            found[row["strategy"]] = float(row["memory_bytes"])
+    return pd.Series(found, dtype=float)
+
+
+def _leanest(memory: pd.Series, names: list[str], trained: pd.DataFrame | None = None) -> str:
+    known = memory[memory.index.isin(names)]
+    if known.empty:
+        return "no peak memory measured among them"
+    name = str(known.idxmin())
+    said = f"use {name}: the lowest peak memory among them, {format_bytes(known.min())}"
+    if trained is not None:
+        row = trained[trained["strategy"] == name].iloc[0]
+        said += f" (busy {row['accelerator_busy_share']:.0%}"
+        fed = row.get("accelerators_fed")
+        if fed is not None and fed == fed:
+            said += f", feeds {fed:.0f} such accelerator{'' if fed == 1 else 's'}"
+        busy = (row.get("spreads") or {}).get("accelerator_busy_share")
+        if busy is not None and busy.count > 1 and busy.low < BUSY_LINE:
+            said += f"; {busy.low:.0%} in its worst repeat"
+        said += ")"
+    return said
+
+
+def _starving(trained: pd.DataFrame) -> list[str]:
+    low = trained[trained["accelerator_busy_share"] < BUSY_LINE]
+    low = low.sort_values("accelerator_busy_share")
+    return [
+        f"avoid {row['strategy']}: starves it, busy {row['accelerator_busy_share']:.0%}"
+        for _, row in low.iterrows()
+    ]
+
+
+def _graphs(iterated: pd.DataFrame) -> list[str]:
+    """Strategies whose dataset graph holds the data: where it passes 2 GiB."""
+    lines = []
+    for _, row in iterated.dropna(subset=["dataset_graph_bytes"]).iterrows():
+        graph, pairs = float(row["dataset_graph_bytes"]), row.get("pairs")
+        if row.get("graph_over_limit"):
+            lines.append(f"avoid {row['strategy']}: its dataset graph passes 2 GiB already")
+            continue
+        if not pairs or graph <= 0:
+            continue
+        at = PROTOBUF_LIMIT_BYTES / graph * float(pairs)
+        if at <= pairs * NEAR_FACTOR and graph > 0.01 * PROTOBUF_LIMIT_BYTES:
+            lines.append(
+                f"avoid {row['strategy']} for more data: its graph holds the data "
+                f"({format_bytes(graph)} here), past 2 GiB at about {_round(at)} pairs"
+            )
+    return lines
+
+
+def _holding(measured: list[Record], iterated: pd.DataFrame) -> list[str]:
+    """Strategies (or options) that hold the split in memory: where their peak, growing
+    with the data, fills this machine's RAM."""
+    lines = []
+    holds = {
+        r.strategy
+        for r in measured
+        if r.mode == "iterate"
+        and ((r.memory_profile or {}).get("split_copies") or r.options.get("cache") == "memory")
+    }
+    ram = max((r.env.get("ram_bytes") or 0 for r in measured), default=0)
+    for _, row in iterated[iterated["strategy"].isin(holds)].iterrows():
+        peak, pairs = row.get("memory_bytes"), row.get("pairs")
+        if not ram or not pairs or peak is None or peak != peak or peak <= 0:
+            continue
+        at = ram / float(peak) * float(pairs)
+        what = (
+            "an in-memory cache" if "cache=memory" in str(row["options"]) else "it holds the split"
+        )
+        lines.append(
+            f"avoid {row['strategy']} for more data: {what} ({format_bytes(peak)} here); "
+            f"{format_bytes(ram)} of RAM full at about {_round(at)} pairs"
+        )
+    return lines
+
+
+def _round(pairs: float) -> str:
+    """About N pairs, to two significant figures: 4,700, 68,000."""
+    if pairs < 100:
+        return f"{pairs:,.0f}"
+    digits = len(str(int(pairs))) - 2
+    return f"{round(pairs, -digits):,.0f}"
+
+
+def _first(error: object) -> str:
+    return str(error or "").strip().splitlines()[0][:100] if error else "no error recorded"
+
+
+def _unique(lines: list[str]) -> list[str]:
+    return list(dict.fromkeys(lines))
