@@ -49,7 +49,7 @@ def loadbench_profile(request: pytest.FixtureRequest, tmp_path: Any) -> Callable
     """``loadbench_profile(make_dataset, steps=20, ...)``: the run's ``Record``.
 
     Keywords: steps, warmup (batches excluded first, default 3), min_time_s (default 0:
-    exactly ``steps``), kwargs (make_dataset's keyword arguments), batch (batch an
+    exactly ``steps``), kwargs (make_dataset's keyword arguments), batch_size (batch an
     unbatched dataset by N), model (a function returning a compiled keras.Model: each
     batch through its train_step), step_time_s (an emulated accelerator's step),
     timeout_s. A run that does not end ok fails the test with its error.
@@ -63,7 +63,7 @@ def loadbench_profile(request: pytest.FixtureRequest, tmp_path: Any) -> Callable
         warmup: int = 3,
         min_time_s: float = 0.0,
         kwargs: dict[str, Any] | None = None,
-        batch: int | None = None,
+        batch_size: int | None = None,
         model: Callable[..., Any] | str | None = None,
         step_time_s: float | None = None,
         timeout_s: float = 600.0,
@@ -75,7 +75,7 @@ def loadbench_profile(request: pytest.FixtureRequest, tmp_path: Any) -> Callable
                 warmup=warmup,
                 min_time_s=min_time_s,
                 kwargs=kwargs,
-                batch_size=batch,
+                batch_size=batch_size,
                 model=model,
                 step_time_s=step_time_s,
                 accelerator=None,

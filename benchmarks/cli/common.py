@@ -182,7 +182,7 @@ def add_harness_arguments(
         "--kill-above",
         metavar="SIZE",
         help="kill a run when its whole process tree's memory (summed RSS, TensorFlow's own "
-        "included) passes SIZE, e.g. 4GB; the run is recorded as killed",
+        "included) passes SIZE, e.g. 4GB; the run is recorded as over_budget",
     )
     harness.add_argument("--memray", action="store_true", help="add a memray-tracked run")
     harness.add_argument("--resume", action="store_true", help="skip runs already in OUT")

@@ -10,6 +10,7 @@ from loadbench.cli.commands import (
     prove_limit,
     report,
     run,
+    schema,
     sweep,
 )
 from loadbench.cli.commands import list as list_command
@@ -24,4 +25,5 @@ COMMANDS = {
     "compare": compare,
     "data": data,
     "list": list_command,
+    "schema": schema,
 }
