@@ -50,10 +50,10 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--min-time",
         type=float,
-        default=DEFAULT_MIN_TIME_S,
         help="after --steps, go on until the measured batches span this many seconds "
-        "(default: %(default)g; 0: exactly --steps)",
+        f"(default: {DEFAULT_MIN_TIME_S:g}; 0: exactly --steps)",
     )
+    common.add_tiers(parser)
     train = parser.add_argument_group("training")
     train.add_argument(
         "--model",
@@ -85,6 +85,11 @@ def run(args: argparse.Namespace) -> int:
     return common.run_and_report(profile_jobs(_config(args)), args)
 
 
+def _min_time(args: argparse.Namespace) -> float:
+    found = common.min_time_of(args)
+    return DEFAULT_MIN_TIME_S if found is None else found
+
+
 def _config(args: argparse.Namespace) -> ProfileConfig:
     try:
         kwargs = json.loads(args.kwargs)
@@ -100,7 +105,7 @@ def _config(args: argparse.Namespace) -> ProfileConfig:
         kwargs=kwargs,
         steps=args.steps,
         warmup=args.warmup,
-        min_time_s=args.min_time,
+        min_time_s=_min_time(args),
         batch=args.batch_size,
         model=args.model,
         accelerator=accelerators.choose(None, args.step_time),
