@@ -11,9 +11,8 @@ import base64
 import pandas as pd
 
 from loadbench.reports import figures
-from loadbench.reports.html_summary import number
+from loadbench.reports.html_summary import number, ranged
 from loadbench.reports.metrics import BY_FIELD
-from loadbench.reports.summary import with_spread
 from loadbench.reports.units import format_bytes, format_share
 
 # The TF Profiler's input-pipeline analyser: under 5% of step time waiting for input is
@@ -105,8 +104,8 @@ def _row(row: pd.Series, name: str) -> dict:
     return {
         "strategy": name,
         "status": row["status"],
-        "rate": with_spread(row, "samples_per_s"),
-        "busy": with_spread(row, "accelerator_busy_share"),
+        "rate": ranged(row, "samples_per_s"),
+        "busy": ranged(row, "accelerator_busy_share"),
         "waits": format_share(waits),
         "band": band(waits),
         "fed": fed_text,
@@ -135,8 +134,8 @@ def normalization(table: pd.DataFrame) -> dict | None:
             {
                 "strategy": device["strategy"],
                 "mode": device["mode"],
-                "device_rate": with_spread(device, "samples_per_s"),
-                "host_rate": with_spread(host, "samples_per_s"),
+                "device_rate": ranged(device, "samples_per_s"),
+                "host_rate": ranged(host, "samples_per_s"),
                 "ratio": f"{rate_d / rate_h:.2f}x" if rate_d and rate_h else "n/a",
                 "device_memory": format_bytes(number(device["memory_bytes"])),
                 "host_memory": format_bytes(number(host["memory_bytes"])),

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
 import jinja2
+from markupsafe import Markup, escape
 
 from loadbench.loaders.files import atomic_write
 from loadbench.reports import accelerator, data_service, html_summary, scaling, seed, tables
@@ -22,6 +24,7 @@ from loadbench.reports.metrics import BY_FIELD
 from loadbench.reports.records import LIMIT_PATHS, PROTOBUF_LIMIT_BYTES, LimitRecord, Record
 from loadbench.reports.summary import UNSTABLE_HINT, VARIES_HINT, advice, summary
 from loadbench.reports.units import format_bytes
+from loadbench.reports.verdict import verdict
 
 NEAR = 100  # a break point within 100x the largest dataset measured is highlighted
 
@@ -47,6 +50,7 @@ def write_report(
     by_row = html_summary.by_row(records)
     context = {
         "runs": len(records),
+        "verdict": _verdict(records),
         "sources": sources,
         "written_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "advice": advice(table, memory_budget_bytes) if records else [],
@@ -71,6 +75,8 @@ def write_report(
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
+    environment.filters["unbroken"] = _unbroken
+    environment.filters["breakable"] = _breakable
     html = environment.get_template("report.html").render(**context)
     path = out / "index.html"
     atomic_write(path, html)
@@ -101,14 +107,39 @@ def _scaling(records: list[Record], ram_bytes: int | None) -> dict | None:
     }
 
 
+def _verdict(records: list[Record]) -> dict | None:
+    """The verdict's lines as the terminal prints them (``Verdict.lines``): the headline,
+    then the rest, each with its kind: which pass, the pick, or what to avoid."""
+    found = verdict(records)
+    if found is None:
+        return None
+    headline, *rest = found.lines()
+    said = [line.removeprefix("  ") for line in rest]
+    kinds = {found.passing: "passing", found.pick: "pick"}
+    return {
+        "headline": headline,
+        "lines": [
+            {"text": line, "kind": "avoid" if line in found.avoid else kinds.get(line, "")}
+            for line in said
+        ],
+    }
+
+
 def _model(records: list[Record]) -> dict | None:
-    """Predicted against measured peak for every run the memory model applies to."""
+    """Predicted against measured peak for every measurement the memory model applies
+    to; the options all its rows share are said once, above the table."""
     rows = tables.model_rows(records)
     if not rows:
         return None
     worst = max(rows, key=lambda row: abs(row.error_fraction))
+    parts = [row.options.split() for row in rows]
+    shared = [part for part in parts[0] if all(part in others for others in parts[1:])]
     return {
-        "rows": [asdict(row) for row in rows],
+        "rows": [
+            {**asdict(row), "own_options": " ".join(p for p in mine if p not in shared)}
+            for row, mine in zip(rows, parts, strict=True)
+        ],
+        "options": " ".join(shared),
         "tolerance": f"{model.TOLERANCE:.0%}",
         "within": sum(row.within for row in rows),
         "count": len(rows),
@@ -205,6 +236,18 @@ def _comparison(comparison: Comparison, baseline_name: str | None) -> dict:
         "baseline": baseline_name or "",
         "throughput_note": note,
     }
+
+
+def _unbroken(text: str) -> str:
+    """Text whose number and unit (and 'CV' and its figure) are joined by non-breaking
+    spaces: a range or a list of terms wraps between its parts ('(913.7 MB-' / '1.1
+    GB)'), never between '913.7' and 'MB'."""
+    return re.sub(r"(?<=\d) (?=[^\d\s(])|(?<=\bCV) ", "\u00a0", text)
+
+
+def _breakable(name: str) -> Markup:
+    """A strategy's name that may wrap after a '.' or ':' of a user's MODULE:FUNCTION."""
+    return Markup(re.sub(r"([.:])", r"\1<wbr>", str(escape(name))))
 
 
 def _this_machines_ram() -> int:

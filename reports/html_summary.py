@@ -14,7 +14,7 @@ from loadbench.reports import figures
 from loadbench.reports.load import frame
 from loadbench.reports.metrics import BY_FIELD, SUMMARY_FIELDS
 from loadbench.reports.records import Record, measured_on
-from loadbench.reports.summary import GROUP, best, with_spread
+from loadbench.reports.summary import GROUP, best, median_and_range
 from loadbench.reports.units import format_bytes
 
 SECTION = ["dataset", "split", "pairs", "image_size", "mode", "options"]
@@ -37,8 +37,14 @@ def sections(table: pd.DataFrame, out: Path) -> list[dict]:
             _row(row, [_cell(row, f, marks.get((index, f), False), out) for f in fields])
             for index, row in group.iterrows()
         ]
-        title = f"{mode}: {measured_on(dataset, split, pairs, size)}; {options}"
-        sections.append({"title": title, "columns": [BY_FIELD[f] for f in fields], "rows": rows})
+        sections.append(
+            {
+                "options": options,
+                "measured_on": f"{mode}: {measured_on(dataset, split, pairs, size)}",
+                "columns": [BY_FIELD[f] for f in fields],
+                "rows": rows,
+            }
+        )
     return sections
 
 
@@ -69,31 +75,22 @@ def _row(row: pd.Series, cells: list[dict]) -> dict:
 
 def _cell(row: pd.Series, field: str, marked: bool, out: Path) -> dict:
     """The median of a figure, its range over the repeats, and what qualifies it."""
-    text, spread = _texts(row, field)
-    cell = {"text": text, "spread": spread, "note": "", "best": marked, "link": None}
+    cell = {**ranged(row, field), "note": "", "best": marked, "link": None}
     if field == "dataset_graph_bytes" and row["graph_over_limit"]:
         cell["note"] = "(over 2 GiB: estimated)"
     if field == "memray_peak_bytes":
         if isinstance(row["memray_flamegraph"], str):
             cell["link"] = _relative(row["memray_flamegraph"], out)
-        if text != "n/a" and (number(row["processes"]) or 0) > 1:
+        if cell["text"] != "n/a" and (number(row["processes"]) or 0) > 1:
             cell["note"] = "(main process only)"
     return cell
 
 
-def _texts(row: pd.Series, field: str) -> tuple[str, str]:
-    """('1,733 samples/s', '(1,650-1,801, CV 4%)'): a row's median and its range over
-    the ok repeats ('' with fewer than two, '(all 3 equal)' where they agree)."""
-    text = with_spread(row, field, ranged=False)
-    found = (row.get("spreads") or {}).get(field)
-    if found is not None and found.count > 1 and found.low == found.high:
-        return text, f"(all {found.count} equal)"
-    return text, with_spread(row, field).removeprefix(text).strip()
-
-
-def _ranged(row: pd.Series, field: str) -> str:
-    """'1,733 samples/s (1,650-1,801, CV 4%)': a row's median with its range, in one line."""
-    return " ".join(t for t in _texts(row, field) if t)
+def ranged(row: pd.Series | dict, field: str) -> dict:
+    """{'text': '1,733 samples/s', 'spread': '(1,650-1,801, CV 4%)'}: a row's median and
+    its range over the ok repeats, apart, for the template to set the range under it."""
+    text, spread = median_and_range(row, field)
+    return {"text": text, "spread": spread}
 
 
 def number(value: float | int | None) -> float | None:
@@ -150,8 +147,8 @@ def processes(table: pd.DataFrame, by_row: dict[tuple, list[Record]]) -> dict | 
                 "strategy": name,
                 "mode": row["mode"],
                 "processes": int(row["processes"]),
-                "pss": _ranged(row, "peak_pss_bytes"),
-                "rss": _ranged(row, "peak_rss_bytes"),
+                "pss": ranged(row, "peak_pss_bytes"),
+                "rss": ranged(row, "peak_rss_bytes"),
                 "members": members,
             }
         )
@@ -167,7 +164,7 @@ def ceilings(table: pd.DataFrame, by_row: dict[tuple, list[Record]]) -> dict | N
         {
             "name": row["strategy"],
             "dataset": _dataset(row),
-            "rate": _ranged(row, "samples_per_s"),
+            "rate": ranged(row, "samples_per_s"),
             "status": row["status"],
             "what": CEILING_WHAT.get(row["strategy"], ""),
         }
@@ -185,9 +182,9 @@ def ceilings(table: pd.DataFrame, by_row: dict[tuple, list[Record]]) -> dict | N
             {
                 "strategy": name,
                 "dataset": _dataset(row),
-                "rate": _ranged(row, "samples_per_s"),
+                "rate": ranged(row, "samples_per_s"),
                 "ceiling": applies[-1] if applies else "?",
-                "fraction": _ranged(row, "ceiling_fraction"),
+                "fraction": ranged(row, "ceiling_fraction"),
             }
         )
     several = len({c["dataset"] for c in ceilings} | {r["dataset"] for r in rows}) > 1

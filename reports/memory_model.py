@@ -106,8 +106,9 @@ def largest_terms(terms: dict[str, int], count: int = 3) -> str:
 
 def table(records: list[Record]) -> pd.DataFrame:
     """Predicted against measured for every ok run the model applies to, one row each:
-    strategy, pairs, dataset_bytes, options, measured, predicted, error (a fraction of
-    the measured peak), within (|error| <= 25%), terms, why.
+    strategy, mode, key (the same for every repeat of a measurement), pairs,
+    dataset_bytes, options, measured, predicted, error (a fraction of the measured peak),
+    within (|error| <= 25%), terms, why.
 
     Measured is the tree's peak RSS, or its peak PSS where the tree had several processes
     (forked workers share their parent's pages, which summed RSS counts once per worker).
@@ -124,6 +125,8 @@ def table(records: list[Record]) -> pd.DataFrame:
         rows.append(
             {
                 "strategy": record.strategy,
+                "mode": record.mode,
+                "key": record.key(),
                 "pairs": record.dataset.get("pairs"),
                 "image_size": "x".join(map(str, reversed(record.dataset.get("image_size", [])))),
                 "dataset_bytes": record.dataset["pairs"] * record.dataset["bytes_per_sample"],

@@ -38,6 +38,8 @@ class Metric:
     tolerance: which ``compare`` tolerance applies ("memory", "graph", "throughput"), or
         None when compare does not judge it.
     derived: the reader computes it from several records (``loadbench.reports.load.frame``).
+    short: a narrower heading for the report's tables, where the label has a long word
+        ('' : the label itself); the label and ``covers`` go in the heading's tooltip.
     """
 
     field: str
@@ -48,9 +50,14 @@ class Metric:
     tolerance: Literal["memory", "graph", "throughput"] | None = None
     covers: str = ""
     derived: bool = False  # computed by the reader from several records, never stored
+    short: str = ""
 
     def format(self, value: float | None) -> str:
         return FORMATTERS[self.unit](value)
+
+    @property
+    def heading(self) -> str:
+        return self.short or self.label
 
 
 METRICS: tuple[Metric, ...] = (
@@ -111,6 +118,7 @@ METRICS: tuple[Metric, ...] = (
         role="inform",
         covers="training: the most accelerators of the run's kind its pipeline keeps at "
         "AU >= 90%, found by measuring each candidate count",
+        short="fed",
     ),
     Metric(
         field="input_bound_share",

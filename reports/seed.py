@@ -49,14 +49,14 @@ def _absolute(record: Record) -> int | None:
     return record.baseline_rss_bytes + record.peak_rss_bytes
 
 
-def _median(values: list[int | float | None]) -> str | None:
-    """The median of the known values and their range, in bytes; None where none is."""
+def _median(values: list[int | float | None]) -> dict[str, str]:
+    """The median of the known values and, apart, their range, in bytes: {'text': '784.0
+    MB', 'spread': '(780.0 MB-790.0 MB)'}; '-' where none is known."""
     known = sorted(v for v in values if v is not None)
     if not known:
-        return None
-    middle = format_bytes(statistics.median(known))
-    spread = f" ({format_bytes(known[0])}-{format_bytes(known[-1])})" if len(known) > 1 else ""
-    return middle + spread
+        return {"text": "-", "spread": ""}
+    spread = f"({format_bytes(known[0])}-{format_bytes(known[-1])})" if len(known) > 1 else ""
+    return {"text": format_bytes(statistics.median(known)), "spread": spread}
 
 
 def _row(name: str, repeats: list[Record]) -> dict:
@@ -71,9 +71,9 @@ def _row(name: str, repeats: list[Record]) -> dict:
         "samples_per_s": BY_FIELD["samples_per_s"].format(statistics.median(rates))
         if rates
         else "-",
-        "peak": _median([r.peak_rss_bytes for r in ok]) or "-",
-        "absolute": _median([_absolute(r) for r in ok]) or "-",
-        "held": _median([scaling.held_after_first_epoch(r) for r in ok]) or "-",
+        "peak": _median([r.peak_rss_bytes for r in ok]),
+        "absolute": _median([_absolute(r) for r in ok]),
+        "held": _median([scaling.held_after_first_epoch(r) for r in ok]),
         "predicted": "-" if here is None else format_bytes(here.peak_bytes),
         "story": "-" if story is None else format_bytes(story.peak_bytes),
         "story_terms": "" if story is None else model.largest_terms(story.terms, 2),

@@ -202,6 +202,17 @@ def with_spread(row: pd.Series | dict, field: str, ranged: bool = True) -> str:
     return f"{text} ({low}-{high}{cv})"
 
 
+def median_and_range(row: pd.Series | dict, field: str) -> tuple[str, str]:
+    """A summary row's figure as two texts, the median and its range over the ok repeats:
+    ('1,733 samples/s', '(1,650-1,801, CV 4%)'); '' with fewer than two repeats, '(all 3
+    equal)' where they agree. The HTML sets the range under the median."""
+    text = with_spread(row, field, ranged=False)
+    found = (row.get("spreads") or {}).get(field)
+    if found is not None and found.count > 1 and found.low == found.high:
+        return text, f"(all {found.count} equal)"
+    return text, with_spread(row, field).removeprefix(text).strip()
+
+
 def summary(records: list[Record]) -> pd.DataFrame:
     """One row per strategy, mode, dataset and options: the median of its ok runs (all of
     its runs when none is ok), with ``runs`` and ``ok_runs`` counts and the last error.

@@ -13,6 +13,8 @@ from loadbench.reports.compare import Comparison
 from loadbench.reports.load import options_label
 from loadbench.reports.metrics import BY_FIELD
 from loadbench.reports.records import LimitRecord, Record
+from loadbench.reports.stats import spread
+from loadbench.reports.summary import median_and_range
 from loadbench.reports.units import format_bytes
 
 
@@ -53,41 +55,73 @@ def compare_rows(comparison: Comparison, regressions_first: bool = False) -> lis
 
 @dataclass(frozen=True)
 class ModelRow:
+    """One measurement (strategy, mode, dataset, options) against the memory model."""
+
     strategy: str
+    mode: str
     pairs: int
     dataset: str
     options: str
-    measured: str
+    repeats: int  # ok repeats the model applies to
+    measured: str  # the median of the repeats' peaks
+    measured_range: str  # their smallest and largest, '(all 3 equal)', '' for one repeat
     predicted: str
+    predicted_range: str  # '' where every repeat's prediction is the same
     error: str
-    error_fraction: float  # (predicted - measured) / measured
+    error_fraction: float  # (predicted - measured) / measured, of the medians
     within: bool
     terms: str
     why: str
 
 
 def model_rows(records: list[Record]) -> list[ModelRow]:
-    """Predicted against measured peak for every run the memory model applies to."""
+    """Predicted against measured peak for every measurement the memory model applies
+    to, one row each: the median of its ok repeats' peaks, with their range, against the
+    prediction. The repeats share one prediction unless they took different numbers of
+    steps (a time floor), which can change what was read: then its median, with its
+    range, and the terms of the repeat nearest it."""
     found = memory_model.table(records)
-    rows = []
-    for row in found.itertuples():
-        shown = {k: v for k, v in row.options.items() if k not in ("steps", "warmup_steps")}
+    rows: list[ModelRow] = []
+    if found.empty:
+        return rows
+    for _, group in found.groupby("key", sort=False):
+        measured, measured_range, measured_median = _bytes_and_range(group["measured"])
+        predicted, predicted_range, predicted_median = _bytes_and_range(group["predicted"])
+        error = (predicted_median - measured_median) / measured_median
+        nearest = group.loc[(group["predicted"] - predicted_median).abs().idxmin()]
+        shown = {k: v for k, v in nearest["options"].items() if k not in ("steps", "warmup_steps")}
         rows.append(
             ModelRow(
-                strategy=str(row.strategy),
-                pairs=int(row.pairs),
-                dataset=f"{row.pairs:,} pairs {row.image_size}",
+                strategy=str(nearest["strategy"]),
+                mode=str(nearest["mode"]),
+                pairs=int(nearest["pairs"]),
+                dataset=f"{nearest['pairs']:,} pairs {nearest['image_size']}",
                 options=options_label(shown),
-                measured=format_bytes(row.measured),
-                predicted=format_bytes(row.predicted),
-                error=f"{row.error:+.0%}",
-                error_fraction=float(row.error),
-                within=bool(row.within),
-                terms=memory_model.largest_terms(row.terms),
-                why=str(row.why),
+                repeats=len(group),
+                measured=measured,
+                measured_range=measured_range,
+                predicted=predicted,
+                predicted_range="" if predicted_range.startswith("(all") else predicted_range,
+                error=f"{error:+.0%}",
+                error_fraction=float(error),
+                within=abs(error) <= memory_model.TOLERANCE,
+                terms=memory_model.largest_terms(nearest["terms"]),
+                why=str(nearest["why"]),
             )
         )
     return rows
+
+
+def _bytes_and_range(values: pd.Series) -> tuple[str, str, float]:
+    """('959.9 MB', '(955.9-959.9)', 959_873_024.0): the median of a measurement's bytes
+    over its repeats, their range ('(all 3 equal)' where they agree, '' for one), and the
+    median itself."""
+    found = spread(values)
+    assert found is not None  # the model's table has a number in every row
+    bytes_field = "peak_rss_bytes"  # any bytes metric: only its formatting is used
+    row = {bytes_field: found.median, "spreads": {bytes_field: found}}
+    text, ranged = median_and_range(row, bytes_field)
+    return text, ranged, found.median
 
 
 @dataclass(frozen=True)
