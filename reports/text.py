@@ -142,6 +142,7 @@ SHORT_LABELS = {
     "dataset_graph_bytes": "graph",
 }
 MARK = "~"
+NARROW_WIDTH = 120
 
 
 def run_summary(written: list[Record], *, wide: bool = False, verbose: bool = False) -> str:
@@ -152,17 +153,36 @@ def run_summary(written: list[Record], *, wide: bool = False, verbose: bool = Fa
     if not written:
         return ""
     found = verdict(written)
-    head = ["", *found.lines()] if found else []
+    head = ["", *_folded(found.lines())] if found else []
     if wide:
         return "\n".join([*head, wide_summary(written)])
     table = summary(written)
     lines = [*head, "", *narrow_table(table)]
-    lines.extend(_pairing(written))
+    lines.extend(_folded(_pairing(written)))
     if verbose:
-        lines.extend(_accelerators(table))
-        lines.extend(_references(written))
-        lines.extend(_reasons(table))
+        lines.extend(_folded(_accelerators(table)))
+        lines.extend(_folded(_references(written)))
+        lines.extend(_folded(_reasons(table)))
     return "\n".join(lines)
+
+
+def _folded(lines: list[str]) -> list[str]:
+    """Prose lines folded at 120 characters (the verdict names every strategy that
+    passes), what a line carries on indented two more than its start."""
+    folded = []
+    for line in lines:
+        indent = " " * (len(line) - len(line.lstrip()) + 2)
+        folded.extend(
+            textwrap.wrap(
+                line,
+                NARROW_WIDTH,
+                subsequent_indent=indent,
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+            or [line]
+        )
+    return folded
 
 
 def narrow_table(table) -> list[str]:
@@ -170,14 +190,14 @@ def narrow_table(table) -> list[str]:
     fields = [f for f in NARROW_FIELDS if table[f].notna().any() or f == "samples_per_s"]
     labels = [SHORT_LABELS.get(f, BY_FIELD[f].label) for f in fields]
     named = max(16, *(len(str(n)) + 1 for n in table["strategy"]))
-    cells = []
+    cells: list[list[str] | None] = []  # None: a failed row, said in words
     for _, row in table.iterrows():
         if row["status"] != "ok":
             cells.append(None)
             continue
         cells.append([_narrow_cell(row.get(f), f) for f in fields])
-    widths = [
-        max(len(label), *(len(c[i]) for c in cells if c is not None))
+    widths = [  # every row failed: the labels' own widths
+        max([len(label), *(len(c[i]) for c in cells if c is not None)])
         for i, label in enumerate(labels)
     ]
     header = "".join(f" {label:>{w}}" for label, w in zip(labels, widths, strict=True))
@@ -197,7 +217,7 @@ def narrow_table(table) -> list[str]:
     )
     if marks:
         said = f"{MARK} repeats disagree enough to change a decision: {_marks_said(table, marks)}"
-        lines.extend(textwrap.wrap(said, 120, subsequent_indent="  "))
+        lines.extend(textwrap.wrap(said, NARROW_WIDTH, subsequent_indent="  "))
     return lines
 
 

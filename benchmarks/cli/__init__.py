@@ -22,10 +22,30 @@ class Parser(argparse.ArgumentParser):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("allow_abbrev", False)  # --loader is not --loaders: say so
         super().__init__(*args, **kwargs)
+        self.register("action", "parsers", Subcommands)
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         self.exit(2, f"{self.prog}: error: {explain(self, message)}\n")
+
+
+class Subcommands(argparse._SubParsersAction):
+    """argparse's subcommands, except that a subcommand's unknown flags are its own
+    parser's error: argparse hands them up to the top parser, whose flags (--debug)
+    are not the ones to suggest."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        super().__call__(parser, namespace, values, option_string)
+        unknown = vars(namespace).pop(argparse._UNRECOGNIZED_ARGS_ATTR, None)
+        if unknown:
+            chosen = self._name_parser_map[values[0]]
+            chosen.error(f"unrecognized arguments: {' '.join(unknown)}")
 
 
 TAKES = {int: "a whole number", float: "a number"}

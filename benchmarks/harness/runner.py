@@ -81,7 +81,7 @@ class Outcome:
     wall_s: float
     started_at: str
     started: bool = True  # False: no child process could be started at all
-    # Highest process-tree RSS the parent saw while enforcing --max-memory (None without
+    # Highest process-tree RSS the parent saw while enforcing --kill-above (None without
     # a budget): a figure even for a child that crashed before reporting its own.
     watched_peak_bytes: int | None = None
     # The machine's own speed just before the child started (``speed.machine_speed``).
@@ -145,7 +145,7 @@ def run_isolated(
                 elif max_memory_bytes and used > max_memory_bytes:
                     verdict = (
                         "over_budget",
-                        f"process tree reached {used / 1e6:,.0f} MB, over --max-memory "
+                        f"process tree reached {used / 1e6:,.0f} MB, over --kill-above "
                         f"{max_memory_bytes / 1e6:,.0f} MB; child tree killed",
                     )
                 if verdict:

@@ -58,7 +58,7 @@ class Harness:
         if not self.timeout_s > 0:
             raise OptionsError(f"--timeout {self.timeout_s:g}: must be above 0 seconds")
         if self.max_memory_bytes is not None and self.max_memory_bytes <= 0:
-            raise OptionsError(f"--max-memory {self.max_memory_bytes}: must be above 0")
+            raise OptionsError(f"--kill-above {self.max_memory_bytes}: must be above 0")
         if self.resume and self.results is None:
             raise OptionsError("resume needs a results file to resume from")
 

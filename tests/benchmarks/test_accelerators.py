@@ -133,10 +133,12 @@ def test_the_table_file_is_json_a_user_can_copy():
 def test_calibrate_times_the_real_step_and_its_profile_is_read_back(tmp_path, capsys):
     from loadbench.cli import main
 
-    out = tmp_path / "cpu.json"
-    argv = ["calibrate", "--size", "32", "--batch-sizes", "2,4", "--width", "2"]
-    assert main([*argv, "--steps", "2", "--warmup", "1", "--out", str(out)]) == 0
-    assert "use it with: loadbench run --accelerator" in capsys.readouterr().out
+    folder = tmp_path / "calibrated"
+    argv = ["calibrate", "--image-sizes", "32", "--batch-sizes", "2,4", "--width", "2"]
+    assert main([*argv, "--steps", "2", "--warmup", "1", "--out", str(folder)]) == 0
+    out = folder / "accelerator.json"
+    assert f"use it with: loadbench run --accelerator {out}" in capsys.readouterr().out
+    assert (folder / "accelerator.log").is_file()
     profile = load_profile(out)
     assert profile.source == "measured" and profile.width == 2
     assert [(p.image_size, p.batch_size) for p in profile.steps] == [((32, 32), 2), ((32, 32), 4)]

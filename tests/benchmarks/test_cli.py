@@ -38,7 +38,7 @@ def installed_run(tiny_root, tmp_path) -> list[str]:
 def test_synth_then_check_in_process(tmp_path, capsys):
     out = tmp_path / "ds"
     argv = ["data", "synth", "--out", str(out), "--pairs", "10", "--size", "32"]
-    assert main([*argv, "--splits", "train=0.8,val=0.2", "--workers", "1"]) == 0
+    assert main([*argv, "--splits", "train=0.8,val=0.2", "--jobs", "1"]) == 0
     assert "wrote 10 pairs of 32x32" in capsys.readouterr().out
     assert main(["data", "check", str(out)]) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -268,8 +268,9 @@ def test_memray_adds_a_tracked_run_with_its_flame_graph(tiny_root, tmp_path):
 def test_sweep_reuses_the_largest_dataset_and_fits_each_strategy(tmp_path, capsys):
     from loadbench.reports import jsonl
 
-    argv = ["sweep", "--pairs", "40,20", "--size", "32", "--loaders", "tensor_slices,generator"]
-    argv += ["--steps", "2", "--warmup", "1", "--batch-size", "4", "--ram", "16GB"]
+    argv = ["sweep", "--pair-counts", "40,20", "--size", "32"]
+    argv += ["--loaders", "tensor_slices,generator", "--steps", "2", "--warmup", "1"]
+    argv += ["--batch-size", "4", "--ram", "16GB"]
     argv += ["--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "out")]
     assert main(argv) == 0
     written = jsonl.read(tmp_path / "out" / "results.jsonl")

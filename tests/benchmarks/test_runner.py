@@ -90,7 +90,7 @@ def test_memory_ceiling_kills_the_child(tiny_root, cache_root):
         max_memory_bytes=1_200_000_000,
     )
     assert outcome.status == "over_budget"
-    assert "over --max-memory 1,200 MB" in outcome.error
+    assert "over --kill-above 1,200 MB" in outcome.error
 
 
 # The probes' calibrations hold whichever way the child starts: forked from the fork

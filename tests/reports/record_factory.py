@@ -46,6 +46,19 @@ def make(strategy: str, mode: str = "iterate", **fields) -> Record:
     return Record(**values)
 
 
+# What a training run against the emulated H100 carries beside its busy share.
+H100 = {
+    "accelerator": "h100",
+    "accelerator_source": "derived",
+    "accelerator_step_s": 0.049,
+}
+
+
+def trained(strategy: str, busy: float, **fields) -> Record:
+    """A training run against an emulated H100 that kept it ``busy`` (AU, 0-1)."""
+    return make(strategy, mode="train", accelerator_busy_share=busy, **{**H100, **fields})
+
+
 def write(path: Path, rows: list[Record]) -> Path:
     for row in rows:
         jsonl.append(path, row)

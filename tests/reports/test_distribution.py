@@ -55,9 +55,8 @@ def test_table_says_who_can_be_distributed_and_why_not():
 
 
 def test_report_has_the_distribution_table(tmp_path):
-    out = tmp_path / "report"
-    assert main(["report", str(write(tmp_path / "r.jsonl", runs())), "--out", str(out)]) == 0
-    html = (out / "index.html").read_text()
+    assert main(["report", str(write(tmp_path / "r.jsonl", runs())), "--out", str(tmp_path)]) == 0
+    html = (tmp_path / "report" / "index.html").read_text()
     assert "Through the tf.data service" in html and "2 worker(s): samples/s" in html
     assert "Could not find callback" in html
 

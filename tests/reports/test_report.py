@@ -16,10 +16,11 @@ EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']
 
 
 def render(tmp_path, *paths, flags=()) -> str:
-    out = tmp_path / "report"
-    assert main(["report", *map(str, paths), "--out", str(out), *flags]) == 0
-    assert (out / "results.csv").is_file()
-    return (out / "index.html").read_text()
+    """``loadbench report --out tmp_path``: the page it writes to tmp_path/report/."""
+    assert main(["report", *map(str, paths), "--out", str(tmp_path), *flags]) == 0
+    report = tmp_path / "report"
+    assert (report / "results.csv").is_file()
+    return (report / "index.html").read_text()
 
 
 def assert_self_contained(html: str) -> None:
@@ -269,9 +270,8 @@ def test_prove_limit_records_get_their_table(tmp_path):
                 dataset={"pairs": 4705, "image_size": [256, 256], "bytes_per_sample": 458_752},
             ),
         )
-    out = tmp_path / "report"
-    assert main(["report", str(path), "--out", str(out)]) == 0
-    html = (out / "index.html").read_text()
+    assert main(["report", str(path), "--out", str(tmp_path)]) == 0
+    html = (tmp_path / "report" / "index.html").read_text()
     assert "The 2 GiB limit, proved" in html and "4705 pairs 256x256" in html
     assert "Check failed" in html and "first batch of 32" in html
     assert re.search(r"the limit\s+is 2 GiB", html)

@@ -12,7 +12,7 @@ from test_report import render
 
 from loadbench.reports import figures
 from loadbench.reports.summary import UNSTABLE_HINT, VARIES_HINT, summary
-from loadbench.reports.text import run_summary
+from loadbench.reports.text import run_summary, wide_summary
 
 WORKERS = [
     {"pid": 11, "name": "worker-a", "peak_rss_bytes": 410_000_000, "peak_pss_bytes": 150_000_000},
@@ -74,9 +74,16 @@ def test_peaks_the_kernel_saw_apart_are_shown_as_varying_not_unstable(tmp_path):
     said = "varies between runs: peak PSS differs 20% between repeats (> 5%) (what varies"
     assert said in text(page)
     assert text(page).count(VARIES_HINT) == 1  # told once, below the tables, not on each row
+    wide = wide_summary(runs)
+    assert "~ varies between runs" in wide and "* unstable" not in wide
+    assert re.search(r"^iterate +files .* ~$", wide, re.M)
+    # The narrow table marks it too: peaks 20% apart would pass or fail compare's 10%.
     printed = run_summary(runs)
-    assert "~ varies between runs" in printed and "* unstable" not in printed
     assert re.search(r"^iterate +files .* ~$", printed, re.M)
+    assert "~ repeats disagree enough to change a decision: peak past the gate's 10%: " in printed
+    assert "iterate files (-v: why)" in printed
+    reasons = run_summary(runs, verbose=True).splitlines()
+    assert "  iterate files varies: peak PSS differs 20% between repeats (> 5%)" in reasons
 
 
 def test_a_failed_repeat_shows_in_the_repeats_count(tmp_path):
@@ -255,11 +262,14 @@ def test_the_run_summary_sets_the_copy_ceiling_against_numpys_copy():
         make("ceiling_copy", samples_per_s=s, reference_samples_per_s=r, repeat=k)
         for k, (s, r) in enumerate([(9_000.0, 10_000.0), (8_000.0, 10_000.0), (10_000.0, 12_000.0)])
     ] + [make("fixed_length", samples_per_s=4_000.0)]
-    lines = [line for line in run_summary(written).splitlines() if "numpy" in line]
-    assert lines == [
+    said = [
         "ceiling_copy: 9,000 samples/s, 0.90x numpy copying the same batches once in the same "
         "child (10,000 samples/s)"
     ]
+    assert [line for line in run_summary(written).splitlines() if "numpy" in line] == []
+    verbose = run_summary(written, verbose=True)
+    assert [line for line in verbose.splitlines() if "numpy" in line] == said
+    assert [line for line in wide_summary(written).splitlines() if "numpy" in line] == said
 
 
 def test_the_run_summary_says_when_positional_pairing_went_wrong():
@@ -276,6 +286,8 @@ def test_the_run_summary_says_when_positional_pairing_went_wrong():
     lines = run_summary([make("article", pairing=pairing), make("generator")]).splitlines()
     assert [line for line in lines if "mispaired" in line] == [
         "article: zip(sorted(time1), sorted(time2), sorted(label)) mispaired 54 of 59 samples "
-        "(the first: 000005.png, 000006.png, 000005.png); the report lists them"
+        "(the first: 000005.png, 000006.png,"
     ]
+    folded = lines[lines.index(next(x for x in lines if "mispaired" in x)) + 1]
+    assert folded == "  000005.png); the report lists them"  # 120 characters at most
     assert "mispaired" not in run_summary([make("article", pairing=whole)])
