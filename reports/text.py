@@ -13,7 +13,7 @@ from loadbench.reports.stats import median
 from loadbench.reports.summary import UNSTABLE_HINT, VARIES_HINT, summary, with_spread
 from loadbench.reports.tables import CompareRow, FitRow, LimitRow, ModelRow
 from loadbench.reports.units import first_line
-from loadbench.reports.verdict import BUSY_LINE, verdict
+from loadbench.reports.verdict import BUSY_LINE, busy_percent, verdict
 
 # A row whose peaks spread wider than the gate's default memory tolerance would pass or
 # fail ``loadbench compare`` by which repeat it took.
@@ -244,6 +244,8 @@ def _narrow_cell(value: object, field: str) -> str:
     unit = BY_FIELD[field].unit
     if unit == "samples/s":
         return f"{float(value):,.0f}"  # type: ignore[arg-type]
+    if field == "accelerator_busy_share":
+        return busy_percent(float(value))  # type: ignore[arg-type]
     if unit == "share":
         return f"{float(value):.0%}"  # type: ignore[arg-type]
     return BY_FIELD[field].format(value)  # type: ignore[arg-type]

@@ -5,6 +5,7 @@ its lines."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import pandas as pd
@@ -20,6 +21,14 @@ BUSY_LINE = 0.90
 # A dataset graph or a held split this many times the dataset at hand is too far off
 # to be worth a line: it is said only where it is reached within this factor.
 NEAR_FACTOR = 1_000
+
+
+def busy_percent(share: float) -> str:
+    """A busy share as a whole percent; one just under the 90% line that would round up
+    to it is cut to one decimal instead (0.8995 is 89.9%, not 90%)."""
+    if share < BUSY_LINE and round(share * 100) >= BUSY_LINE * 100:
+        return f"{math.floor(share * 1000) / 10:.1f}%"
+    return f"{share:.0%}"
 
 
 @dataclass(frozen=True)
@@ -74,7 +83,7 @@ def verdict(records: list[Record]) -> Verdict | None:
         passing = f"none of {total} strategies keeps it {BUSY_LINE:.0%} busy"
         best = trained.loc[trained["accelerator_busy_share"].idxmax()]
         pick = (
-            f"closest: {best['strategy']}, busy {best['accelerator_busy_share']:.0%}; "
+            f"closest: {best['strategy']}, busy {busy_percent(best['accelerator_busy_share'])}; "
             "loadbench profile your own pipeline, or a slower accelerator (--accelerator)"
         )
     return Verdict(headline=headline, passing=passing, pick=pick, avoid=tuple(_unique(avoid)))
@@ -131,13 +140,13 @@ def _leanest(memory: pd.Series, names: list[str], trained: pd.DataFrame | None =
     said = f"use {name}: the lowest peak memory among them, {format_bytes(known.min())}"
     if trained is not None:
         row = trained[trained["strategy"] == name].iloc[0]
-        said += f" (busy {row['accelerator_busy_share']:.0%}"
+        said += f" (busy {busy_percent(row['accelerator_busy_share'])}"
         fed = row.get("accelerators_fed")
         if fed is not None and fed == fed:
             said += f", feeds {fed:.0f} such accelerator{'' if fed == 1 else 's'}"
         busy = (row.get("spreads") or {}).get("accelerator_busy_share")
         if busy is not None and busy.count > 1 and busy.low < BUSY_LINE:
-            said += f"; {busy.low:.0%} in its worst repeat"
+            said += f"; {busy_percent(busy.low)} in its worst repeat"
         said += ")"
     return said
 
@@ -146,7 +155,7 @@ def _starving(trained: pd.DataFrame) -> list[str]:
     low = trained[trained["accelerator_busy_share"] < BUSY_LINE]
     low = low.sort_values("accelerator_busy_share")
     return [
-        f"avoid {row['strategy']}: starves it, busy {row['accelerator_busy_share']:.0%}"
+        f"avoid {row['strategy']}: starves it, busy {busy_percent(row['accelerator_busy_share'])}"
         for _, row in low.iterrows()
     ]
 

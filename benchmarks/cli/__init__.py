@@ -29,6 +29,26 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {explain(self, message)}\n")
 
 
+class Help(argparse.HelpFormatter):
+    """One line a flag where it fits: ``-l, --loaders NAMES`` (the metavar once) and
+    ``--[no-]ceilings`` for a flag with its negation, helps from column 32."""
+
+    def __init__(self, prog: str, **kwargs: Any) -> None:
+        kwargs.setdefault("max_help_position", 32)
+        super().__init__(prog, **kwargs)
+
+    def _format_action_invocation(self, action: argparse.Action) -> str:
+        if not action.option_strings:
+            return super()._format_action_invocation(action)
+        if isinstance(action, argparse.BooleanOptionalAction):
+            return ", ".join(o.replace("--", "--[no-]", 1) for o in action.option_strings[::2])
+        flags = ", ".join(action.option_strings)
+        if action.nargs == 0:
+            return flags
+        metavar = self._get_default_metavar_for_optional(action)
+        return f"{flags} {self._format_args(action, metavar)}"
+
+
 class Subcommands(argparse._SubParsersAction):
     """argparse's subcommands, except that a subcommand's unknown flags are its own
     parser's error: argparse hands them up to the top parser, whose flags (--debug)
@@ -85,7 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, module in COMMANDS.items():
-        command = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        command = sub.add_parser(
+            name, help=module.HELP, description=module.HELP, formatter_class=Help
+        )
         module.prepare_parser(command)
         command.set_defaults(handler=module.run)
         _short_usage(command)
@@ -117,8 +139,9 @@ def start_server_early(argv: list[str]) -> bool:
     peek = argparse.ArgumentParser(add_help=False)
     peek.add_argument("command", nargs="?")
     peek.add_argument("--start-method")
+    peek.add_argument("-h", "--help", action="store_true")
     seen, _ = peek.parse_known_args(argv)
-    if seen.command != "run":
+    if seen.command != "run" or seen.help:
         return False
     try:
         method = seen.start_method or runner.default_start_method()

@@ -8,6 +8,7 @@ import argparse
 from dataclasses import replace
 from pathlib import Path
 
+from loadbench.harness import presets
 from loadbench.harness.data_service import PROCESSING_MODES, parse_service
 from loadbench.harness.plan import (
     DEFAULT_BATCH,
@@ -48,98 +49,111 @@ from loadbench.workload import accelerators
 DEFAULT_OUT = "loadbench-results"
 
 
-def add_measurement_arguments(parser: argparse.ArgumentParser, sweep: bool = False) -> None:
-    """The arguments of what to run, with which pipeline options, under which harness."""
-    data = parser.add_argument_group("dataset")
-    data.add_argument("--size", type=int, default=DEFAULT_SIZE, help="built-in image side")
-    data.add_argument("--cache-dir", type=Path, help="converted files and built-in dataset")
-    what = parser.add_argument_group("what to run")
+def add_measurement_arguments(
+    parser: argparse.ArgumentParser,
+    sweep: bool = False,
+    what: argparse._ArgumentGroup | None = None,
+) -> None:
+    """The arguments of what to run (into ``what``, where the command opened that group
+    with its own dataset flags), with which pipeline options, under which harness."""
+    what = what or parser.add_argument_group("what to run")
+    what.add_argument("--size", type=int, default=DEFAULT_SIZE, help="built-in image side")
+    what.add_argument(
+        "--cache-dir", type=Path, metavar="DIR", help="converted files and built-in dataset"
+    )
+    if not sweep:
+        add_tiers(what)
     what.add_argument(
         "-l",
         "--loaders",
-        help="comma-separated names or package.module:Name (default: every registered strategy)",
+        metavar="NAMES",
+        help="comma-separated names or package.module:Name (default: every strategy)",
     )
     what.add_argument(
         "-m",
         "--mode",
         choices=(*MODES, "both"),
         default="both",
-        help="iterate (the pipeline alone), train (through the training step) or both (default)",
+        metavar="MODE",
+        help="iterate (the pipeline alone), train (through the step) or both (default)",
     )
     what.add_argument(
         "--steps",
         type=int,
-        help="measured batches per run (default: "
-        f"{DEFAULT_STEPS['iterate']} iterating, {DEFAULT_STEPS['train']} training, "
+        metavar="N",
+        help=f"measured batches a run (default: {DEFAULT_STEPS['iterate']}; "
         f"{DEFAULT_STEPS['cpu']} on the real CPU step)",
     )
     what.add_argument(
         "--warmup",
         type=int,
-        help="batches excluded first (default: "
-        f"{DEFAULT_WARMUP['iterate']} iterating, {DEFAULT_WARMUP['train']} training, "
-        f"{DEFAULT_WARMUP['cpu']} on the real CPU step)",
-    )
-    what.add_argument(
-        "--width",
-        type=int,
-        help="model width of the real training step (default: 16 on a GPU, 4 on a CPU; an "
-        "emulated accelerator times the width its profile says)",
-    )
-    known = ", ".join(accelerators.builtin())
-    what.add_argument(
-        "--accelerator",
-        help="what training runs stand for: an emulated accelerator from the table "
-        f"({known}), an accelerator profile FILE from `loadbench calibrate`, or the real "
-        f"step: 'cpu', 'gpu' (default: gpu where TensorFlow sees one, else "
-        f"{accelerators.DEFAULT_EMULATED})",
-    )
-    what.add_argument(
-        "--step-time",
-        type=float,
-        help="emulate an accelerator whose training step takes this many seconds per batch",
-    )
-    what.add_argument(
-        "--fed-search",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="training runs also find how many accelerators the pipeline keeps 90%% busy "
-        "(default: yes)",
+        metavar="N",
+        help=f"batches excluded first (default: {DEFAULT_WARMUP['iterate']} iterating, "
+        f"{DEFAULT_WARMUP['train']} training, {DEFAULT_WARMUP['cpu']} on the real CPU step)",
     )
     if not sweep:
         what.add_argument(
             "--min-time",
             type=float,
-            help="after --steps, go on until the measured batches span this many seconds "
-            f"(default: {DEFAULT_MIN_TIME['iterate']:g} iterating or training, none on the "
-            "real CPU step or with --preset; 0: exactly --steps)",
+            metavar="S",
+            help="after --steps, go on until the measured batches span S seconds "
+            f"(default: {DEFAULT_MIN_TIME['iterate']:g}; 0: exactly --steps)",
         )
+    known = ", ".join(accelerators.builtin())
+    what.add_argument(
+        "--accelerator",
+        metavar="NAME",
+        help=f"what training stands for: {known}, a profile FILE from calibrate, or the "
+        f"real cpu or gpu (default: gpu if any, else {accelerators.DEFAULT_EMULATED})",
+    )
+    what.add_argument(
+        "--step-time",
+        type=float,
+        metavar="S",
+        help="emulate an accelerator whose training step takes S seconds a batch",
+    )
+    what.add_argument(
+        "--width",
+        type=int,
+        metavar="N",
+        help="model width of the real training step (default: 16 on a GPU, 4 on a CPU)",
+    )
+    what.add_argument(
+        "--fed-search",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="training also finds how many accelerators the pipeline keeps 90%% busy (yes)",
+    )
     pipe = parser.add_argument_group("pipeline options")
     pipe.add_argument(
         "-b",
         "--batch-size",
         type=int,
-        help=f"default: {DEFAULT_BATCH['iterate']}; {DEFAULT_BATCH['cpu']} training on the real "
-        "CPU step; 200 with --preset seed",
+        metavar="N",
+        help=f"samples a batch (default: {DEFAULT_BATCH['iterate']}; {DEFAULT_BATCH['cpu']} "
+        f"training on the real CPU step; {presets.SEED_BATCH} with --preset seed)",
     )
-    pipe.add_argument("--shuffle", type=int, default=0, help="shuffle buffer, 0 = off")
-    pipe.add_argument("--seed", type=int, default=0)
-    pipe.add_argument("--cache", choices=CACHE_MODES, default="none")
-    pipe.add_argument("--prefetch", default="auto", help="'auto' or a batch count")
-    pipe.add_argument("--parallelism", default="auto", help="'auto' or a count")
+    pipe.add_argument(
+        "--shuffle", type=int, default=0, metavar="N", help="shuffle buffer (default: 0, off)"
+    )
+    pipe.add_argument("--seed", type=int, default=0, metavar="N", help="shuffle seed")
+    pipe.add_argument(
+        "--cache", choices=CACHE_MODES, default="none", help="none (default), memory or file"
+    )
+    pipe.add_argument("--prefetch", default="auto", metavar="N", help="'auto' or batches")
+    pipe.add_argument("--parallelism", default="auto", metavar="N", help="'auto' or a count")
     pipe.add_argument(
         "--normalize",
         choices=(*NORMALIZE_MODES, "both"),
         default="device",
-        help="where uint8 pixels become the model's floats: 'device' (default: uint8 batches, "
-        "scaled inside the training step), 'host' (a per-batch float map in the pipeline, "
-        "what it costs), or 'both' (each run once with each)",
+        metavar="WHERE",
+        help="uint8 to float: device (default, in the step), host (a map in the pipeline), both",
     )
     pipe.add_argument(
         "--use-multiprocessing",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="sequence's PyDataset workers are processes (default), or threads with --no-...",
+        help="sequence's PyDataset workers are processes (default) or threads",
     )
     add_harness_arguments(
         parser,
@@ -151,58 +165,54 @@ def add_measurement_arguments(parser: argparse.ArgumentParser, sweep: bool = Fal
 def add_harness_arguments(
     parser: argparse.ArgumentParser, *, repeats: int, ceilings: bool = False
 ) -> argparse._ArgumentGroup:
-    """How each run is repeated, watched and recorded (``harness``); the group, for a
-    command's own additions."""
-    harness = parser.add_argument_group("harness")
+    """How each run is repeated, watched, recorded and printed (``harness``); the group,
+    for a command's own additions."""
+    harness = parser.add_argument_group("harness and output")
     harness.add_argument(
         "-r",
         "--repeats",
         type=int,
-        help="runs of each measurement, each in a fresh child; the table shows their "
-        f"median (default: {repeats})",
+        metavar="N",
+        help=f"runs of each measurement, each in a fresh child (default: {repeats})",
     )
     parser.set_defaults(default_repeats=repeats)
     if ceilings:
         harness.add_argument(
             "--ceilings",
             action=argparse.BooleanOptionalAction,
-            help="also measure the machine's decode and copy ceilings (default: yes; not with "
-            "--fast or --preset)",
+            help="the machine's decode and copy ceilings (default: yes, not with --fast)",
         )
     add_out(harness, "records, logs and the report")
-    harness.add_argument("--timeout", type=float, default=600, help="seconds per run")
+    harness.add_argument(
+        "--timeout", type=float, default=600, metavar="S", help="seconds a run (default: 600)"
+    )
     harness.add_argument(
         "--start-method",
         choices=START_METHODS,
-        help="how each run's fresh process starts: forked from a server that has imported "
-        "TensorFlow but never run it (forkserver, the default), or a new interpreter "
-        "(spawn, 3.5 s more a run); default: $LOADBENCH_START_METHOD or forkserver",
+        metavar="HOW",
+        help="forkserver (default; $LOADBENCH_START_METHOD) or spawn (3.5 s more a run)",
     )
     harness.add_argument(
         "--kill-above",
         metavar="SIZE",
-        help="kill a run when its whole process tree's memory (summed RSS, TensorFlow's own "
-        "included) passes SIZE, e.g. 4GB; the run is recorded as over_budget",
+        help="kill a run whose process tree's RSS passes SIZE, e.g. 4GB (over_budget)",
     )
     harness.add_argument("--memray", action="store_true", help="add a memray-tracked run")
     harness.add_argument("--resume", action="store_true", help="skip runs already in OUT")
     harness.add_argument(
-        "--no-report", action="store_true", help="do not write OUT/report/index.html at the end"
+        "--no-report", action="store_true", help="do not write OUT/report/index.html"
     )
-    shown = parser.add_argument_group("output")
-    shown.add_argument(
-        "-q", "--quiet", action="store_true", help="no line per run: the verdict and table only"
+    harness.add_argument(
+        "-q", "--quiet", action="store_true", help="no line a run: the verdict and table only"
     )
-    shown.add_argument(
+    harness.add_argument(
         "-v",
         "--verbose",
         action="store_true",
-        help="under the table, why each row's repeats differ, and the ceilings' references",
+        help="also why each row's repeats differ, and the ceilings' references",
     )
-    shown.add_argument(
-        "--wide",
-        action="store_true",
-        help="every column with its spread (wider than 120 characters)",
+    harness.add_argument(
+        "--wide", action="store_true", help="every column with its spread (past 120 columns)"
     )
     return harness
 
@@ -219,15 +229,19 @@ def add_out(parser: argparse.ArgumentParser | argparse._ArgumentGroup, what: str
     )
 
 
-def add_service_arguments(parser: argparse.ArgumentParser) -> None:
-    served = parser.add_argument_group("tf.data service")
-    served.add_argument(
+def add_service_arguments(group: argparse._ArgumentGroup) -> None:
+    group.add_argument(
         "--service",
-        help="route each pipeline through a tf.data service: worker counts, e.g. 2 or "
-        "0,1,2 (0 = without; a dispatcher and that many worker processes are started on "
-        "localhost per run), or grpc://HOST:PORT of your dispatcher",
+        metavar="N|URL",
+        help="through a tf.data service: local workers, e.g. 2 or 0,1,2, or grpc://HOST:PORT",
     )
-    served.add_argument("--processing-mode", choices=PROCESSING_MODES, default=PROCESSING_MODES[0])
+    group.add_argument(
+        "--processing-mode",
+        choices=PROCESSING_MODES,
+        default=PROCESSING_MODES[0],
+        metavar="MODE",
+        help=f"{' or '.join(PROCESSING_MODES)} (default: {PROCESSING_MODES[0]})",
+    )
 
 
 def cache_root(args: argparse.Namespace) -> Path:
@@ -279,10 +293,10 @@ def run_config(
     )
 
 
-def add_tiers(parser: argparse.ArgumentParser) -> None:
+def add_tiers(group: argparse._ArgumentGroup) -> None:
     """``--fast`` and ``--rigorous``: how deep a run looks (``presets.TIERS``); a flag
     given beside one wins over it."""
-    tiers = parser.add_argument_group("depth").add_mutually_exclusive_group()
+    tiers = group.add_mutually_exclusive_group()
     fast, rigorous = TIERS["fast"], TIERS["rigorous"]
     tiers.add_argument(
         "--fast",
@@ -367,20 +381,28 @@ def add_tolerances(parser: argparse.ArgumentParser) -> None:
     """The compare tolerances; shared by ``report --baseline`` and ``compare``."""
     gate = parser.add_argument_group("regression tolerances")
     gate.add_argument(
-        "--memory-tolerance", default="10%", help="the peak above the baseline (default 10%%)"
+        "--memory-tolerance",
+        default="10%",
+        metavar="PCT",
+        help="growth allowed in the peak above the baseline (default 10%%)",
     )
-    gate.add_argument("--graph-tolerance", default="1%", help="graph bytes (default 1%%)")
-    gate.add_argument("--throughput-tolerance", default="25%", help="samples/s (default 25%%)")
+    gate.add_argument(
+        "--graph-tolerance", default="1%", metavar="PCT", help="graph bytes (default 1%%)"
+    )
+    gate.add_argument(
+        "--throughput-tolerance", default="25%", metavar="PCT", help="samples/s (default 25%%)"
+    )
     gate.add_argument(
         "--memory-floor",
-        default="0",
+        default="16MB",
         metavar="SIZE",
-        help="changes of the peak above the baseline smaller than SIZE never fail, e.g. 16MB "
-        "(default 0)",
+        help="changes of the peak above the baseline smaller than SIZE never fail: a small "
+        "peak moves by a few MB between runs of the same code (default 16MB; 0 for none)",
     )
     gate.add_argument(
         "--alpha",
         type=float,
+        metavar="P",
         default=0.01,
         help="significance level of the throughput test: with 5+ repeats a side, a drop past "
         "the tolerance fails only if a one-sided Mann-Whitney U test gives p < alpha "

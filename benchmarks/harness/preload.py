@@ -12,6 +12,7 @@ shares with the server. Last, ``RESIDENT``: the file pages the server has mapped
 it then releases and each forked child maps again before its baseline (``pages``).
 """
 
+# ruff: noqa: E402 (TensorFlow is imported quietly first, then everything that imports it)
 from __future__ import annotations
 
 import gc
@@ -19,6 +20,10 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # read once, when TensorFlow loads
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+from loadbench.harness.quiet import import_quietly
+
+import_quietly("tensorflow")  # without its two start-up lines on stderr (quiet)
 
 import keras  # noqa: F401
 import numpy  # noqa: F401

@@ -110,7 +110,7 @@ def test_installed_command_runs_every_strategy_and_resumes(tiny_root, tmp_path):
     assert suite.returncode == 0, err
     assert group_members(suite.pid) == []  # nothing it started outlives it
     written = jsonl.read(tmp_path / "out" / "results.jsonl")
-    assert [r.strategy for r in written] == loadbench.loaders.split(",")
+    assert [r.strategy for r in written] == loaders.split(",")
     assert all(r.status == "ok" and r.samples_per_s > 0 for r in written)
     assert all(r.gpu_peak_bytes is None and r.env["cpu_count"] for r in written)
     again = subprocess.run(
@@ -300,6 +300,7 @@ def test_sweep_reuses_the_largest_dataset_and_fits_each_strategy(tmp_path, capsy
 def test_repeats_run_in_rounds_after_the_ceilings_and_resume_by_repeat(tiny_root, tmp_path, capsys):
     from loadbench.reports import jsonl
     from loadbench.reports.ceilings import fractions
+    from loadbench.reports.text import run_summary
 
     argv = ["run", "--data", str(tiny_root), "--mode", "iterate", "--loaders", "generator,tfrecord"]
     argv += ["--steps", "3", "--warmup", "1", "--repeats", "2", "--no-report"]
@@ -332,9 +333,12 @@ def test_repeats_run_in_rounds_after_the_ceilings_and_resume_by_repeat(tiny_root
     assert share["generator", 0] == pytest.approx(by["generator", 0].samples_per_s / median(decode))
     assert share["ceiling_copy", 0] is None
     assert all(r.peak_pss_bytes is not None and r.tree_processes >= 1 for r in written)
-    # The summary: a line per measurement, its median with the range of its two repeats.
+    # The summary: a line per measurement with its ok repeats; --wide adds each one's
+    # range and coefficient of variation.
     line = next(x for x in out.splitlines() if x.startswith("iterate  generator"))
-    assert " 2/2 " in line and "CV " in line
+    assert " 2/2 " in line and "CV " not in line
+    wide = next(x for x in run_summary(written, wide=True).splitlines() if " generator " in x)
+    assert " 2/2 " in wide and "CV " in wide
     again = main([*argv, "--resume"])
     assert again == 0
     assert capsys.readouterr().out.count("already recorded, skipped") == 8

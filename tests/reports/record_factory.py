@@ -60,6 +60,8 @@ def trained(strategy: str, busy: float, **fields) -> Record:
 
 
 def write(path: Path, rows: list[Record]) -> Path:
+    """A results file holding exactly ``rows`` (one already there is replaced)."""
+    path.unlink(missing_ok=True)
     for row in rows:
         jsonl.append(path, row)
     return path

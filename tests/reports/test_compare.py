@@ -40,6 +40,12 @@ def test_memory_regression_fails(tmp_path, suite, capsys):
 def test_memory_within_tolerance_or_floor_passes(tmp_path, suite):
     grown = [replace(r, peak_rss_bytes=int(r.peak_rss_bytes * 1.08)) for r in suite]
     assert run_compare(tmp_path, suite, grown) == 0
+    # A small change passes under the default floor (16 MB), fails with none.
+    grown = [replace(r, peak_rss_bytes=r.peak_rss_bytes + 10_000_000) for r in suite]
+    assert run_compare(tmp_path, suite, grown, "--memory-tolerance", "1%") == 0
+    assert (
+        run_compare(tmp_path, suite, grown, "--memory-tolerance", "1%", "--memory-floor", "0") == 1
+    )
     grown = [replace(r, peak_rss_bytes=r.peak_rss_bytes + 30_000_000) for r in suite]
     assert run_compare(tmp_path, suite, grown, "--memory-tolerance", "5%") == 1
     assert (

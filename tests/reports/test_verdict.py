@@ -38,7 +38,6 @@ def three_strategies_trained() -> list:
 
 def test_the_strategies_past_the_90_percent_line_are_named_and_counted():
     found = verdict(three_strategies_trained())
-    assert BUSY_LINE == 0.90
     assert found.passing == "2 of 3 strategies keep it at least 90% busy: generator, tfrecord"
     assert found.headline == (
         "verdict: 100 pairs of 64x64 (2.9 MB); 2 CPUs, n/a RAM, no GPU; "
@@ -66,6 +65,12 @@ def test_a_strategy_under_the_line_is_avoided_with_its_busy_share():
     found = verdict(three_strategies_trained())
     assert found.avoid == ("avoid tensor_slices: starves it, busy 50%",)
     assert found.lines()[-1] == "  avoid tensor_slices: starves it, busy 50%"
+
+
+def test_just_under_the_line_never_reads_as_on_it():
+    found = verdict([trained("generator", 0.8995), trained("tfrecord", BUSY_LINE)])
+    assert found.passing == "1 of 2 strategies keep it at least 90% busy: tfrecord"
+    assert found.avoid == ("avoid generator: starves it, busy 89.9%",)
 
 
 def test_where_none_passes_the_closest_is_named_and_each_is_avoided():

@@ -53,7 +53,7 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
         help="after --steps, go on until the measured batches span this many seconds "
         f"(default: {DEFAULT_MIN_TIME_S:g}; 0: exactly --steps)",
     )
-    common.add_tiers(parser)
+    common.add_tiers(parser.add_argument_group("depth"))
     train = parser.add_argument_group("training")
     train.add_argument(
         "--model",

@@ -14,7 +14,7 @@ from loadbench.harness import page_cache, presets
 from loadbench.harness.plan import DEFAULT_PAIRS, DatasetChoice, plan
 from loadbench.harness.runner import start_server, stop_fork_server
 from loadbench.loaders.dataset.layout import describe
-from loadbench.loaders.dataset.layouts import BUILTIN, known_names, parse_folders
+from loadbench.loaders.dataset.layouts import BUILTIN, parse_folders
 from loadbench.loaders.dataset.synth import builtin_dataset
 from loadbench.loaders.errors import OptionsError
 from loadbench.reports.units import format_bytes
@@ -23,43 +23,38 @@ HELP = "measure every strategy on a dataset (the built-in synthetic one by defau
 
 
 def prepare_parser(parser: argparse.ArgumentParser) -> None:
-    data = parser.add_argument_group("dataset")
-    data.add_argument(
+    what = parser.add_argument_group("what to run")
+    what.add_argument(
         "-d",
         "--data",
         type=Path,
         metavar="DIR",
         help="your dataset's root (default: the built-in synthetic one)",
     )
-    data.add_argument("--split", default="train", help="split to read (default: train)")
-    data.add_argument(
+    what.add_argument("--split", default="train", help="split to read (default: train)")
+    what.add_argument(
         "--folders",
         metavar="BEFORE,AFTER,MASK",
-        help="with --data: the split's before, after and mask folders, for a naming no "
-        f"known layout has (default: recognised among {known_names()})",
+        help="with --data: the split's folders, where no known layout names them",
     )
-    data.add_argument(
+    what.add_argument(
         "--pairs",
         type=int,
+        metavar="N",
         help=f"built-in dataset pairs (default: {DEFAULT_PAIRS}; "
         f"{presets.SEED_PAIRS} with --preset seed)",
     )
-    common.add_tiers(parser)
-    common.add_measurement_arguments(parser)
-    preset = parser.add_argument_group("preset")
-    preset.add_argument(
+    common.add_measurement_arguments(parser, what=what)
+    extra = parser.add_argument_group("preset and tf.data service")
+    extra.add_argument(
         "--preset",
         choices=("seed",),
-        help="seed: the article's pipeline loadbench comes from (zip(sorted) pairing, float32 "
-        "made per sample in a generator, then .cache()"
-        f".shuffle({presets.SEED_SHUFFLE}).batch({presets.SEED_BATCH}).repeat()"
-        ".prefetch(AUTOTUNE)), then the variants loadbench recommends (a uint8 cache, no "
-        "cache, files, fixed_length), each iterated over --epochs",
+        help="seed: the article's pipeline loadbench comes from, then its variants (docs/seed.md)",
     )
-    preset.add_argument(
-        "--epochs", type=int, default=2, help="epochs per run with --preset (default: 2)"
+    extra.add_argument(
+        "--epochs", type=int, default=2, metavar="N", help="epochs a run with --preset (2)"
     )
-    common.add_service_arguments(parser)
+    common.add_service_arguments(extra)
 
 
 def run(args: argparse.Namespace) -> int:

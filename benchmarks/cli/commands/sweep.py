@@ -25,20 +25,20 @@ DEFAULT_SIZES = "250,500,1000,2000"
 
 
 def prepare_parser(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
+    what = parser.add_argument_group("what to run")
+    what.add_argument(
         "--pair-counts",
         default=DEFAULT_SIZES,
         metavar="N,N,...",
-        help=f"the built-in dataset's sizes, in pairs, comma-separated (default: {DEFAULT_SIZES})",
+        help=f"the built-in dataset's sizes, in pairs (default: {DEFAULT_SIZES})",
     )
-    common.add_measurement_arguments(parser, sweep=True)
-    parser.set_defaults(mode="iterate")  # memory against size is the pipeline's question
-    parser.add_argument(
+    what.add_argument(
         "--ram",
         metavar="SIZE",
-        help="your training machine's RAM, that growth with the data is held against, e.g. "
-        "64GB (default: this machine's)",
+        help="your training machine's RAM, growth is held against, e.g. 64GB (this one's)",
     )
+    common.add_measurement_arguments(parser, sweep=True, what=what)
+    parser.set_defaults(mode="iterate")  # memory against size is the pipeline's question
 
 
 def parse_sizes(text: str) -> list[int]:
