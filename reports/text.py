@@ -210,7 +210,7 @@ def narrow_table(table) -> list[str]:
             lines.append(f"{name} {said[: 118 - len(name)]}")
             continue
         body = "".join(f" {c:>{w}}" for c, w in zip(line, widths, strict=True))
-        lines.append(f"{name}{body}{' ' + MARK if index in marks else ''}")
+        lines.append(f"{name}{body}{' ' + MARK if index in marks else ''}".rstrip())
     lines.append(
         "medians of the repeats; busy: accelerator utilisation (AU); fed: accelerators kept "
         "90% busy; peaks above the baseline"

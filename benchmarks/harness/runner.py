@@ -24,7 +24,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+import types
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from multiprocessing import forkserver, resource_tracker
@@ -116,7 +118,8 @@ def run_isolated(
         )
         start = time.perf_counter()
         try:
-            child.start()
+            with _main_left_out(work):
+                child.start()
         except OSError as exc:  # out of processes or memory before the run began
             refused = f"could not start the child process: {exc}"
             return Outcome(
@@ -173,6 +176,25 @@ def run_isolated(
         watched_peak_bytes=watched or None,
         machine_speed=speed,
     )
+
+
+@contextmanager
+def _main_left_out(work: Callable[[Any], object] | None) -> Iterator[None]:
+    """Start the child without the parent's ``__main__``: multiprocessing imports the
+    parent's main script again in every child (as ``__mp_main__``), so a user's script
+    calling ``loadbench.profile`` at its top level, with no ``if __name__ ==
+    "__main__"`` guard, would run again in the child and fail there. The child needs
+    nothing from it (its entry and every strategy live in importable modules), unless
+    ``work`` itself was defined in the script: then it is left as it is."""
+    if getattr(work, "__module__", None) == "__main__":
+        yield
+        return
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
 
 
 def _classify(exitcode: int | None, result: object) -> tuple[str, str | None]:

@@ -121,6 +121,27 @@ def test_a_cached_pipeline_peaks_above_the_uncached_by_about_its_data(tmp_path):
     assert 0.8 * user_pipelines.DATA_BYTES < grown < 1.4 * user_pipelines.DATA_BYTES, peaks
 
 
+@pytest.mark.slow
+def test_a_script_without_a_main_guard_profiles_once(tmp_path):
+    """A user's script calling loadbench.profile at its top level (no ``if __name__ ==
+    "__main__"``): the child does not import the script again, so it runs once."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "measure.py"
+    script.write_text(
+        "import loadbench\n"
+        "print('script ran', flush=True)\n"
+        f"record = loadbench.profile({target('arrays')!r}, steps=3, warmup=1)\n"
+        "print(record.status, record.steps)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.splitlines() == ["script ran", "ok 3"]
+
+
 def test_a_named_target_is_recorded_under_its_name():
     from loadbench.harness.profile import ProfileConfig, named, profile_jobs
 
