@@ -31,18 +31,29 @@ from loadbench.loaders.errors import LoadbenchError
 
 if TYPE_CHECKING:
     from loadbench.harness.keras_callback import LoadbenchCallback
+    from loadbench.loaders.protocol import BatchStrategy, Strategy
     from loadbench.profiling import profile
     from loadbench.reports.load import read_results
     from loadbench.reports.records import Record
 
 __version__ = "0.1.0"
-__all__ = ["LoadbenchCallback", "LoadbenchError", "Record", "profile", "read_results"]
+__all__ = [
+    "BatchStrategy",
+    "LoadbenchCallback",
+    "LoadbenchError",
+    "Record",
+    "Strategy",
+    "profile",
+    "read_results",
+]
 
 _WHERE = {
     "profile": "loadbench.profiling",
     "LoadbenchCallback": "loadbench.harness.keras_callback",
     "read_results": "loadbench.reports.load",
     "Record": "loadbench.reports.records",
+    "Strategy": "loadbench.loaders.protocol",
+    "BatchStrategy": "loadbench.loaders.protocol",
 }
 
 

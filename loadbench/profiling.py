@@ -106,8 +106,8 @@ def measure(
 ) -> tuple[Record, Any]:
     """``profile``'s run: the record and the child's outcome (its step times, for
     pytest-benchmark's statistics)."""
-    from loadbench.harness.profile import ProfileConfig, profile_jobs
-    from loadbench.harness.session import Harness, records_of, run_jobs
+    from loadbench.harness.commands.profile import ProfileConfig, profile_jobs
+    from loadbench.harness.parent.session import Harness, records_of, run_jobs
     from loadbench.workload.accelerators import choose
 
     target = target_of(make_dataset)

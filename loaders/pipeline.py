@@ -39,9 +39,9 @@ def build(
                 options.shuffle_buffer, seed=options.seed, reshuffle_each_iteration=True
             )
         ds = ds.batch(options.batch_size, drop_remainder=options.drop_remainder)
-        parse = getattr(strategy, "parse_batch", None)
+        parse = strategy.parse_batch(data)
         if parse is not None:  # batch, then parse: samples() gave undecoded records
-            ds = _map(ds, parse(data), options)
+            ds = _map(ds, parse, options)
     else:
         if options.cache != "none":
             raise OptionsError(
@@ -52,8 +52,7 @@ def build(
         ds = strategy.batches(data, options)
     # "device": only the element's structure changes, no copy and no work for a pool; a
     # strategy that made floats itself (``yields_floats``) is left as it is either way.
-    floats = getattr(strategy, "yields_floats", False)
-    if options.normalize == "device" or floats:
+    if options.normalize == "device" or strategy.yields_floats:
         ds = ds.map(as_model_inputs)
     else:
         ds = _map(ds, scale, options)

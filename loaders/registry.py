@@ -114,10 +114,14 @@ def _instantiate(reg: Registration) -> Strategy | BatchStrategy:
         raise StrategyError(
             f"strategy {reg.name!r} ({reg.origin}) cannot be loaded from {reg.target}: {exc}"
         ) from exc
-    strategy = factory()
+    try:
+        strategy = factory()
+    except TypeError as exc:  # an abstract method left out, or arguments it needs
+        raise StrategyError(f"strategy {reg.name!r} ({reg.target}) cannot be made: {exc}") from exc
     if not isinstance(strategy, Strategy | BatchStrategy):
         raise StrategyError(
-            f"{reg.target} ({reg.origin}) is not a strategy: it needs a name, prepare() and "
-            "samples() (or batches())"
+            f"{reg.target} ({reg.origin}) is not a strategy: subclass loadbench.Strategy "
+            "(it yields samples: samples()) or loadbench.BatchStrategy (batches()) and give "
+            "it a name (docs/strategies.md)"
         )
     return strategy

@@ -60,7 +60,7 @@ LEGACY_CEILINGS = frozenset({"ceiling_decode", "ceiling_copy"})
 class Measurement:
     """Every figure the measuring child takes of one run; a record is one of these plus
     how the run was asked for and how it ended. A new metric is a field here, set where
-    it is measured (``loadbench.harness.child``) and declared where it is shown
+    it is measured (``loadbench.harness.child.probe``) and declared where it is shown
     (``loadbench.reports.metrics``).
 
     Bytes are above the baseline taken after imports and set-up unless named
@@ -149,7 +149,7 @@ class Record(Measurement):
     started_at: str = ""
     wall_s: float | None = None
     # The machine's own speed read just before the run's child started: units per second
-    # of a fixed loop (loadbench.harness.speed), set against the throughput's spread.
+    # of a fixed loop (loadbench.harness.parent.speed), set against the throughput's spread.
     machine_speed: float | None = None
     log: str | None = None
     command: str | None = None

@@ -323,8 +323,8 @@ DESCRIBED: tuple[tuple[tuple[str, ...], str], ...] = (
         (
             "the machine's own speed, read by the parent just before the run's child started: "
             "units per second of a fixed pure-Python loop run for 20 ms "
-            "(`benchmarks/harness/speed.py`); the spread of every record's reading is what a "
-            "throughput's spread is set against (schema 8)"
+            "(`benchmarks/harness/parent/speed.py`); the spread of every record's reading is "
+            "what a throughput's spread is set against (schema 8)"
         ),
     ),
     (

@@ -134,7 +134,7 @@ def start_server_early(argv: list[str]) -> bool:
     where the start method is the fork server and readable here; otherwise, or for a bad
     value, nothing starts and the command's own parsing decides. Return whether it
     started."""
-    from loadbench.harness import runner
+    from loadbench.harness.parent import runner
 
     peek = argparse.ArgumentParser(add_help=False)
     peek.add_argument("command", nargs="?")
@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         return _main(argv)
     finally:
         if early:
-            from loadbench.harness.runner import stop_fork_server
+            from loadbench.harness.parent.runner import stop_fork_server
 
             stop_fork_server()  # also where the parser refused the arguments
 

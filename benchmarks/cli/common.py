@@ -1,6 +1,6 @@
-"""What several commands share: the arguments of a measurement (``run`` and ``sweep``)
-and of a comparison (``report --baseline`` and ``compare``), and the typed configuration
-each set becomes. An ``argparse.Namespace`` goes no further than this package."""
+"""What the measuring commands share: the arguments of a measurement (``run``, ``sweep``,
+``profile``) and the typed configuration they become (a comparison's are in ``gate``).
+An ``argparse.Namespace`` goes no further than this package."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import argparse
 from dataclasses import replace
 from pathlib import Path
 
-from loadbench.harness import presets
-from loadbench.harness.data_service import PROCESSING_MODES, parse_service
-from loadbench.harness.plan import (
+from loadbench.harness.child.data_service import PROCESSING_MODES, parse_service
+from loadbench.harness.parent import presets
+from loadbench.harness.parent.plan import (
     DEFAULT_BATCH,
     DEFAULT_MIN_TIME,
     DEFAULT_REPEATS,
@@ -20,9 +20,9 @@ from loadbench.harness.plan import (
     DatasetChoice,
     RunConfig,
 )
-from loadbench.harness.presets import TIERS, Tier
-from loadbench.harness.runner import START_METHODS
-from loadbench.harness.session import (
+from loadbench.harness.parent.presets import TIERS, Tier
+from loadbench.harness.parent.runner import START_METHODS
+from loadbench.harness.parent.session import (
     RESULTS,
     Done,
     Harness,
@@ -42,8 +42,7 @@ from loadbench.loaders.options import (
     parse_count,
 )
 from loadbench.reports import text
-from loadbench.reports.compare import Tolerances
-from loadbench.reports.units import parse_bytes, parse_percent
+from loadbench.reports.units import parse_bytes
 from loadbench.workload import accelerators
 
 DEFAULT_OUT = "loadbench-results"
@@ -375,66 +374,3 @@ def run_and_report(jobs: list[Job], args: argparse.Namespace) -> int:
         report = write_report(load([results]), Path(args.out) / "report", [str(results)])
         print(f"\nreport: {report}")
     return 1 if none_started(done) else 0
-
-
-def add_tolerances(parser: argparse.ArgumentParser) -> None:
-    """The compare tolerances; shared by ``report --baseline`` and ``compare``."""
-    gate = parser.add_argument_group("regression tolerances")
-    gate.add_argument(
-        "--memory-tolerance",
-        default="10%",
-        metavar="PCT",
-        help="growth allowed in the peak above the baseline (default 10%%)",
-    )
-    gate.add_argument(
-        "--graph-tolerance", default="1%", metavar="PCT", help="graph bytes (default 1%%)"
-    )
-    gate.add_argument(
-        "--throughput-tolerance", default="25%", metavar="PCT", help="samples/s (default 25%%)"
-    )
-    gate.add_argument(
-        "--memory-floor",
-        default="16MB",
-        metavar="SIZE",
-        help="changes of the peak above the baseline smaller than SIZE never fail: a small "
-        "peak moves by a few MB between runs of the same code (default 16MB; 0 for none)",
-    )
-    gate.add_argument(
-        "--alpha",
-        type=float,
-        metavar="P",
-        default=0.01,
-        help="significance level of the throughput test: with 5+ repeats a side, a drop past "
-        "the tolerance fails only if a one-sided Mann-Whitney U test gives p < alpha "
-        "(default 0.01)",
-    )
-    gate.add_argument(
-        "--ignore-memory",
-        action="store_true",
-        help="never judge peak memory (runs whose peak is not the loader's, such as training "
-        "on a CPU whose step's working memory moves by tens of MB between runs)",
-    )
-    throughput = gate.add_mutually_exclusive_group()
-    throughput.add_argument(
-        "--force-throughput",
-        action="store_true",
-        help="judge throughput even when the two files come from different machines",
-    )
-    throughput.add_argument(
-        "--ignore-throughput",
-        action="store_true",
-        help="never judge throughput (a shared CI runner: bytes gate, timings only inform)",
-    )
-
-
-def tolerances(args: argparse.Namespace) -> Tolerances:
-    return Tolerances(
-        memory=parse_percent(args.memory_tolerance, "--memory-tolerance"),
-        graph=parse_percent(args.graph_tolerance, "--graph-tolerance"),
-        throughput=parse_percent(args.throughput_tolerance, "--throughput-tolerance"),
-        memory_floor_bytes=parse_bytes(args.memory_floor, "--memory-floor") or 0,
-        force_throughput=args.force_throughput,
-        ignore_throughput=args.ignore_throughput,
-        ignore_memory=args.ignore_memory,
-        alpha=args.alpha,
-    )

@@ -29,9 +29,9 @@ from typing import Any
 
 import keras
 
-from loadbench.harness.environment import environment
+from loadbench.harness.child.sampler import TreeMemorySampler
+from loadbench.harness.parent.environment import environment
 from loadbench.harness.procs import tree_pss_bytes, tree_rss_bytes
-from loadbench.harness.sampler import TreeMemorySampler
 from loadbench.reports import jsonl
 from loadbench.reports.records import FIT_ROOT, Measurement, Record
 from loadbench.reports.stats import percentile

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from loadbench.harness.data_service import PROCESSING_MODES
+from loadbench.harness.child.data_service import PROCESSING_MODES
 from loadbench.loaders.dataset.layout import Split
 from loadbench.loaders.errors import OptionsError
 from loadbench.loaders.options import PipelineOptions
@@ -18,7 +18,7 @@ MODES: tuple[Mode, ...] = ("iterate", "train")
 @dataclass(frozen=True, kw_only=True)
 class Probing:
     """How a child measures a pipeline, whatever the pipeline is (a strategy on a split,
-    ``RunSpec``; a user's own, ``loadbench.harness.profile.ProfileSpec``).
+    ``RunSpec``; a user's own, ``loadbench.harness.commands.profile.ProfileSpec``).
 
     steps: batches measured after the warm-up (the dataset repeats as needed), fixed so
         every strategy does the same work.
@@ -42,7 +42,7 @@ class Probing:
         (``loadbench.workload.accelerators``); the default is the GPU's real step where
         there is one, else the default emulated accelerator.
     fed_search: in train mode, also find how many such accelerators the pipeline keeps
-        at 90% busy (``loadbench.harness.feeding``).
+        at 90% busy (``loadbench.harness.child.feeding``).
     """
 
     steps: int = 40

@@ -59,8 +59,8 @@ def isolated(benchmark, bench_data, bench_cache, tmp_path) -> Callable[..., Reco
     ``spread``, each figure's median, min, max and coefficient of variation over the
     repeats; ``--benchmark-json`` carries every figure and ``loadbench report`` reads it.
     """
-    from loadbench.harness.plan import DatasetChoice, RunConfig, plan
-    from loadbench.harness.session import Harness, run_jobs
+    from loadbench.harness.parent.plan import DatasetChoice, RunConfig, plan
+    from loadbench.harness.parent.session import Harness, run_jobs
     from loadbench.loaders.options import PipelineOptions
     from loadbench.reports.stats import spread
 

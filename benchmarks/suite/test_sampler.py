@@ -10,7 +10,7 @@ from __future__ import annotations
 import statistics
 import time
 
-from loadbench.harness.sampler import TreeMemorySampler
+from loadbench.harness.child.sampler import TreeMemorySampler
 from loadbench.harness.spec import RunSpec
 from loadbench.loaders import pipeline, registry
 from loadbench.loaders.options import PipelineOptions

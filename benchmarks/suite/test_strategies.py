@@ -33,11 +33,7 @@ def test_strategy(isolated, name, mode):
 
 def streaming_names() -> list[str]:
     """Strategies whose whole split is not in their address space while reading."""
-    return [
-        name
-        for name in registry.names()
-        if not getattr(registry.create(name), "maps_whole_dataset", False)
-    ]
+    return [name for name in registry.names() if not registry.create(name).maps_whole_dataset]
 
 
 def batch_bytes(data, options: PipelineOptions) -> int:

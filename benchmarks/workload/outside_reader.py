@@ -14,11 +14,12 @@ from loadbench.loaders.dataset.images import read_index
 from loadbench.loaders.dataset.layout import Split
 from loadbench.loaders.options import PipelineOptions
 from loadbench.loaders.pipeline import sample_signature
+from loadbench.loaders.protocol import Strategy
 
 READERS = 2
 
 
-class InterleavedPIL:
+class InterleavedPIL(Strategy):
     """Two Python generators, each decoding every other sample with Pillow, interleaved
     one sample from each in turn (so the samples come in name order)."""
 

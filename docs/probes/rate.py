@@ -32,7 +32,7 @@ def main(names: list[str]) -> None:
         strategy = registry.create(name)
         strategy.prepare(data, cache)
         options = PipelineOptions()
-        if getattr(strategy, "ceiling", False):
+        if strategy.ceiling:
             ds = strategy.batches(data, options)  # type: ignore[union-attr]
         else:
             ds = pipeline.build(strategy, data, options, cache)

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "plugins")]
 
 from loadbench.harness import runner  # noqa: E402
-from loadbench.harness.runner import START_METHODS, run_isolated  # noqa: E402
+from loadbench.harness.parent.runner import START_METHODS, run_isolated  # noqa: E402
 from loadbench.harness.spec import RunSpec  # noqa: E402
 from loadbench.loaders.dataset.synth import SynthParams, synthesize  # noqa: E402
 from loadbench.loaders.options import PipelineOptions  # noqa: E402

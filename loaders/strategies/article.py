@@ -25,6 +25,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from loadbench.loaders.protocol import Strategy
+
 FOLDERS = ("time1", "time2", "label")  # the article's; a split's own are ``data.folders``
 SUFFIXES = (".png", ".jpg", ".jpeg")
 Folders = tuple[str, str, str]
@@ -78,7 +80,7 @@ def float_pairs(split_dir: Path, folders: Folders = FOLDERS):
         yield load_float(time1, False), load_float(time2, False), load_float(label, True)
 
 
-class Article:
+class Article(Strategy):
     """The article's generator as a strategy: float32 samples, scaled, zip(sorted) pairs.
 
     Not among the default strategies (``registry.PRESET_STRATEGIES``): ``--preset seed``

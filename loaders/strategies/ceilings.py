@@ -42,6 +42,7 @@ import tensorflow as tf
 
 from loadbench.loaders.dataset.layout import ROLES, Split
 from loadbench.loaders.options import PipelineOptions
+from loadbench.loaders.protocol import BatchStrategy, Capabilities
 from loadbench.loaders.strategies import decoding
 from loadbench.loaders.strategies.held import as_tensors, read_arrays
 from loadbench.loaders.strategies.memmap import Memmap
@@ -54,13 +55,13 @@ REFERENCE_S = 0.5  # how long numpy's copy of the held batches is timed, at leas
 REFERENCE_RING = 4  # scratch batches per thread of that copy
 
 
-def applies_to(strategy: object) -> str:
+def applies_to(strategy: Capabilities) -> str:
     """The ceiling a strategy is measured against: decode for one that decodes image
     files as it reads (``decodes_while_reading = True``), copy for the others."""
-    return DECODE if getattr(strategy, "decodes_while_reading", False) else COPY
+    return DECODE if strategy.decodes_while_reading else COPY
 
 
-class DecodeCeiling:
+class DecodeCeiling(BatchStrategy):
     """Read and decode each pair's three image files in parallel, then batch."""
 
     name = DECODE
@@ -91,7 +92,7 @@ class DecodeCeiling:
         return ds.batch(options.batch_size).prefetch(options.prefetch)
 
 
-class CopyCeiling:
+class CopyCeiling(BatchStrategy):
     """Cycle through batches of decoded samples held in memory, copying each out once."""
 
     name = COPY

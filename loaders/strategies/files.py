@@ -17,10 +17,11 @@ from loadbench.loaders.dataset.layout import ROLES, Split
 from loadbench.loaders.errors import DatasetError, StrategyError
 from loadbench.loaders.memory import MemoryProfile
 from loadbench.loaders.options import PipelineOptions
+from loadbench.loaders.protocol import Strategy
 from loadbench.loaders.strategies import decoding
 
 
-class Files:
+class Files(Strategy):
     """Read and decode each sample's three files in a parallel ``map``."""
 
     name = "files"

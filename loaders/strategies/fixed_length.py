@@ -19,12 +19,13 @@ from loadbench.loaders.dataset.images import sample_shapes
 from loadbench.loaders.dataset.layout import Split
 from loadbench.loaders.memory import MemoryProfile
 from loadbench.loaders.options import PipelineOptions
+from loadbench.loaders.protocol import Strategy
 from loadbench.loaders.strategies.memmap import Memmap
 
 READ_BUFFER_BYTES = 4 * 2**20  # large sequential reads of the raw file
 
 
-class FixedLength:
+class FixedLength(Strategy):
     """Read the raw file that ``memmap`` converts to, row by row, in TensorFlow ops."""
 
     name = "fixed_length"

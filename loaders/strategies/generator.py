@@ -16,9 +16,10 @@ from loadbench.loaders.dataset.layout import Split
 from loadbench.loaders.memory import MemoryProfile
 from loadbench.loaders.options import PipelineOptions
 from loadbench.loaders.pipeline import sample_signature
+from loadbench.loaders.protocol import Strategy
 
 
-class Generator:
+class Generator(Strategy):
     """Yield decoded samples in name order from a Python generator."""
 
     name = "generator"

@@ -21,13 +21,14 @@ from loadbench.loaders.errors import StrategyError
 from loadbench.loaders.memory import MemoryProfile
 from loadbench.loaders.options import PipelineOptions
 from loadbench.loaders.pipeline import sample_signature
+from loadbench.loaders.protocol import Strategy
 from loadbench.loaders.strategies.held import aligned_empty
 
 FORMAT_VERSION = 1
 FILE_NAME = "samples.u8"
 
 
-class Memmap:
+class Memmap(Strategy):
     """Convert once to a raw file; read blocks of rows through ``numpy.memmap``."""
 
     name = "memmap"

@@ -19,6 +19,7 @@ from loadbench.loaders.dataset.layout import Split
 from loadbench.loaders.memory import MemoryProfile
 from loadbench.loaders.options import PipelineOptions
 from loadbench.loaders.pipeline import batch_slices, epoch_order, sample_signature
+from loadbench.loaders.protocol import BatchStrategy
 
 try:  # The adapter is what model.fit uses to run a PyDataset's workers; Keras 3 keeps
     # it under keras.src without a public alias, so its absence is reported clearly.
@@ -67,7 +68,7 @@ class PairDataset(keras.utils.PyDataset):
         self.order = epoch_order(self.data.pairs, self.options, self.epoch)
 
 
-class Sequence:
+class Sequence(BatchStrategy):
     """Run a ``PairDataset`` through Keras's enqueuer and hand its batches to tf.data."""
 
     name = "sequence"

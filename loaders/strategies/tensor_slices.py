@@ -16,11 +16,12 @@ import tensorflow as tf
 from loadbench.loaders.dataset.layout import Split
 from loadbench.loaders.memory import MemoryProfile
 from loadbench.loaders.options import PipelineOptions
+from loadbench.loaders.protocol import Strategy
 from loadbench.loaders.strategies.held import as_tensors, read_arrays
 from loadbench.loaders.strategies.memmap import Memmap
 
 
-class TensorSlices:
+class TensorSlices(Strategy):
     """Read every decoded sample into three aligned uint8 arrays, then slice them."""
 
     name = "tensor_slices"

@@ -20,6 +20,7 @@ from loadbench.loaders.dataset.layout import Split
 from loadbench.loaders.errors import StrategyError
 from loadbench.loaders.memory import MemoryProfile
 from loadbench.loaders.options import PipelineOptions
+from loadbench.loaders.protocol import Strategy
 
 FORMAT_VERSION = 1
 SHARD_TARGET_BYTES = 128 * 2**20  # large sequential reads, few open files
@@ -37,7 +38,7 @@ def shard_count(data: Split, total_bytes: int | None = None) -> int:
     return max(1, min(wanted, MAX_SHARDS, data.pairs))
 
 
-class TFRecord:
+class TFRecord(Strategy):
     """Convert once to TFRecord shards; read them with parallel interleave and parsing."""
 
     name = "tfrecord"

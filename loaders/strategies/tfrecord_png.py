@@ -19,6 +19,7 @@ from loadbench.loaders.dataset.layout import ROLES, Split
 from loadbench.loaders.errors import DatasetError
 from loadbench.loaders.memory import MemoryProfile
 from loadbench.loaders.options import PipelineOptions
+from loadbench.loaders.protocol import Strategy
 from loadbench.loaders.strategies import decoding
 from loadbench.loaders.strategies.tfrecord import (
     bytes_feature,
@@ -33,7 +34,7 @@ FEATURES = (*ROLES, "name")  # the name: errors say which sample a record holds
 SPEC = {f: tf.io.FixedLenFeature([], tf.string) for f in FEATURES}
 
 
-class TFRecordPNG:
+class TFRecordPNG(Strategy):
     """Convert once to shards of encoded images; read, parse and decode in parallel."""
 
     name = "tfrecord_png"

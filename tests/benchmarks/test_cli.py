@@ -7,24 +7,17 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from statistics import median
 
 import psutil
 import pytest
+from runs import Ready, interruptible
 
 from loadbench.cli import main
 
 # One run per measurement and no ceilings: the repeats and ceilings have their own test.
 ONCE = ("--repeats", "1", "--no-ceilings")
-
-
-def interruptible() -> None:
-    """``preexec_fn`` of a process the test will Ctrl-C: SIGINT back to its default. A
-    shell's background job (``cmd &``) starts with SIGINT ignored and passes that on, so
-    under such a job the interrupted command would never see the signal."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def installed_run(tiny_root, tmp_path) -> list[str]:
@@ -132,7 +125,7 @@ def test_installed_command_exits_2_on_bad_data(tmp_path):
 
 
 def test_run_without_steps_uses_the_per_mode_defaults(tiny_root, tmp_path, capsys):
-    from loadbench.harness.plan import DEFAULT_MIN_TIME, DEFAULT_STEPS, DEFAULT_WARMUP
+    from loadbench.harness.parent.plan import DEFAULT_MIN_TIME, DEFAULT_STEPS, DEFAULT_WARMUP
     from loadbench.reports import jsonl
 
     argv = ["run", "--data", str(tiny_root), *ONCE, "--mode", "iterate", "--loaders", "generator"]
@@ -174,14 +167,15 @@ def test_run_exits_1_when_no_child_could_start(tiny_root, tmp_path, monkeypatch,
     assert "could not start the child process" in record.error
 
 
-def start_suite(tiny_root, tmp_path, loaders: str, mode: str = "iterate") -> subprocess.Popen:
-    """``loadbench run`` in the background, with the test plugins importable."""
+def start_suite(tiny_root, tmp_path, loaders: str, ready: Ready) -> subprocess.Popen:
+    """``loadbench run`` in the background, with the test plugins importable and the
+    ``ready`` pipe for the hanging run to say its worker's pid on."""
     argv = installed_run(tiny_root, tmp_path)
-    argv += ["--warmup", "1", "--mode", mode, "--loaders", loaders, "--timeout", "300"]
+    argv += ["--warmup", "1", "--mode", "iterate", "--loaders", loaders, "--timeout", "300"]
     env = {
         **os.environ,
         "PYTHONPATH": str(Path(__file__).parents[1] / "plugins"),
-        "LOADBENCH_TEST_WORKER_PID": str(tmp_path / "worker.pid"),
+        **ready.env(),
     }
     return subprocess.Popen(
         argv,
@@ -193,16 +187,11 @@ def start_suite(tiny_root, tmp_path, loaders: str, mode: str = "iterate") -> sub
     )
 
 
-def wait_for_hung_worker(suite: subprocess.Popen, tmp_path, timeout_s: float = 120) -> list:
+def wait_for_hung_worker(suite: subprocess.Popen, ready: Ready, timeout_s: float = 120) -> list:
     """Wait until the hanging run's worker exists; return the suite's whole tree."""
-    deadline = time.monotonic() + timeout_s
-    pid_file = tmp_path / "worker.pid"
-    while not (pid_file.is_file() and pid_file.read_text()):
-        assert suite.poll() is None, suite.communicate()
-        assert time.monotonic() < deadline, "the hanging run never started its worker"
-        time.sleep(0.2)
+    worker = int(ready.wait(timeout_s, suite))
     family = psutil.Process(suite.pid).children(recursive=True)
-    assert int(pid_file.read_text()) in {p.pid for p in family}
+    assert worker in {p.pid for p in family}
     return family
 
 
@@ -216,8 +205,9 @@ def test_killed_parent_keeps_records_leaves_no_process_and_resume_goes_on(tiny_r
     from loadbench.reports import jsonl
 
     out = tmp_path / "out" / "results.jsonl"
-    suite = start_suite(tiny_root, tmp_path, "generator,misbehaving:SleepsWithWorker")
-    family = wait_for_hung_worker(suite, tmp_path)
+    ready = Ready(tmp_path)
+    suite = start_suite(tiny_root, tmp_path, "generator,misbehaving:SleepsWithWorker", ready)
+    family = wait_for_hung_worker(suite, ready)
     suite.kill()  # SIGKILL: the parent gets no chance to clean up
     suite.communicate()
     assert_all_gone(family)  # the run's child and its worker went with it
@@ -238,8 +228,9 @@ def test_killed_parent_keeps_records_leaves_no_process_and_resume_goes_on(tiny_r
 def test_ctrl_c_stops_the_suite_and_leaves_no_process(tiny_root, tmp_path):
     from loadbench.reports import jsonl
 
-    suite = start_suite(tiny_root, tmp_path, "generator,misbehaving:SleepsWithWorker")
-    family = wait_for_hung_worker(suite, tmp_path)
+    ready = Ready(tmp_path)
+    suite = start_suite(tiny_root, tmp_path, "generator,misbehaving:SleepsWithWorker", ready)
+    family = wait_for_hung_worker(suite, ready)
     suite.send_signal(signal.SIGINT)  # what Ctrl-C sends to the foreground process
     _, err = suite.communicate(timeout=60)
     assert suite.returncode == 130

@@ -8,8 +8,8 @@ import pytest
 
 from loadbench.cli import build_parser, main
 from loadbench.cli.common import ceilings_of, min_time_of, repeats_of
-from loadbench.harness.plan import DEFAULT_REPEATS
-from loadbench.harness.presets import TIERS
+from loadbench.harness.parent.plan import DEFAULT_REPEATS
+from loadbench.harness.parent.presets import TIERS
 
 
 @pytest.fixture(autouse=True)

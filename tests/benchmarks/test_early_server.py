@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from loadbench import cli
-from loadbench.harness import runner
+from loadbench.harness.parent import runner
 
 
 @pytest.fixture

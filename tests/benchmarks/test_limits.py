@@ -14,7 +14,7 @@ from loadbench.cli.commands.prove_limit import (
     memory_needed,
     pairs_over,
 )
-from loadbench.harness import limits
+from loadbench.harness.commands import limits
 from loadbench.reports import jsonl
 from loadbench.reports.records import LimitMeasurement
 

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from loadbench.harness import procs
-from loadbench.harness.sampler import TreeMemorySampler
+from loadbench.harness.child.sampler import TreeMemorySampler
 
 SHARED_MB = 200
 
@@ -169,7 +169,7 @@ def test_a_lone_process_shares_no_anonymous_memory_and_a_forked_one_does():
 
 
 ALONE = """
-from loadbench.harness.sampler import TreeMemorySampler
+from loadbench.harness.child.sampler import TreeMemorySampler
 with TreeMemorySampler(0.02) as alone:
     block = bytearray(100 * 2**20)
     for i in range(0, len(block), 4096):

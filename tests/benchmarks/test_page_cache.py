@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from loadbench.harness import page_cache
+from loadbench.harness.parent import page_cache
 from loadbench.loaders import registry
 
 

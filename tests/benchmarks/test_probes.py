@@ -8,8 +8,8 @@ import sys
 
 import tensorflow as tf
 
-from loadbench.harness import probes
-from loadbench.harness.sampler import TreeMemorySampler
+from loadbench.harness.child import probes
+from loadbench.harness.child.sampler import TreeMemorySampler
 from loadbench.loaders import pipeline, registry
 from loadbench.loaders.options import PipelineOptions
 from loadbench.reports.records import DEFAULT_WIDTH, PROTOBUF_LIMIT_BYTES
@@ -52,7 +52,7 @@ def test_no_gpu_gives_null_not_zero():
 
 SAMPLER_WITH_A_WORKER = """
 import json, subprocess, sys, time
-from loadbench.harness.sampler import TreeMemorySampler
+from loadbench.harness.child.sampler import TreeMemorySampler
 worker_code = "b = bytearray(100_000_000)\\nfor i in range(0, len(b), 4096): b[i] = 1\\n"
 worker_code += "print('ready', flush=True)\\nimport time; time.sleep(30)"
 with TreeMemorySampler(0.05) as sampler:
@@ -113,7 +113,7 @@ def test_a_one_process_peak_between_pss_reads_is_in_its_pss_peak():
 import os, time
 import numpy as np
 from loadbench.harness.procs import tree_pss_bytes
-from loadbench.harness.sampler import TreeMemorySampler
+from loadbench.harness.child.sampler import TreeMemorySampler
 baseline = tree_pss_bytes(os.getpid())
 with TreeMemorySampler(5.0) as sampler:  # samples at the start and the end only
     time.sleep(0.1)

@@ -9,9 +9,9 @@ import pytest
 import user_pipelines
 
 from loadbench.cli import main
-from loadbench.harness import pipelines
-from loadbench.harness.profile import ProfileSpec, measure_profile
-from loadbench.harness.runner import run_isolated
+from loadbench.harness.commands import pipelines
+from loadbench.harness.commands.profile import ProfileSpec, measure_profile
+from loadbench.harness.parent.runner import run_isolated
 from loadbench.loaders.errors import OptionsError, PipelineError
 from loadbench.reports import jsonl
 
@@ -143,7 +143,7 @@ def test_a_script_without_a_main_guard_profiles_once(tmp_path):
 
 
 def test_a_named_target_is_recorded_under_its_name():
-    from loadbench.harness.profile import ProfileConfig, named, profile_jobs
+    from loadbench.harness.commands.profile import ProfileConfig, named, profile_jobs
 
     assert named("arrays=examples/arrays.py:cached") == ("arrays", "examples/arrays.py:cached")
     assert named("pkg.mod:make") == (None, "pkg.mod:make")

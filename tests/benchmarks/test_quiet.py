@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from loadbench.harness.quiet import NOISE, import_quietly
+from loadbench.harness.child.quiet import NOISE, import_quietly
 
 
 def test_only_the_known_start_up_lines_are_dropped(tmp_path, monkeypatch, capfd):

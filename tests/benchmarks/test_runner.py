@@ -10,27 +10,10 @@ from multiprocessing import resource_tracker
 
 import psutil
 import pytest
+from runs import spec_for
 
-from loadbench.harness import runner
-from loadbench.harness.runner import START_METHODS, run_isolated
-from loadbench.harness.spec import RunSpec
-from loadbench.loaders.options import PipelineOptions
-
-
-def spec_for(strategy: str, root, cache_root, **kwargs) -> RunSpec:
-    fields = dict(
-        strategy=strategy,
-        mode="iterate",
-        data_root=str(root),
-        split="train",
-        synthetic=True,
-        options=PipelineOptions(batch_size=4),
-        cache_root=str(cache_root),
-        steps=4,
-        warmup_steps=1,
-    )
-    fields.update(kwargs)
-    return RunSpec(**fields)
+from loadbench.harness.parent import runner
+from loadbench.harness.parent.runner import START_METHODS, run_isolated
 
 
 @pytest.fixture(autouse=True)
@@ -129,7 +112,7 @@ def test_tree_probe_counts_a_worker_process(tiny_root, cache_root, method):
 @pytest.mark.parametrize("method", START_METHODS)
 def test_pss_counts_a_block_forked_children_share_once(tiny_root, cache_root, method):
     """A forked child's pages are shared with the fork server too; the child makes
-    them its own first (loadbench.harness.pages), so its workers' shared block counts
+    them its own first (loadbench.harness.child.pages), so its workers' shared block counts
     once in the tree's PSS, as in a spawned child's tree."""
     spec = spec_for("misbehaving:ForksSharing", tiny_root, cache_root)
     outcome = run_isolated(spec, 120, start_method=method)
@@ -193,7 +176,7 @@ def hangs_at_exit(spec) -> str:
 
 
 def test_a_clean_up_that_hangs_after_the_result_does_not_lose_the_run(tiny_root, cache_root):
-    from loadbench.harness.child import CLEAN_UP_S
+    from loadbench.harness.child.entry import CLEAN_UP_S
 
     spec = spec_for("generator", tiny_root, cache_root)
     outcome = run_isolated(spec, 60, work=hangs_at_exit)

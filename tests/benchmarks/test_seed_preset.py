@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from kernel_rss import max_rss_of
 
-from loadbench.harness import presets
-from loadbench.harness.plan import DatasetChoice, RunConfig, plan
-from loadbench.harness.runner import run_isolated
+from loadbench.harness.parent import presets
+from loadbench.harness.parent.plan import DatasetChoice, RunConfig, plan
+from loadbench.harness.parent.runner import run_isolated
 from loadbench.loaders.dataset.layout import describe
 from loadbench.loaders.dataset.synth import SynthParams, synthesize, synthesize_from
 from loadbench.loaders.errors import OptionsError

@@ -9,16 +9,14 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import psutil
 import pytest
-from test_cli import interruptible
-from test_runner import spec_for
+from runs import Ready, interruptible, spec_for
 
-from loadbench.harness.data_service import parse_service
-from loadbench.harness.runner import run_isolated
+from loadbench.harness.child.data_service import parse_service
+from loadbench.harness.parent.runner import run_isolated
 from loadbench.harness.spec import RunSpec
 from loadbench.loaders.errors import OptionsError
 
@@ -35,12 +33,15 @@ def service_file(tmp_path, monkeypatch):
 
 
 def gone(pids: list[int]) -> bool:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if not any(psutil.pid_exists(p) and psutil.Process(p).status() != "zombie" for p in pids):
-            return True
-        time.sleep(0.1)
-    return False
+    """Every one of ``pids`` ended (or is a zombie its parent has yet to reap) within 10 s."""
+    alive = []
+    for pid in pids:
+        try:
+            alive.append(psutil.Process(pid))
+        except psutil.NoSuchProcess:
+            continue
+    _, left = psutil.wait_procs(alive, timeout=10)
+    return all(p.status() == psutil.STATUS_ZOMBIE for p in left if p.is_running())
 
 
 def test_parse_service():
@@ -96,6 +97,8 @@ def test_nodes_go_on_ctrl_c(tiny_root, tmp_path, service_file):
     command += ["--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache")]
     plugins = str(Path(__file__).parents[1] / "plugins")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([plugins, os.environ.get("PYTHONPATH", "")])}
+    ready = Ready(tmp_path)
+    env.update(ready.env())
     cli = subprocess.Popen(
         command,
         stdout=subprocess.PIPE,
@@ -103,9 +106,7 @@ def test_nodes_go_on_ctrl_c(tiny_root, tmp_path, service_file):
         env=env,
         preexec_fn=interruptible,
     )
-    deadline = time.monotonic() + 120
-    while not service_file.is_file() and time.monotonic() < deadline:
-        time.sleep(0.2)
+    assert ready.wait(120, cli) == "reported"
     nodes = json.loads(service_file.read_text())["nodes"]
     assert nodes and all(psutil.pid_exists(p) for p in nodes)
     cli.send_signal(signal.SIGINT)

@@ -1,17 +1,17 @@
-"""The machine's own speed, read between runs (loadbench.harness.speed)."""
+"""The machine's own speed, read between runs (loadbench.harness.parent.speed)."""
 
 from __future__ import annotations
 
 import time
 
-from loadbench.harness.speed import READ_S, UNIT_ITERATIONS, machine_speed
+from loadbench.harness.parent.speed import UNIT_ITERATIONS, machine_speed
 
 
 def test_a_reading_runs_its_time_and_counts_the_units_done_in_it():
     began = time.perf_counter()
     speed = machine_speed(0.05)
     took = time.perf_counter() - began
-    assert 0.05 <= took < 0.5
+    assert took >= 0.05  # it runs for at least the time asked
     assert speed * took >= 1  # at least one unit was done and counted
     # The same loop, timed here unit by unit: the reading is its rate, within the
     # machine's own noise (a factor of 3 on a loaded 2-core machine).
@@ -21,4 +21,3 @@ def test_a_reading_runs_its_time_and_counts_the_units_done_in_it():
             pass
         units += 1
     assert 1 / 3 < speed / (units / elapsed) < 3
-    assert READ_S == 0.02  # about 1 s over the default run's 54 children

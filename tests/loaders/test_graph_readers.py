@@ -12,7 +12,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from loadbench.harness.child import _diagnosed
+from loadbench.harness.child.measure import diagnosed
 from loadbench.loaders import pipeline, registry
 from loadbench.loaders.dataset.images import read_index
 from loadbench.loaders.dataset.layout import FOLDERS, describe
@@ -116,7 +116,7 @@ def test_files_names_the_file_it_cannot_decode(tmp_path):
         read_all("files", data, tmp_path / "cache")
     strategy = registry.create("files")
     strategy.prepare(data, tmp_path / "cache")
-    error = _diagnosed(strategy, data, raised.value)
+    error = diagnosed(strategy, data, raised.value)
     assert isinstance(error, DatasetError)
     assert str(error).startswith(f"{root / 'train' / 'time2' / 'p004.png'}: not a PNG image")
     assert "replace or remove the file" in str(error)
@@ -149,7 +149,7 @@ def test_tfrecord_png_names_the_shard_and_record_it_cannot_decode(tmp_path):
             writer.write(record)
     with pytest.raises(tf.errors.InvalidArgumentError) as raised:
         read_all("tfrecord_png", data, cache)
-    error = _diagnosed(strategy, data, raised.value)
+    error = diagnosed(strategy, data, raised.value)
     assert isinstance(error, DatasetError)
     assert str(error).startswith(f"{shard}: record 1 (sample 'p005', time1): not a PNG image")
     assert f"delete {conversion.directory}" in str(error)
@@ -166,7 +166,7 @@ def test_tfrecord_png_names_a_shard_whose_record_is_damaged(tmp_path):
     shard.write_bytes(bytes(raw))
     with pytest.raises(tf.errors.DataLossError) as raised:
         read_all("tfrecord_png", data, cache)
-    error = _diagnosed(strategy, data, raised.value)
+    error = diagnosed(strategy, data, raised.value)
     assert isinstance(error, DatasetError) and str(error).startswith(f"{shard}: record ")
     assert "cannot be read" in str(error) and "delete" in str(error)
 

@@ -7,9 +7,9 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
+from ready import say_ready
 
 from loadbench.loaders.strategies.generator import Generator
 
@@ -54,7 +54,7 @@ class SleepsWithWorker(Generator):
         # shows its parent's whole RSS (summed RSS double-counts shared pages).
         time.sleep(0.2)
         worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
-        Path(os.environ["LOADBENCH_TEST_WORKER_PID"]).write_text(str(worker.pid))
+        say_ready(str(worker.pid))
         time.sleep(600)
 
 

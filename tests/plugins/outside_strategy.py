@@ -12,9 +12,10 @@ import tensorflow as tf
 
 from loadbench.loaders.dataset.images import read_index
 from loadbench.loaders.pipeline import sample_signature
+from loadbench.loaders.protocol import Strategy
 
 
-class IndexedReader:
+class IndexedReader(Strategy):
     name = "indexed_reader"
 
     def prepare(self, data, cache_root: Path) -> None:

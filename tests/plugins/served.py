@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import psutil
+from ready import say_ready
 
 from loadbench.loaders.strategies.fixed_length import FixedLength
 
@@ -20,7 +21,7 @@ def report() -> None:
     nodes = [
         p.pid
         for p in psutil.Process().children()
-        if "loadbench.harness.data_service_node" in " ".join(p.cmdline())
+        if "loadbench.harness.child.data_service_node" in " ".join(p.cmdline())
     ]
     interfaces = [
         line.split(":")[0].strip()
@@ -31,6 +32,7 @@ def report() -> None:
             {"netns": os.readlink("/proc/self/ns/net"), "interfaces": interfaces, "nodes": nodes}
         )
     )
+    say_ready("reported")
 
 
 class Reports(FixedLength):

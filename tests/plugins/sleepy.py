@@ -9,13 +9,14 @@ import numpy as np
 import tensorflow as tf
 
 from loadbench.loaders.pipeline import sample_signature
+from loadbench.loaders.protocol import BatchStrategy
 
 # AU's truth with a prefetch buffer: the producer makes a batch every MAKE_S while the
 # emulated step takes STEP_S, in parallel, so AU = STEP_S / max(STEP_S, MAKE_S).
 MAKE_S = 0.03
 
 
-class MakesEachBatchSlowly:
+class MakesEachBatchSlowly(BatchStrategy):
     """Zero batches, one every MAKE_S seconds, from one producer thread (a generator)."""
 
     name = "makes_each_batch_slowly"

@@ -8,11 +8,12 @@ import numpy as np
 import tensorflow as tf
 
 from loadbench.loaders.pipeline import sample_signature
+from loadbench.loaders.protocol import BatchStrategy
 
 SLEEP_S = 0.03  # before each batch, in the consumer's thread when nothing runs ahead
 
 
-class SleepsBeforeEachBatch:
+class SleepsBeforeEachBatch(BatchStrategy):
     """Zero batches, each handed over SLEEP_S after it was asked for."""
 
     name = "sleeps_before_batch"

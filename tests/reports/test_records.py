@@ -68,7 +68,7 @@ def test_unknown_status_and_schema_are_refused(tmp_path):
 
 
 def test_command_line_is_what_a_user_would_type(monkeypatch):
-    from loadbench.harness.plan import command_line
+    from loadbench.harness.parent.builder import command_line
 
     monkeypatch.setattr("sys.argv", ["/home/u/.venv/bin/loadbench", "run", "--data", "my data"])
     assert command_line() == "loadbench run --data 'my data'"

@@ -8,19 +8,12 @@ from dataclasses import replace
 
 import pandas as pd
 from record_factory import make, write, write_pytest_benchmark
+from rendering import render
 
 from loadbench.cli import main
 from loadbench.reports.summary import advice, best, summary
 
 EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']?https?:""", re.I)
-
-
-def render(tmp_path, *paths, flags=()) -> str:
-    """``loadbench report --out tmp_path``: the page it writes to tmp_path/report/."""
-    assert main(["report", *map(str, paths), "--out", str(tmp_path), *flags]) == 0
-    report = tmp_path / "report"
-    assert (report / "results.csv").is_file()
-    return (report / "index.html").read_text()
 
 
 def assert_self_contained(html: str) -> None:

@@ -8,7 +8,7 @@ import re
 
 import pandas as pd
 from record_factory import make, write
-from test_report import render
+from rendering import render
 
 from loadbench.reports import figures
 from loadbench.reports.summary import UNSTABLE_HINT, VARIES_HINT, summary

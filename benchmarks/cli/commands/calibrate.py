@@ -7,9 +7,9 @@ import argparse
 from pathlib import Path
 
 from loadbench.cli import common
-from loadbench.harness.calibrate import CalibrateSpec, calibrate
-from loadbench.harness.plan import DEFAULT_SIZE
-from loadbench.harness.runner import run_isolated
+from loadbench.harness.commands.calibrate import CalibrateSpec, calibrate
+from loadbench.harness.parent.plan import DEFAULT_SIZE
+from loadbench.harness.parent.runner import run_isolated
 from loadbench.loaders.errors import LoadbenchError
 from loadbench.workload import accelerators
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from loadbench.cli.common import add_tolerances, tolerances
+from loadbench.cli.gate import add_tolerances, tolerances
 from loadbench.reports import tables, text
 from loadbench.reports.compare import Comparison
 

@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 
 from loadbench.cli import common
-from loadbench.harness.data_service import parse_service
-from loadbench.harness.profile import (
+from loadbench.harness.child.data_service import parse_service
+from loadbench.harness.commands.profile import (
     DEFAULT_MIN_TIME_S,
     DEFAULT_REPEATS,
     DEFAULT_STEPS,

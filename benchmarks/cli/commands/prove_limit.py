@@ -14,9 +14,9 @@ from pathlib import Path
 import psutil
 
 from loadbench.cli import common
-from loadbench.harness import limits
-from loadbench.harness.plan import DEFAULT_SIZE
-from loadbench.harness.session import Harness, run_jobs
+from loadbench.harness.commands import limits
+from loadbench.harness.parent.plan import DEFAULT_SIZE
+from loadbench.harness.parent.session import Harness, run_jobs
 from loadbench.loaders import registry
 from loadbench.loaders.dataset.layout import describe
 from loadbench.loaders.dataset.synth import SynthParams, builtin_dataset

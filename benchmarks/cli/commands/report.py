@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from loadbench.cli.common import add_out, add_tolerances, tolerances
+from loadbench.cli.common import add_out
+from loadbench.cli.gate import add_tolerances, tolerances
 from loadbench.reports.jsonl import is_limit_file, read_limits
 from loadbench.reports.units import parse_bytes
 

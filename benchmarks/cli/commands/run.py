@@ -10,9 +10,9 @@ import argparse
 from pathlib import Path
 
 from loadbench.cli import common
-from loadbench.harness import page_cache, presets
-from loadbench.harness.plan import DEFAULT_PAIRS, DatasetChoice, plan
-from loadbench.harness.runner import start_server, stop_fork_server
+from loadbench.harness.parent import page_cache, presets
+from loadbench.harness.parent.plan import DEFAULT_PAIRS, DatasetChoice, plan
+from loadbench.harness.parent.runner import start_server, stop_fork_server
 from loadbench.loaders.dataset.layout import describe
 from loadbench.loaders.dataset.layouts import BUILTIN, parse_folders
 from loadbench.loaders.dataset.synth import builtin_dataset

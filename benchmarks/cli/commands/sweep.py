@@ -9,8 +9,8 @@ import argparse
 import psutil
 
 from loadbench.cli import common
-from loadbench.harness.plan import DatasetChoice, plan
-from loadbench.harness.session import none_started, run_jobs
+from loadbench.harness.parent.plan import DatasetChoice, plan
+from loadbench.harness.parent.session import none_started, run_jobs
 from loadbench.loaders.dataset.layout import describe
 from loadbench.loaders.dataset.synth import builtin_dataset
 from loadbench.loaders.errors import OptionsError

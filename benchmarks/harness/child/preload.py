@@ -8,8 +8,9 @@ it has run anything). Each child then starts in about half a second instead of t
 
 ``gc.freeze()`` then: the objects imported here are moved out of the garbage
 collector's reach, so a child's collections do not write to (and copy) the pages it
-shares with the server. Last, ``RESIDENT``: the file pages the server has mapped, which
-it then releases and each forked child maps again before its baseline (``pages``).
+shares with the server. Last, ``Startup``: the file pages the server has mapped, which
+it then releases and each forked child maps again before its baseline (``pages``); a
+forked child enters through ``run``, which hands them to ``child_main``.
 """
 
 # ruff: noqa: E402 (TensorFlow is imported quietly first, then everything that imports it)
@@ -17,11 +18,12 @@ from __future__ import annotations
 
 import gc
 import os
+from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # read once, when TensorFlow loads
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-from loadbench.harness.quiet import import_quietly
+from loadbench.harness.child.quiet import import_quietly
 
 import_quietly("tensorflow")  # without its two start-up lines on stderr (quiet)
 
@@ -31,14 +33,14 @@ import PIL.Image  # noqa: F401
 import psutil  # noqa: F401
 import tensorflow  # noqa: F401
 
-import loadbench.harness.child
-import loadbench.harness.feeding
-import loadbench.harness.probes
-import loadbench.harness.sampler
+import loadbench.harness.child.measure
+import loadbench.harness.child.probes
+import loadbench.harness.child.sampler
 import loadbench.loaders.pipeline
 import loadbench.workload.device
 import loadbench.workload.train_step  # noqa: F401
-from loadbench.harness import pages
+from loadbench.harness.child import pages
+from loadbench.harness.child.entry import Setting, Startup, child_main
 from loadbench.loaders import registry
 
 for _target in [
@@ -49,5 +51,10 @@ for _target in [
     __import__(_target.split(":")[0])
 
 gc.freeze()
-RESIDENT = pages.resident_file_pages()
-pages.release(RESIDENT)  # mapped by the children only: none of them shares it with us
+_STARTUP = Startup(resident=pages.resident_file_pages())
+pages.release(_STARTUP.resident)  # mapped by the children only: none of them shares it
+
+
+def run(spec: Any, result_path: str, work: Any, setting: Setting) -> None:
+    """A forked child's entry: ``child_main`` with what this server knows."""
+    child_main(spec, result_path, work, setting, startup=_STARTUP)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from loadbench.harness.runner import (
+from loadbench.harness.parent.runner import (
     Outcome,
     memray_flamegraph,
     run_isolated,

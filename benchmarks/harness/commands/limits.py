@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from loadbench.harness.environment import environment
-from loadbench.harness.plan import command_line, dataset_fields, stem
-from loadbench.harness.runner import Outcome
-from loadbench.harness.session import Job
+from loadbench.harness.parent.builder import command_line, dataset_fields, stem
+from loadbench.harness.parent.environment import environment
+from loadbench.harness.parent.runner import Outcome
+from loadbench.harness.parent.session import Job
 from loadbench.loaders.dataset.layout import Split
 from loadbench.reports.records import LIMIT_PATHS, LimitMeasurement, LimitRecord
 
@@ -164,7 +164,7 @@ def prove(spec: LimitSpec) -> LimitReport:
     """Build the strategy's pipeline and take it through ``spec.path`` (in the child)."""
     import tensorflow as tf
 
-    from loadbench.harness.sampler import TreeMemorySampler
+    from loadbench.harness.child.sampler import TreeMemorySampler
     from loadbench.loaders import pipeline, registry
     from loadbench.loaders.dataset.layout import describe
     from loadbench.loaders.options import PipelineOptions

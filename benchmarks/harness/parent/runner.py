@@ -35,14 +35,15 @@ from typing import Any
 
 import psutil
 
-from loadbench.harness.child import ChildFailure, Setting, child_main
+from loadbench.harness.child.entry import ChildFailure, Setting
+from loadbench.harness.child.start import start as child_start
+from loadbench.harness.parent.speed import machine_speed
 from loadbench.harness.procs import become_subreaper, kill_tree, start_reaper, tree_rss_bytes
-from loadbench.harness.speed import machine_speed
 from loadbench.loaders.errors import OptionsError
 
 POLL_S = 0.05
 START_METHODS = ("forkserver", "spawn")
-PRELOAD = "loadbench.harness.preload"
+PRELOAD = "loadbench.harness.child.preload"
 
 
 def default_start_method() -> str:
@@ -114,7 +115,7 @@ def run_isolated(
         setting = Setting(dict(os.environ), list(sys.path), forked=method == "forkserver")
         speed = machine_speed()  # nothing of ours runs now: the server waits
         child = context.Process(  # type: ignore[attr-defined]
-            target=child_main, args=(spec, result_path, work, setting), name="loadbench"
+            target=child_start, args=(spec, result_path, work, setting), name="loadbench"
         )
         start = time.perf_counter()
         try:

@@ -125,7 +125,13 @@ def start(workers: int, log_dir: Path | None = None) -> LocalService:
 def _node(args, port_file: Path, log_dir, started: list, index: int | None = None):
     name = args[0] if index is None else f"{args[0]}-{index}"
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
-    command = [sys.executable, "-m", "loadbench.harness.data_service_node", *args, str(port_file)]
+    command = [
+        sys.executable,
+        "-m",
+        "loadbench.harness.child.data_service_node",
+        *args,
+        str(port_file),
+    ]
     if log_dir is None:
         node = subprocess.Popen(
             command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, env=env

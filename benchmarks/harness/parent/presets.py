@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from loadbench.harness.plan import DEFAULT_REPEATS, RunConfig
+from loadbench.harness.parent.plan import DEFAULT_REPEATS, RunConfig
 from loadbench.loaders.errors import OptionsError
 from loadbench.loaders.options import AUTOTUNE, CacheMode, PipelineOptions
 

@@ -1,6 +1,6 @@
 """``loadbench profile``: a user's own pipeline measured with every probe a strategy gets.
 
-Each ``MODULE:FUNCTION`` (``loadbench.harness.pipelines``) is one run, repeated in fresh
+Each ``MODULE:FUNCTION`` (``loadbench.harness.commands.pipelines``) is one run, repeated in fresh
 children like a strategy's, and its records are ordinary records: ``strategy`` is the
 FUNCTION, ``dataset`` names it and its keyword arguments, so ``report`` and ``compare``
 read a user's variants side by side. The run iterates; with ``--model`` each batch goes
@@ -15,10 +15,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from loadbench.harness.child import ChildReport, Source, probe
-from loadbench.harness.pipelines import split_target
-from loadbench.harness.plan import run_record, stem
-from loadbench.harness.session import Job
+from loadbench.harness.child.measure import ChildReport
+from loadbench.harness.child.probe import Source, probe
+from loadbench.harness.commands.pipelines import split_target
+from loadbench.harness.parent.builder import run_record, stem
+from loadbench.harness.parent.session import Job
 from loadbench.harness.spec import Mode, Probing
 from loadbench.loaders.errors import OptionsError, PipelineError
 from loadbench.reports.records import PIPELINE_ROOT, run_key
@@ -76,7 +77,8 @@ def measure_profile(spec: ProfileSpec) -> ChildReport:
     dataset run under the probes (after it: what FUNCTION builds is the pipeline's)."""
     import tensorflow as tf
 
-    from loadbench.harness import feeding, pipelines
+    from loadbench.harness.child import feeding
+    from loadbench.harness.commands import pipelines
     from loadbench.workload import device
 
     make = pipelines.resolve(spec.target)

@@ -1,7 +1,7 @@
 """What to measure, as one typed configuration, and the jobs it becomes.
 
 A command builds a ``RunConfig`` once from its arguments (``loadbench.cli``); a preset
-is a function from one configuration to another (``loadbench.harness.presets``); ``plan``
+is a function from one configuration to another (``loadbench.harness.parent.presets``); ``plan``
 turns a configuration into the session's jobs, in rounds: every run once, then every run
 again, so that a slow spell of a shared machine touches every strategy alike, each round
 starting with the machine's ceilings.
@@ -9,25 +9,18 @@ starting with the machine's ceilings.
 
 from __future__ import annotations
 
-import shlex
-import sys
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-from loadbench.harness.environment import environment
-from loadbench.harness.runner import Outcome
-from loadbench.harness.session import Job
+from loadbench.harness.parent.builder import dataset_fields, options_fields, run_record, stem
+from loadbench.harness.parent.session import Job
 from loadbench.harness.spec import MODES, Mode, RunSpec
 from loadbench.loaders import registry
 from loadbench.loaders.dataset.layout import Split
 from loadbench.loaders.errors import OptionsError
 from loadbench.loaders.options import PipelineOptions
-from loadbench.reports.records import Measurement, Record, run_key
+from loadbench.reports.records import run_key
 from loadbench.workload.accelerators import Choice
-
-if TYPE_CHECKING:
-    from loadbench.harness.profile import ProfileSpec
 
 DEFAULT_PAIRS = 1000
 DEFAULT_SIZE = 256
@@ -212,84 +205,7 @@ def _job(
     )
 
 
-def run_record(
-    spec: RunSpec | ProfileSpec,
-    outcome: Outcome,
-    dataset: dict[str, Any],
-    options: dict[str, Any],
-    *,
-    role: str = "strategy",
-    repeat: int = 0,
-) -> Record:
-    """The record of one isolated run: what the child measured, field by field, and how
-    the run was asked for and ended. A child that reported nothing measured nothing."""
-    report = outcome.result
-    measured = report.measurement if report is not None else Measurement(role=role)
-    return Record.of(
-        measured,
-        strategy=spec.strategy,
-        mode=spec.mode,
-        status=outcome.status,
-        error=outcome.error,
-        dataset=dataset,
-        options=options,
-        repeat=repeat,
-        env=environment(report.gpu_name if report else None, report.tf_version if report else None),
-        started_at=outcome.started_at,
-        wall_s=round(outcome.wall_s, 3),
-        machine_speed=outcome.machine_speed,
-        log=str(Path(spec.log_path).resolve()) if spec.log_path else None,
-        command=command_line(),
-    )
-
-
 def varied(variants: tuple[PipelineOptions, ...]) -> list[str]:
     """The option fields whose values differ between ``variants`` (what names a job)."""
     first = asdict(variants[0])
     return [name for name in first if any(asdict(v)[name] != first[name] for v in variants)]
-
-
-def stem(mode: str, strategy: str) -> str:
-    """A file name for a run: 'train-generator', 'iterate-my_pkg.readers_Reader'."""
-    return f"{mode}-{strategy.replace(':', '_').replace('/', '_')}"
-
-
-def command_line() -> str:
-    """The command that is running, as a user would type it again."""
-    argv = list(sys.argv)
-    if argv and argv[0].endswith(("loadbench", "__main__.py")):
-        argv[0] = "loadbench"
-    elif argv and Path(argv[0]).name in {"pytest", "py.test", "pytest.py"}:
-        argv[0] = "pytest"
-    return shlex.join(argv)
-
-
-def dataset_fields(data: Split, synthetic: bool) -> dict[str, Any]:
-    """The record's ``dataset``: where, which split, how many pairs, how big."""
-    return {
-        "root": "synthetic" if synthetic else str(data.root.resolve()),
-        "split": data.split,
-        "pairs": data.pairs,
-        "image_size": list(data.image_size),
-        "bytes_per_sample": data.bytes_per_sample,
-        **({"unpaired": list(data.unpaired)} if data.unpaired else {}),
-    }
-
-
-def options_fields(spec: RunSpec) -> dict[str, Any]:
-    """The record's ``options``: pipeline options, the run length, and in train mode the
-    width asked for (None: the machine's default; the record's ``width`` says which)."""
-    found = asdict(spec.options)
-    found.update(steps=spec.steps, warmup_steps=spec.warmup_steps)
-    if spec.min_measured_s:
-        found["min_measured_s"] = spec.min_measured_s
-    if spec.distributed:
-        found.update(service=spec.service, processing_mode=spec.processing_mode)
-    if spec.mode == "train":
-        found["width"] = spec.width
-        found["accelerator"] = spec.accelerator.asked  # None: left to the machine
-        if spec.accelerator.step_time_s is not None:
-            found["step_time_s"] = spec.accelerator.step_time_s
-    if spec.preset:
-        found["preset"] = spec.preset
-    return found

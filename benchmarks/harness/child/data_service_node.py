@@ -1,7 +1,7 @@
 """One tf.data service node in a process of its own:
 
-    python -m loadbench.harness.data_service_node dispatcher PORT_FILE
-    python -m loadbench.harness.data_service_node worker DISPATCHER_ADDRESS PORT_FILE
+    python -m loadbench.harness.child.data_service_node dispatcher PORT_FILE
+    python -m loadbench.harness.child.data_service_node worker DISPATCHER_ADDRESS PORT_FILE
 
 It listens on a free port, writes that port to PORT_FILE once it serves, and runs until
 it is killed; it dies with the process that started it.

@@ -1,0 +1,247 @@
+"""The probes around one run's loop: the baseline, the dataset built and read under
+the memory sampler (warm-up, measured steps, the accelerators-fed search), then its graph
+serialized under a sampler of its own. Shared by every kind of run (a strategy on a
+split, a user's own pipeline)."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from loadbench.harness.child import data_service, feeding
+from loadbench.harness.procs import rss_bytes, tree_pss_bytes, tree_rss_bytes
+from loadbench.harness.spec import Probing
+from loadbench.reports.records import Measurement
+from loadbench.reports.stats import percentile
+
+# A run with a time floor (RunSpec.min_measured_s) takes at most this many times its steps.
+MAX_EXTENSION = 100
+# The measured pipeline, left running when the child's work returns: tearing it down (its
+# threads stopped, in-flight work waited for) took 1.2-2.1 s of a run after everything
+# was measured, and the child leaves with ``os._exit`` (no TensorFlow teardown) anyway.
+LEFT_RUNNING: list[object] = []
+
+
+@dataclass
+class _Loop:
+    """What the measured loop saw, batch by batch."""
+
+    step_times: list[float] = field(default_factory=list)
+    waits: list[float] = field(default_factory=list)  # time for next() to hand over a batch
+    computes: list[float] = field(default_factory=list)  # time of the training step on it
+    batch_ends: list[float] = field(default_factory=list)
+    samples: int = 0
+    batch_bytes: int = 0  # the (first, largest) batch's bytes as the pipeline handed it over
+    last_args: tuple[Any, ...] = ()  # the step's arguments from the last batch
+
+
+@dataclass(frozen=True, kw_only=True)
+class Source:
+    """What a run measures, however it was made (a strategy on a split, a user's own
+    pipeline): the dataset to build under the probes, how an element becomes the step's
+    arguments and its sample count, and how a TensorFlow error is diagnosed."""
+
+    build: Callable[[], Any]  # the dataset, built after the baseline (its cost counts)
+    unpack: Callable[[Any], tuple[tuple[Any, ...], int]]
+    estimate_bytes: int = 0  # the graph's size where it is past the limit (empty)
+    diagnose: Callable[[Exception], Exception] = field(default=lambda error: error)
+    sized: bool = True  # serialize and size the dataset graph (a ceiling's is not)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Measured:
+    """The probes' figures of one run, and what the caller's own figures need besides:
+    the child's own baseline, the last batch's step arguments, the steps' times and the
+    dataset as the source built it."""
+
+    measurement: Measurement
+    own_baseline: int
+    last_args: tuple[Any, ...]
+    step_times_s: list[float]
+    dataset: Any
+
+
+def probe(
+    spec: Probing, source: Source, ran: Any, step: Any, network: str | None = None
+) -> Measured:
+    """Take the baseline, build ``source``'s dataset and run warm-up + steps (and the
+    accelerators-fed search) under the memory sampler, then serialize its graph under a
+    sampler of its own. ``step`` (None: iterate) takes the unpacked element's arguments
+    and returns once it has run; ``ran`` is the accelerator it resolved to; ``network``
+    what ``data_service.isolate_network`` did, before TensorFlow started a thread."""
+    import tensorflow as tf
+
+    from loadbench.harness.child import probes
+    from loadbench.harness.child.sampler import TreeMemorySampler
+    from loadbench.workload import device
+
+    served = None
+    if spec.starts_service:
+        logs = Path(spec.log_path).with_suffix("") if spec.log_path else None
+        served = data_service.start(int(spec.service or 0), logs)
+    target = served.target if served else spec.service
+    has_gpu = device.reset_gpu_peak()
+    idle = {pid: rss_bytes(pid) for pid in (served.worker_pids if served else [])}
+    own_baseline = rss_bytes(os.getpid())
+    baseline = tree_rss_bytes(os.getpid())
+    baseline_pss = tree_pss_bytes(os.getpid())
+    with (
+        probes.memray_tracker(spec.memray_path),
+        TreeMemorySampler(spec.sample_interval_s) as sampler,
+    ):
+        start = time.perf_counter()
+        local_ds = source.build()
+        ds = local_ds
+        if spec.distributed:
+            service = tf.data.experimental.service
+            ds = ds.apply(service.distribute(spec.processing_mode, target))
+        batches = iter(ds.repeat())
+        try:
+            loop = _run_loop(spec, batches, step, start, source.unpack)
+        except tf.errors.OpError as exc:
+            raise source.diagnose(exc) from exc
+        step_s = (ran.step_s or percentile(loop.computes, 50)) if ran is not None else None
+        busy = feeding.busy_share(loop.waits, loop.computes) if ran is not None else None
+        # The search for the accelerators fed runs the pipeline at k times the demand:
+        # still under the sampler, so the run's peak covers it (GNU time's does).
+        fed = _fed(loop, batches, step_s, busy or 0.0) if spec.fed_search and step_s else None
+        agreement = sampler.kernel_agreement()  # while the tree still runs
+    peak, peak_pss = sampler.peak_bytes(), sampler.peak_pss_bytes()
+    own_peak = sampler.root_peak_bytes()
+    graph_bytes = over_limit = serialize_peak = None
+    if source.sized:  # serializing the graph: its own peak, sampled as the loop was
+        with TreeMemorySampler(spec.sample_interval_s) as serializing:
+            graph_bytes, over_limit = probes.dataset_graph_size(local_ds, source.estimate_bytes)
+        serialize_peak = max(0, serializing.peak_bytes() - baseline)
+        own_peak = max(own_peak, serializing.root_peak_bytes())
+    if served:
+        served.stop()
+    steady_s = sum(loop.step_times)
+    # Rounded before the share is taken, so the record's share is exactly its own fields'.
+    input_wait_s, compute_s = round(sum(loop.waits), 6), round(sum(loop.computes), 6)
+    training = step is not None
+    measurement = Measurement(
+        samples_per_s=loop.samples / steady_s if steady_s > 0 else None,
+        first_batch_s=loop.batch_ends[0] if loop.batch_ends else None,
+        step_p50_s=percentile(loop.step_times, 50),
+        step_p95_s=percentile(loop.step_times, 95),
+        steps=len(loop.step_times),
+        baseline_rss_bytes=baseline,
+        peak_rss_bytes=max(0, peak - baseline),
+        baseline_pss_bytes=baseline_pss,
+        peak_pss_bytes=(
+            max(0, peak_pss - baseline_pss)
+            if peak_pss is not None and baseline_pss is not None
+            else None
+        ),
+        tree_processes=sampler.most_processes,
+        own_peak_rss_bytes=max(0, own_peak - own_baseline),
+        process_peaks=sampler.members(),
+        kernel_agreement=agreement,
+        gpu_peak_bytes=device.gpu_peak_bytes() if has_gpu else None,
+        dataset_graph_bytes=graph_bytes,
+        graph_over_limit=over_limit,
+        graph_serialize_peak_bytes=serialize_peak,
+        input_wait_s=input_wait_s if training else None,
+        compute_s=compute_s if training else None,
+        input_bound_share=(
+            input_wait_s / (input_wait_s + compute_s)
+            if training and input_wait_s + compute_s > 0
+            else None
+        ),
+        rss_timeline=sampler.timeline(baseline),
+        batch_ends_s=loop.batch_ends,
+        memray_peak_bytes=probes.memray_peak_bytes(spec.memray_path),
+        service={"target": target, "network": network} if spec.distributed else None,
+        client_peak_rss_bytes=(
+            max(0, sampler.root_peak_bytes() - own_baseline) if spec.distributed else None
+        ),
+        worker_peak_rss_bytes=[
+            max(0, sampler.process_peaks.get(pid, 0) - idle[pid]) for pid in sorted(idle)
+        ],
+        batch_bytes=loop.batch_bytes or None,
+        accelerator=ran.name if ran else None,
+        accelerator_source=ran.source if ran else None,
+        accelerator_step_s=round(step_s, 6) if step_s else None,
+        accelerator_busy_share=busy,
+        accelerators_fed=fed.count if fed else None,
+        accelerators_fed_capped=fed.capped if fed else None,
+        fed_trials=[t.as_list() for t in fed.trials] if fed else [],
+    )
+    LEFT_RUNNING.append((batches, ds, local_ds))
+    return Measured(
+        measurement=measurement,
+        own_baseline=own_baseline,
+        last_args=loop.last_args,
+        step_times_s=loop.step_times,
+        dataset=local_ds,
+    )
+
+
+def pair_batch(element: Any) -> tuple[tuple[Any, ...], int]:
+    """A strategy's batch ``((time1, time2), label)`` as the step's three arguments."""
+    (time1, time2), label = element
+    return (time1, time2, label), int(label.shape[0])
+
+
+def _run_loop(
+    spec: Probing,
+    batches: Any,
+    step: Any,
+    start: float,
+    unpack: Callable[[Any], tuple[tuple[Any, ...], int]],
+) -> _Loop:
+    """Take the warm-up and the measured batches, timing what next() and the step take."""
+    loop = _Loop()
+    index = 0
+    measured_s = 0.0  # the steady-state steps' time so far: sum(step_times)
+    args: tuple[Any, ...] = ()
+    while _more(spec, index, measured_s):
+        began = time.perf_counter()
+        args, samples = unpack(next(batches))
+        arrived = time.perf_counter()
+        if step is not None:
+            step(*args)  # returns once the step has finished
+        ended = time.perf_counter()
+        if index == 0:  # the first batch of an epoch is its largest: only the last is short
+            loop.batch_bytes = _bytes_of(args)
+        loop.batch_ends.append(round(ended - start, 4))
+        if index >= spec.warmup_steps:
+            loop.step_times.append(ended - began)
+            measured_s += ended - began
+            loop.waits.append(arrived - began)
+            loop.computes.append(ended - arrived)
+            loop.samples += samples
+        index += 1
+    loop.last_args = args
+    return loop
+
+
+def _fed(loop: _Loop, batches: Any, step_s: float, busy: float) -> feeding.Fed:
+    """How many accelerators of this step time the pipeline keeps at 90% busy; the run's
+    own measured loop (``busy`` of the time) is the one-accelerator trial."""
+    one = feeding.Trial(1, busy, len(loop.waits), sum(loop.step_times))
+    start = feeding.first_guess(step_s, loop.waits)
+    return feeding.search(lambda count: feeding.trial(batches, step_s, count), one, start=start)
+
+
+def _bytes_of(args: tuple[Any, ...]) -> int:
+    """Bytes of a batch's tensors, however nested, from their shapes and types (no copy)."""
+    import tensorflow as tf
+
+    leaves = [t for t in tf.nest.flatten(args) if hasattr(t, "dtype") and hasattr(t, "shape")]
+    return sum(int(tf.TensorShape(t.shape).num_elements() or 0) * t.dtype.size for t in leaves)
+
+
+def _more(spec: Probing, index: int, measured_s: float) -> bool:
+    """Whether the loop takes another batch: the warm-up and ``steps``, then more until
+    the measured batches span ``min_measured_s`` (at most ``MAX_EXTENSION`` times the
+    steps): a fast pipeline's few batches are too short a span to time."""
+    if index < spec.warmup_steps + spec.steps:
+        return True
+    longest = spec.warmup_steps + spec.steps * MAX_EXTENSION
+    return measured_s < spec.min_measured_s and index < longest
