@@ -70,4 +70,3 @@ class Ready:
     def close(self) -> None:
         os.close(self._read)
         os.close(self._held)
-
