@@ -124,6 +124,7 @@ def test_installed_command_exits_2_on_bad_data(tmp_path):
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.slow
 def test_run_without_steps_uses_the_per_mode_defaults(tiny_root, tmp_path, capsys):
     from loadbench.harness.parent.plan import DEFAULT_MIN_TIME, DEFAULT_STEPS, DEFAULT_WARMUP
     from loadbench.reports import jsonl
@@ -240,6 +241,7 @@ def test_ctrl_c_stops_the_suite_and_leaves_no_process(tiny_root, tmp_path):
     assert len(jsonl.read(tmp_path / "out" / "results.jsonl")) == 1
 
 
+@pytest.mark.slow
 def test_memray_adds_a_tracked_run_with_its_flame_graph(tiny_root, tmp_path):
     from loadbench.reports import jsonl
 

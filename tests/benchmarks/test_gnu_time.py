@@ -12,6 +12,9 @@ from kernel_rss import max_rss_of
 from loadbench.loaders.dataset.synth import SynthParams, synthesize
 from loadbench.reports import jsonl
 
+# Every test here starts TensorFlow children: the developer's loop (-m 'not slow') skips them.
+pytestmark = pytest.mark.slow
+
 PAIRS, SIZE = 2000, 64  # 57 MB of uint8: tensor_slices's graph holds all of it
 
 

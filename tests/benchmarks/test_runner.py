@@ -15,6 +15,9 @@ from runs import spec_for
 from loadbench.harness.parent import runner
 from loadbench.harness.parent.runner import START_METHODS, run_isolated
 
+# Every test here starts TensorFlow children: the developer's loop (-m 'not slow') skips them.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(autouse=True)
 def no_process_left_behind():

@@ -84,6 +84,7 @@ def late_plateau(timeline: list[list[float]]) -> float:
     return statistics.median(value for _, value in timeline[len(timeline) * 3 // 4 :])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("strategy", "element_bytes"), [("article", 4), ("generator", 1)])
 def test_in_memory_cache_grows_with_the_dataset_as_what_it_holds(
     two_sizes, tmp_path, strategy, element_bytes
@@ -110,6 +111,7 @@ def own_code_max_rss_bytes(root: Path, batches: int) -> int:
     return max_rss_of([*command, "--batches", str(batches)], env=env)
 
 
+@pytest.mark.slow
 def test_article_run_peaks_within_15_percent_of_its_own_code(two_sizes, tmp_path):
     data = two_sizes[LARGE]  # 344 MB of float32 cached, over a TensorFlow process's ~0.6 GB
     seeded = presets.seed(config(data, tmp_path, repeats=1), epochs=2, batch_size=None)

@@ -53,6 +53,7 @@ def test_parse_service():
             parse_service(bad)
 
 
+@pytest.mark.slow
 def test_two_workers_on_loopback_only_and_gone_after(tiny_root, cache_root, service_file):
     outcome = run_isolated(served_spec("served:Reports", tiny_root, cache_root, "2"), 180)
     assert outcome.status == "ok", outcome.error
@@ -69,6 +70,7 @@ def test_two_workers_on_loopback_only_and_gone_after(tiny_root, cache_root, serv
         assert result.service["network"].startswith("host network")
 
 
+@pytest.mark.slow
 def test_nodes_go_when_the_run_crashes(tiny_root, cache_root, service_file):
     spec = served_spec("served:CrashesWhileServed", tiny_root, cache_root)
     outcome = run_isolated(spec, 180)
@@ -76,12 +78,14 @@ def test_nodes_go_when_the_run_crashes(tiny_root, cache_root, service_file):
     assert gone(json.loads(service_file.read_text())["nodes"])
 
 
+@pytest.mark.slow
 def test_a_python_pipeline_is_not_distributable_and_says_why(tiny_root, cache_root):
     outcome = run_isolated(served_spec("generator", tiny_root, cache_root), 120)
     assert outcome.status == "error"
     assert "Could not find callback" in outcome.error
 
 
+@pytest.mark.slow
 def test_nodes_go_on_ctrl_c(tiny_root, tmp_path, service_file):
     command = [
         sys.executable,

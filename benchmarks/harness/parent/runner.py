@@ -26,7 +26,7 @@ import tempfile
 import time
 import types
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from multiprocessing import forkserver, resource_tracker
@@ -250,9 +250,15 @@ def _kill_strays(before: set[int]) -> None:
 
 
 def stop_fork_server() -> None:
-    """Stop the fork server, if one was started, so nothing of ours outlives the run."""
+    """Stop the fork server, if one was started, so nothing of ours outlives the run.
+    Killed, not asked: one still importing TensorFlow would read the request to stop only
+    once it had finished (about 3 s), and a command that refused its arguments would wait
+    that long to exit; by the end of a run it idles, with nothing of its own to lose."""
     server = forkserver._forkserver
-    if getattr(server, "_forkserver_pid", None) is not None:
+    pid = getattr(server, "_forkserver_pid", None)
+    if pid is not None:
+        with suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
         server._stop()  # type: ignore[attr-defined]
 
 
