@@ -20,12 +20,12 @@ steps' times into its statistics, so ``--benchmark-json`` carries every figure.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import asdict
 from typing import Any
 
 import pytest
 
 from loadbench.loaders.errors import LoadbenchError
+from loadbench.reports.record_json import to_json
 from loadbench.reports.records import Record
 
 
@@ -100,6 +100,6 @@ def _to_benchmark(request: pytest.FixtureRequest, record: Record, outcome: Any) 
     if not config.pluginmanager.hasplugin("benchmark") or config.getoption("benchmark_skip"):
         return
     benchmark = request.getfixturevalue("benchmark")
-    benchmark.extra_info.update(asdict(record))
+    benchmark.extra_info.update(to_json(record))
     report = outcome.result if outcome is not None else None
     feed_times(benchmark, report.step_times_s if report is not None else [])

@@ -12,9 +12,9 @@ def ceiling_rates(records: list[Record]) -> dict[tuple[str, str], float]:
     """(ceiling name, split) -> the median samples/s of that ceiling's ok runs on it."""
     found: dict[tuple[str, str], list[float]] = {}
     for record in records:
-        if record.is_ceiling and record.status == "ok" and record.samples_per_s:
+        if record.is_ceiling and record.status == "ok" and record.throughput.samples_per_s:
             key = (record.strategy, dataset_key(record.dataset))
-            found.setdefault(key, []).append(record.samples_per_s)
+            found.setdefault(key, []).append(record.throughput.samples_per_s)
     return {key: rate for key, rates in found.items() if (rate := median(rates))}
 
 
@@ -28,6 +28,8 @@ def fractions(records: list[Record]) -> list[float | None]:
         rate = rates.get((record.ceiling or "", dataset_key(record.dataset)))
         usable = record.mode == "iterate" and not record.is_ceiling and record.status == "ok"
         out.append(
-            record.samples_per_s / rate if usable and rate and record.samples_per_s else None
+            record.throughput.samples_per_s / rate
+            if usable and rate and record.throughput.samples_per_s
+            else None
         )
     return out

@@ -99,7 +99,7 @@ def _by_key(records: list[Record]) -> dict[str, list[Record]]:
 
 def _values(records: list[Record], metric: Metric) -> list[float]:
     """The metric's value in each ok repeat that measured it."""
-    values = [getattr(r, metric.field) for r in records if r.status == "ok"]
+    values = [r.figure(metric.field) for r in records if r.status == "ok"]
     return [float(v) for v in values if v is not None]
 
 

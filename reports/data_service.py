@@ -58,12 +58,16 @@ def table(records: list[Record]) -> pd.DataFrame:
         for count in sorted({workers(r) for r in mine}, key=lambda c: -1 if c is None else c):
             runs = [r for r in mine if workers(r) == count and r.status == "ok"]
             label = "remote" if count is None else str(count)
-            row[f"samples_per_s_{label}"] = median([r.samples_per_s for r in runs])
+            row[f"samples_per_s_{label}"] = median([r.throughput.samples_per_s for r in runs])
             row[f"client_peak_{label}"] = median(
-                [r.client_peak_rss_bytes or r.peak_rss_bytes for r in runs]
+                [r.service.client_peak_rss_bytes or r.memory.peak_rss_bytes for r in runs]
             )
             row[f"workers_peak_{label}"] = median(
-                [sum(r.worker_peak_rss_bytes) for r in runs if r.worker_peak_rss_bytes]
+                [
+                    sum(r.service.worker_peak_rss_bytes)
+                    for r in runs
+                    if r.service.worker_peak_rss_bytes
+                ]
             )
         rows.append(row)
     return pd.DataFrame(rows)

@@ -185,11 +185,11 @@ def timelines(records: list[Record]) -> bytes:
     for axis, mode in zip(axes[0], modes, strict=True):
         latest: dict[str, Record] = {}
         for record in records:
-            if record.mode == mode and record.status == "ok" and record.rss_timeline:
+            if record.mode == mode and record.status == "ok" and record.memory.rss_timeline:
                 latest[record.strategy] = record
         for strategy, record in latest.items():
-            seconds = [point[0] for point in record.rss_timeline]
-            used = [point[1] / MB for point in record.rss_timeline]
+            seconds = [point[0] for point in record.memory.rss_timeline]
+            used = [point[1] / MB for point in record.memory.rss_timeline]
             axis.plot(seconds, used, label=strategy, linewidth=1.3)
         axis.set_title(f"Resident memory above baseline ({mode})", fontsize=10)
         axis.set_xlabel("seconds since the pipeline was built")

@@ -98,7 +98,9 @@ def _scaling(records: list[Record], ram_bytes: int | None) -> dict | None:
         asdict(row) for row in tables.fit_rows(breaks, records[0].dataset["bytes_per_sample"], near)
     ]
     png = scaling.scaling(records, breaks, ram)
-    mapped = sorted({r.strategy for r in records if (r.memory_profile or {}).get("mapped_split")})
+    mapped = sorted(
+        {r.strategy for r in records if (r.memory.memory_profile or {}).get("mapped_split")}
+    )
     return {
         "png": base64.b64encode(png).decode("ascii"),
         "rows": rows,

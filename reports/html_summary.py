@@ -140,7 +140,7 @@ def processes(table: pd.DataFrame, by_row: dict[tuple, list[Record]]) -> dict | 
                 "pss": format_bytes(p.get("peak_pss_bytes")),
                 "rss": format_bytes(p.get("peak_rss_bytes")),
             }
-            for p in (ok[-1].process_peaks if ok else [])
+            for p in (ok[-1].memory.process_peaks if ok else [])
         ]
         rows.append(
             {

@@ -13,13 +13,13 @@ from typing import Any, TypeVar
 
 from loadbench.loaders.errors import RecordError
 from loadbench.loaders.files import append_line
+from loadbench.reports.record_json import from_json, say_unknown, to_json
 from loadbench.reports.records import (
     KNOWN_SCHEMAS,
     LIMIT_KIND,
     LIMIT_SCHEMA,
     LimitRecord,
     Record,
-    upgrade,
 )
 
 log = logging.getLogger("loadbench")
@@ -28,7 +28,8 @@ T = TypeVar("T")
 
 def append(path: Path, record: Record | LimitRecord) -> None:
     """Append one record as a line and make it durable before returning."""
-    append_line(path, json.dumps(asdict(record), sort_keys=True))
+    data = to_json(record) if isinstance(record, Record) else asdict(record)
+    append_line(path, json.dumps(data, sort_keys=True))
 
 
 def read(path: Path) -> list[Record]:
@@ -38,7 +39,10 @@ def read(path: Path) -> list[Record]:
     path = Path(path)
     if not path.is_file():
         return []
-    return [record_from(data, f"{path}:{number}") for number, data in lines(path)]
+    unknown: set[str] = set()
+    found = [record_from(data, f"{path}:{number}", unknown) for number, data in lines(path)]
+    say_unknown(unknown, str(path))  # once for the file
+    return found
 
 
 def read_limits(path: Path) -> list[LimitRecord]:
@@ -53,10 +57,11 @@ def read_limits(path: Path) -> list[LimitRecord]:
     return out
 
 
-def record_from(data: dict[str, Any], where: str) -> Record:
-    """A Record from one JSON object of any schema this loadbench reads."""
+def record_from(data: dict[str, Any], where: str, unknown: set[str] | None = None) -> Record:
+    """A Record from one JSON object of any schema this loadbench reads (``unknown``: see
+    ``record_json.from_json``)."""
     _check_schema(data, KNOWN_SCHEMAS, where)
-    return _make(Record, upgrade(data), where)
+    return from_json(data, where, unknown)
 
 
 def is_limit_file(path: Path) -> bool:

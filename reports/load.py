@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,8 @@ from loadbench.loaders.errors import RecordError
 from loadbench.loaders.options import AUTOTUNE
 from loadbench.reports.ceilings import fractions
 from loadbench.reports.jsonl import read, record_from
-from loadbench.reports.metrics import STORED
-from loadbench.reports.records import Record
+from loadbench.reports.record_json import say_unknown
+from loadbench.reports.records import FIELD_SECTION, SECTIONS, Record
 from loadbench.reports.stats import late_rise
 
 
@@ -57,6 +58,7 @@ def _pytest_benchmark(path: Path, data: dict) -> list[Record]:
     if not isinstance(benchmarks, list):
         raise RecordError(f"{path}: 'benchmarks' is not a list; is this pytest-benchmark JSON?")
     out: list[Record] = []
+    unknown: set[str] = set()
     for index, bench in enumerate(benchmarks):
         info = bench.get("extra_info") if isinstance(bench, dict) else None
         if not isinstance(info, dict) or "strategy" not in info or "schema" not in info:
@@ -65,7 +67,8 @@ def _pytest_benchmark(path: Path, data: dict) -> list[Record]:
         info = dict(info)
         info.pop("spread", None)  # the figures' spread: the report recomputes it
         earlier = info.pop("repeat_records", None) or []
-        out.extend(record_from(record, where) for record in [*earlier, info])
+        out.extend(record_from(record, where, unknown) for record in [*earlier, info])
+    say_unknown(unknown, str(path))
     return out
 
 
@@ -81,8 +84,20 @@ def options_label(options: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
+def scalar_figures(record: Record) -> dict[str, Any]:
+    """Every figure of every section that is one value (not a timeline, list or table),
+    by its name: the frame's columns, whatever fields the sections come to have."""
+    return {
+        f.name: getattr(section, f.name)
+        for section in (getattr(record, name) for name in SECTIONS)
+        for f in fields(section)
+        if f.name in FIELD_SECTION and not str(f.type).startswith(("list", "dict"))
+    }
+
+
 def frame(records: list[Record]) -> pd.DataFrame:
-    """One row per record: identity, status, every metric, and the run's environment."""
+    """One row per record: identity, status, every one-value figure of every section,
+    the figures derived from several records, and the run's environment."""
     rows = []
     for record, ceiling_fraction in zip(records, fractions(records), strict=True):
         data = record.dataset
@@ -101,24 +116,15 @@ def frame(records: list[Record]) -> pd.DataFrame:
             "batch_size": record.options.get("batch_size"),
             "options": options_label(record.options),
             "key": record.key(),
-            **{m.field: getattr(record, m.field) for m in STORED},
+            **scalar_figures(record),
             "ceiling_fraction": ceiling_fraction,
             "ceiling": record.ceiling,
-            "width": record.width,
             "normalize": record.options.get("normalize", "host"),
-            "accelerator": record.accelerator,
-            "accelerator_source": record.accelerator_source,
-            "accelerator_step_s": record.accelerator_step_s,
-            "accelerators_fed_capped": record.accelerators_fed_capped,
-            "baseline_rss_bytes": record.baseline_rss_bytes,
             "repeat": record.repeat,
-            "tree_processes": record.tree_processes,
-            "graph_over_limit": record.graph_over_limit,
             "memray_flamegraph": record.memray_flamegraph,
             "started_at": record.started_at,
             "wall_s": record.wall_s,
-            "late_rise": late_rise(record.rss_timeline),
-            "kernel_agreement": record.kernel_agreement,
+            "late_rise": late_rise(record.memory.rss_timeline),
             "machine_speed": record.machine_speed,
             "tensorflow": record.env.get("tensorflow"),
             "cpu_model": record.env.get("cpu_model"),

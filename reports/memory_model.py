@@ -46,7 +46,7 @@ class Prediction:
 def predict(record: Record) -> Prediction | None:
     """The predicted peak of one run, or None where the model does not apply (train mode,
     a strategy that declared no memory profile, a run through the tf.data service)."""
-    profile = record.memory_profile
+    profile = record.memory.memory_profile
     data = record.dataset
     options = record.options
     if record.mode != "iterate" or profile is None or not data.get("bytes_per_sample"):
@@ -65,7 +65,11 @@ def predict(record: Record) -> Prediction | None:
     # Samples read by the end of the run: warm-up and measured batches, plus what the
     # prefetch and the strategy's own buffers had read ahead.
     ahead = depth + HELD_FLOAT_BATCHES + profile.get("staged_batches", 0)
-    steps = record.steps if record.steps is not None else int(options.get("steps", 0))
+    steps = (
+        record.throughput.steps
+        if record.throughput.steps is not None
+        else int(options.get("steps", 0))
+    )
     taken = int(options.get("warmup_steps", 0)) + steps
     read = (taken + ahead) * batch
     seen = min(pairs, read) * sample * element
@@ -116,11 +120,11 @@ def table(records: list[Record]) -> pd.DataFrame:
     rows = []
     for record in records:
         prediction = predict(record) if record.status == "ok" else None
-        if prediction is None or not record.peak_rss_bytes:
+        if prediction is None or not record.memory.peak_rss_bytes:
             continue
-        measured = record.peak_rss_bytes
-        if (record.tree_processes or 1) > 1 and record.peak_pss_bytes:
-            measured = record.peak_pss_bytes
+        measured = record.memory.peak_rss_bytes
+        if (record.memory.tree_processes or 1) > 1 and record.memory.peak_pss_bytes:
+            measured = record.memory.peak_pss_bytes
         error = (prediction.peak_bytes - measured) / measured
         rows.append(
             {

@@ -40,6 +40,8 @@ class Metric:
     derived: the reader computes it from several records (``loadbench.reports.load.frame``).
     short: a narrower heading for the report's tables, where the label has a long word
         ('' : the label itself); the label and ``covers`` go in the heading's tooltip.
+    summary: a column of the summary tables, in the table's order (each column costs
+        width: the report's widest table is at its 1,280-pixel limit).
     """
 
     field: str
@@ -51,6 +53,7 @@ class Metric:
     covers: str = ""
     derived: bool = False  # computed by the reader from several records, never stored
     short: str = ""
+    summary: bool = False  # a column of the summary tables (terminal --wide, the report)
 
     def format(self, value: float | None) -> str:
         return FORMATTERS[self.unit](value)
@@ -63,20 +66,13 @@ class Metric:
 METRICS: tuple[Metric, ...] = (
     Metric(
         field="samples_per_s",
+        summary=True,
         label="samples/s",
         unit="samples/s",
         better="higher",
         role="inform",
         tolerance="throughput",
         covers="steady state, warm-up excluded",
-    ),
-    Metric(
-        field="first_batch_s",
-        label="first batch",
-        unit="seconds",
-        better="lower",
-        role="inform",
-        covers="pipeline built to first batch in hand",
     ),
     Metric(
         field="step_p50_s",
@@ -94,6 +90,7 @@ METRICS: tuple[Metric, ...] = (
     ),
     Metric(
         field="ceiling_fraction",
+        summary=True,
         label="of ceiling",
         unit="share",
         better="higher",
@@ -103,6 +100,7 @@ METRICS: tuple[Metric, ...] = (
     ),
     Metric(
         field="accelerator_busy_share",
+        summary=True,
         label="busy (AU)",
         unit="share",
         better="higher",
@@ -112,6 +110,7 @@ METRICS: tuple[Metric, ...] = (
     ),
     Metric(
         field="accelerators_fed",
+        summary=True,
         label="accelerators fed",
         unit="count",
         better="higher",
@@ -119,6 +118,15 @@ METRICS: tuple[Metric, ...] = (
         covers="training: the most accelerators of the run's kind its pipeline keeps at "
         "AU >= 90%, found by measuring each candidate count",
         short="fed",
+    ),
+    Metric(
+        field="first_batch_s",
+        summary=True,
+        label="first batch",
+        unit="seconds",
+        better="lower",
+        role="inform",
+        covers="pipeline built to first batch in hand",
     ),
     Metric(
         field="input_bound_share",
@@ -137,6 +145,18 @@ METRICS: tuple[Metric, ...] = (
         covers="training step on one batch held in memory: the rate to keep up with",
     ),
     Metric(
+        field="cpu_s_per_1000_samples",
+        label="CPU s / 1k samples",
+        short="CPU/1k",
+        unit="seconds",
+        better="lower",
+        role="inform",
+        covers="CPU time (user and system) of the whole process tree over the measured "
+        "batches, per 1,000 samples: the pipeline's threads and workers, and the training "
+        "step where it runs on this CPU; times an accelerator's demand in samples per "
+        "second, divided by 1,000: the cores the pipeline needs to feed it",
+    ),
+    Metric(
         field="batch_bytes",
         label="batch bytes",
         unit="bytes",
@@ -147,6 +167,7 @@ METRICS: tuple[Metric, ...] = (
     ),
     Metric(
         field="peak_pss_bytes",
+        summary=True,
         label="peak PSS",
         unit="bytes",
         better="lower",
@@ -157,6 +178,7 @@ METRICS: tuple[Metric, ...] = (
     ),
     Metric(
         field="peak_rss_bytes",
+        summary=True,
         label="peak RSS",
         unit="bytes",
         better="lower",
@@ -167,6 +189,7 @@ METRICS: tuple[Metric, ...] = (
     ),
     Metric(
         field="memray_peak_bytes",
+        summary=True,
         label="memray peak",
         unit="bytes",
         better="lower",
@@ -177,6 +200,7 @@ METRICS: tuple[Metric, ...] = (
     ),
     Metric(
         field="gpu_peak_bytes",
+        summary=True,
         label="GPU peak",
         unit="bytes",
         better="lower",
@@ -186,6 +210,7 @@ METRICS: tuple[Metric, ...] = (
     ),
     Metric(
         field="dataset_graph_bytes",
+        summary=True,
         label="dataset graph",
         unit="bytes",
         better="lower",
@@ -195,6 +220,7 @@ METRICS: tuple[Metric, ...] = (
     ),
     Metric(
         field="graph_serialize_peak_bytes",
+        summary=True,
         label="serialize peak",
         unit="bytes",
         better="lower",
@@ -205,6 +231,7 @@ METRICS: tuple[Metric, ...] = (
     ),
     Metric(
         field="train_graph_bytes",
+        summary=True,
         label="train graph",
         unit="bytes",
         better="lower",
@@ -217,18 +244,5 @@ METRICS: tuple[Metric, ...] = (
 BY_FIELD: dict[str, Metric] = {m.field: m for m in METRICS}
 STORED: tuple[Metric, ...] = tuple(m for m in METRICS if not m.derived)
 
-# The summary table's columns, in order (the report and ``loadbench run`` print these).
-SUMMARY_FIELDS: tuple[str, ...] = (
-    "samples_per_s",
-    "ceiling_fraction",
-    "accelerator_busy_share",
-    "accelerators_fed",
-    "first_batch_s",
-    "peak_pss_bytes",
-    "peak_rss_bytes",
-    "memray_peak_bytes",
-    "gpu_peak_bytes",
-    "dataset_graph_bytes",
-    "graph_serialize_peak_bytes",
-    "train_graph_bytes",
-)
+# The summary table's columns, in the metric table's order.
+SUMMARY_FIELDS: tuple[str, ...] = tuple(m.field for m in METRICS if m.summary)

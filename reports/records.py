@@ -7,36 +7,21 @@ machine's ceilings), which ceiling a strategy is read against, the model width i
 for (in ``options``) and the one it ran with (``width``). Figures derived from several
 records, such as a strategy's fraction of its ceiling, are the reader's to compute.
 
-Schema versions (``schema``, bumped on any change of meaning):
-1. the first records;
-2. adds repeats, PSS, the input-bound share and the ceilings;
-3. adds ``role`` and ``width``; ``options["width"]`` is the width asked for (None: the
-   machine's default) so that a run has one identity; ``ceiling_fraction`` is no longer
-   stored;
-4. adds ``options["normalize"]`` (where pixels become floats), ``batch_bytes`` and, in
-   training, the accelerator the step stood for (``options["accelerator"]`` asked for,
-   None: the machine's default) with its busy share and ``accelerators_fed``;
-5. ``ceiling_copy`` copies each batch (before, TensorFlow aliased its aligned arrays and
-   nothing was copied: such a record is read as ``ceiling_copy_aliased``, so no strategy
-   is read against it); adds ``reference_samples_per_s``;
-6. adds a user's own pipelines (``loadbench profile``: ``dataset["pipeline"]`` names the
-   function, ``strategy`` is it too) and the Keras callback's epochs of a real ``fit``
-   (mode ``fit``), with ``element_spec``;
-7. adds ``graph_serialize_peak_bytes`` and ``kernel_agreement``;
-8. adds ``machine_speed``.
-Files of schema 1 to 7 are read by ``upgrade``.
+Sections: the figures come in typed sections (``Throughput``, ``Memory``, ``Graph``,
+``Training``, ``Service``, ``Pipeline``), each in a record only where it was measured;
+reading and writing them, and the schema's history, are ``loadbench.reports.record_json``'s.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, fields
-from typing import Any
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, TypeVar
 
 from loadbench.loaders.errors import RecordError
 
-SCHEMA = 8
-KNOWN_SCHEMAS = frozenset({1, 2, 3, 4, 5, 6, 7, 8})
+SCHEMA = 9
+KNOWN_SCHEMAS = frozenset({1, 2, 3, 4, 5, 6, 7, 8, 9})
 # Before schema 5 ceiling_copy copied nothing (TensorFlow aliased its arrays).
 ALIASED_COPY_CEILING = "ceiling_copy_aliased"
 STATUSES = ("ok", "error", "crashed", "killed", "timeout", "over_budget")
@@ -57,24 +42,45 @@ LEGACY_CEILINGS = frozenset({"ceiling_decode", "ceiling_copy"})
 
 
 @dataclass(frozen=True, kw_only=True)
-class Measurement:
-    """Every figure the measuring child takes of one run; a record is one of these plus
-    how the run was asked for and how it ended. A new metric is a field here, set where
-    it is measured (``loadbench.harness.child.probe``) and declared where it is shown
-    (``loadbench.reports.metrics``).
+class Section:
+    """A group of figures of one kind, present in a record only where it was measured.
 
-    Bytes are above the baseline taken after imports and set-up unless named
-    ``baseline_``; times are seconds; the timeline is (seconds, bytes above baseline).
-    """
+    ``unknown``: fields a newer loadbench wrote into this section that this one does not
+    know, kept as they were read and written back (a field added to a section needs no
+    new schema). Bytes are above the baseline taken after imports and set-up unless
+    named ``baseline_``; times are seconds."""
 
-    role: str = "strategy"
-    ceiling: str | None = None  # for a strategy: the ceiling it is read against
-    width: int | None = None  # the model width a training run ran with
+    unknown: dict[str, Any] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        """Whether anything of it was measured."""
+        return any(
+            getattr(self, f.name) not in (None, [], {}) for f in fields(self) if f.name != "unknown"
+        ) or bool(self.unknown)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Throughput(Section):
+    """How fast the loop went: every run's."""
+
     samples_per_s: float | None = None
     first_batch_s: float | None = None
     step_p50_s: float | None = None
     step_p95_s: float | None = None
     steps: int | None = None
+    batch_bytes: int | None = None  # one (the largest) batch as it left the pipeline
+    batch_ends_s: list[float] = field(default_factory=list)
+    cpu_s_per_1000_samples: float | None = None  # the tree's CPU time over the measured batches
+    # A ceiling's outside instrument: the same work without tf.data, in the same child
+    # (ceiling_copy: numpy's copy() of its batches).
+    reference_samples_per_s: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Memory(Section):
+    """The process tree's memory: every run's; the timeline is (seconds, bytes above
+    the baseline)."""
+
     baseline_rss_bytes: int | None = None
     peak_rss_bytes: int | None = None
     baseline_pss_bytes: int | None = None
@@ -88,25 +94,33 @@ class Measurement:
     # of it (VmHWM), over the tree, read as the loop ended: 1.0 when every peak was seen.
     kernel_agreement: float | None = None
     gpu_peak_bytes: int | None = None
+    rss_timeline: list[list[float]] = field(default_factory=list)
+    memray_peak_bytes: int | None = None
+    # What the strategy declares it holds (loadbench.loaders.memory), for the memory model.
+    memory_profile: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Graph(Section):
+    """The serialized graphs: the dataset's (not a ceiling's), the training step's."""
+
     dataset_graph_bytes: int | None = None
     graph_over_limit: bool | None = None
     # The tree's peak above baseline while the dataset graph was serialized (after the
     # loop): what checkpointing, snapshotting or the tf.data service would cost.
     graph_serialize_peak_bytes: int | None = None
     train_graph_bytes: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Training(Section):
+    """A training run's: the step, what it stood for, and would the pipeline keep it busy."""
+
+    width: int | None = None  # the model width it ran with
     input_wait_s: float | None = None
     compute_s: float | None = None
     input_bound_share: float | None = None
     compute_only_samples_per_s: float | None = None
-    rss_timeline: list[list[float]] = field(default_factory=list)
-    batch_ends_s: list[float] = field(default_factory=list)
-    memray_peak_bytes: int | None = None
-    memory_profile: dict[str, Any] | None = None
-    service: dict[str, Any] | None = None
-    client_peak_rss_bytes: int | None = None
-    worker_peak_rss_bytes: list[int] = field(default_factory=list)
-    batch_bytes: int | None = None  # one (the largest) batch as it left the pipeline
-    # Training: what the step stood for, and would the pipeline keep it busy.
     accelerator: str | None = None  # "cpu", "gpu", an emulated one's name, "step-time"
     accelerator_source: str | None = None  # "real", "measured", "derived", "given"
     accelerator_step_s: float | None = None  # per batch: emulated, or the real step's median
@@ -114,27 +128,109 @@ class Measurement:
     accelerators_fed: int | None = None  # most such accelerators kept at AU >= 90%
     accelerators_fed_capped: bool | None = None  # the search's limit: "at least"
     fed_trials: list[list[float]] = field(default_factory=list)  # [k, AU, batches, s]
-    # A ceiling's outside instrument: the same work without tf.data, in the same child
-    # (ceiling_copy: numpy's copy() of its batches).
-    reference_samples_per_s: float | None = None
-    # A strategy that pairs files its own way (the article's zip(sorted)): how many
-    # triples, how many mispaired, the first of them and the files it dropped.
-    pairing: dict[str, Any] | None = None
-    # A user's own pipeline: its element structure as TensorFlow states it.
+
+
+@dataclass(frozen=True, kw_only=True)
+class Service(Section):
+    """A run through a tf.data service of its own: where, and its nodes' memory."""
+
+    target: str | None = None
+    network: str | None = None  # loopback only (a namespace of its own), or the host's
+    client_peak_rss_bytes: int | None = None
+    worker_peak_rss_bytes: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Pipeline(Section):
+    """What only some pipelines have: a user's own pipeline's element structure as
+    TensorFlow states it; a strategy that pairs files its own way (the article's
+    zip(sorted)): how many triples, how many mispaired, the first of them, the files it
+    dropped."""
+
     element_spec: str | None = None
+    pairing: dict[str, Any] | None = None
+
+
+SECTIONS: dict[str, type[Section]] = {
+    "throughput": Throughput,
+    "memory": Memory,
+    "graph": Graph,
+    "training": Training,
+    "service": Service,
+    "pipeline": Pipeline,
+}
+# Every figure's name, to the section that holds it (a figure's name is unique).
+FIELD_SECTION: dict[str, str] = {
+    f.name: name for name, kind in SECTIONS.items() for f in fields(kind) if f.name != "unknown"
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Measurement:
+    """Every figure the measuring child takes of one run, by section; a record is one of
+    these plus how the run was asked for and how it ended. A new metric is a field of its
+    section, set where it is measured (``loadbench.harness.child.probe``) and declared
+    where it is shown (``loadbench.reports.metrics``)."""
+
+    role: str = "strategy"
+    ceiling: str | None = None  # for a strategy: the ceiling it is read against
+    throughput: Throughput = field(default_factory=Throughput)
+    memory: Memory = field(default_factory=Memory)
+    graph: Graph = field(default_factory=Graph)
+    training: Training = field(default_factory=Training)
+    service: Service = field(default_factory=Service)
+    pipeline: Pipeline = field(default_factory=Pipeline)
 
     def __post_init__(self) -> None:
         if self.role not in ROLES:
             raise RecordError(f"role {self.role!r}: must be one of {', '.join(ROLES)}")
 
+    def figure(self, name: str) -> Any:
+        """A figure by its name, from whichever section holds it (None where unmeasured)."""
+        if name in FIELD_SECTION:
+            return getattr(getattr(self, FIELD_SECTION[name]), name)
+        return getattr(self, name)
 
-MEASURED_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Measurement))
+    def updated(self: M, **figures: Any) -> M:
+        """A copy with ``figures`` (by name, whatever their sections) replaced."""
+        by_section: dict[str, dict[str, Any]] = {}
+        own = {}
+        for name, value in figures.items():
+            if name in FIELD_SECTION:
+                by_section.setdefault(FIELD_SECTION[name], {})[name] = value
+            else:
+                own[name] = value
+        changed = {s: replace(getattr(self, s), **v) for s, v in by_section.items()}
+        return replace(self, **changed, **own)
+
+    @classmethod
+    def of_figures(cls: type[M], **figures: Any) -> M:
+        """One made from figures by name, each put in its section."""
+        return cls(**_split(figures))
+
+
+MEASURED_FIELDS: tuple[str, ...] = ("role", "ceiling", *SECTIONS)
+M = TypeVar("M", bound=Measurement)
+
+
+def _split(figures: dict[str, Any]) -> dict[str, Any]:
+    """Figures by name into sections: {"throughput": Throughput(...), ..., "role": ...}."""
+    by_section: dict[str, dict[str, Any]] = {}
+    own: dict[str, Any] = {}
+    for name, value in figures.items():
+        if name in FIELD_SECTION:
+            by_section.setdefault(FIELD_SECTION[name], {})[name] = value
+        else:
+            own[name] = value
+    return {**own, **{s: SECTIONS[s](**v) for s, v in by_section.items()}}
 
 
 @dataclass(frozen=True, kw_only=True)
 class Record(Measurement):
     """One run: how it was asked for (strategy, mode, dataset, options), how it ended
-    (status, error), where (env) and what it measured (the Measurement's fields)."""
+    (status, error), where (env) and what it measured (the Measurement's sections).
+    ``unknown``: top-level fields a newer loadbench wrote that this one does not know,
+    kept as read."""
 
     schema: int = SCHEMA
     strategy: str
@@ -153,6 +249,7 @@ class Record(Measurement):
     machine_speed: float | None = None
     log: str | None = None
     command: str | None = None
+    unknown: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -161,7 +258,7 @@ class Record(Measurement):
 
     @classmethod
     def of(cls, measured: Measurement, **run: Any) -> Record:
-        """The record of a run: ``measured``'s fields, field by field, and the run's own."""
+        """The record of a run: ``measured``'s sections, and the run's own fields."""
         return cls(**{name: getattr(measured, name) for name in MEASURED_FIELDS}, **run)
 
     def key(self) -> str:
@@ -195,53 +292,6 @@ def dataset_key(dataset: dict[str, Any]) -> str:
     """Which split a run read, whatever it did with it (a ceiling and a strategy on the
     same split share it)."""
     return json.dumps({name: dataset.get(name) for name in IDENTITY_DATASET_FIELDS})
-
-
-def upgrade(data: dict[str, Any]) -> dict[str, Any]:
-    """A record of schema 1 to 7 with the fields schema 8 has."""
-    if data.get("schema") == SCHEMA:
-        return data
-    data = dict(data)
-    if data.get("schema") in (5, 6, 7):  # schemas 6 to 8 only add fields
-        data["schema"] = SCHEMA
-        return data
-    if data.get("schema") in (1, 2):
-        data = _from_schema_2(data)
-    # Before schema 4 every pipeline converted to float32 on the host, and training ran
-    # the real step on the machine's device: asked for by name where that was the CPU
-    # (a CPU machine's default now emulates an accelerator), left to it on a GPU.
-    options = dict(data.get("options") or {})
-    options.setdefault("normalize", "host")
-    if data.get("mode") == "train":
-        gpu = bool((data.get("env") or {}).get("gpu"))
-        options.setdefault("accelerator", None if gpu else "cpu")
-        data.setdefault("accelerator", "gpu" if gpu else "cpu")
-        data.setdefault("accelerator_source", "real")
-        wait, compute = data.get("input_wait_s"), data.get("compute_s")
-        if wait is not None and compute and wait + compute > 0:
-            data.setdefault("accelerator_busy_share", compute / (wait + compute))
-    data["options"] = options
-    if data.get("strategy") == "ceiling_copy":
-        data["strategy"] = ALIASED_COPY_CEILING
-    data["schema"] = SCHEMA
-    return data
-
-
-def _from_schema_2(data: dict[str, Any]) -> dict[str, Any]:
-    """Schema 1 and 2 records name no role: a ceiling is known by its name. Their train
-    options hold the width the run used; a width equal to the machine's default (by the
-    record's GPU) is read as left to the machine, any other as asked for. A stored
-    ceiling fraction is dropped: readers compute it from the ceilings' own records."""
-    data.pop("ceiling_fraction", None)
-    data["role"] = "ceiling" if data.get("strategy") in LEGACY_CEILINGS else "strategy"
-    options = dict(data.get("options") or {})
-    if "width" in options:
-        used = options["width"]
-        data["width"] = used
-        default = DEFAULT_WIDTH["gpu" if (data.get("env") or {}).get("gpu") else "cpu"]
-        options["width"] = None if used in (None, default) else used
-    data["options"] = options
-    return data
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -104,7 +104,7 @@ def scaling(records: list[Record], breaks: pd.DataFrame, ram_bytes: int) -> byte
 def epoch_ends(record: Record) -> list[float]:
     """Seconds (since the pipeline was built) at which each whole epoch's last batch came."""
     per_epoch = -(-record.dataset["pairs"] // record.options["batch_size"])
-    ends = record.batch_ends_s
+    ends = record.throughput.batch_ends_s
     return [ends[i] for i in range(per_epoch - 1, len(ends), per_epoch)]
 
 
@@ -113,5 +113,5 @@ def held_after_first_epoch(record: Record) -> int | None:
     ends = epoch_ends(record)
     if not ends:
         return None
-    later = [value for seconds, value in record.rss_timeline if seconds > ends[0]]
+    later = [value for seconds, value in record.memory.rss_timeline if seconds > ends[0]]
     return int(np.median(later)) if later else None

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import fields
 
 from loadbench.reports.metrics import BY_FIELD
-from loadbench.reports.records import SCHEMA, Record
+from loadbench.reports.records import SCHEMA, SECTIONS, Record
 
 INTRO = (
     "One JSON object per run is appended to `OUT/results.jsonl` (and fsynced) the moment "
@@ -23,13 +23,23 @@ DESCRIBED: tuple[tuple[tuple[str, ...], str], ...] = (
     (
         ("schema",),
         (
-            "record format version (8; files of versions 1 to 7 are read too, as version 8 has "
-            "them: their newer fields null, a ceiling known by its name, a train run's width "
-            "equal to the machine's default read as left to the machine, `options.normalize` "
+            "record format version (9: the figures in sections, each present only where it "
+            "was measured; a field added to a section needs no new version. Files of versions "
+            "1 to 8 are read too, as version 9 has them: their newer fields null, a ceiling "
+            "known by its name, a train run's width equal to the machine's default read as "
+            "left to the machine, `options.normalize` "
             "`host` (every pipeline made floats then) and a train run's step the real one on its "
             "machine's device, and a `ceiling_copy` record of version 4 or older read as "
             "`ceiling_copy_aliased`: TensorFlow aliased its arrays and it copied nothing, so no "
             "strategy is read against it)"
+        ),
+    ),
+    (
+        ("unknown",),
+        (
+            "fields a newer loadbench wrote that this one does not know, kept as read and "
+            "written back (said once, as a warning, when read); in the file they sit beside "
+            "the known ones, at the top or in their section"
         ),
     ),
     (
@@ -90,10 +100,6 @@ DESCRIBED: tuple[tuple[tuple[str, ...], str], ...] = (
             "and 4 on a CPU unless asked; an emulated accelerator: its profile's width, 16 in the "
             "table; null with `--step-time`); null iterating"
         ),
-    ),
-    (
-        ("samples_per_s",),
-        "samples over the measured steps divided by their time (warm-up excluded)",
     ),
     (
         ("steps",),
@@ -171,13 +177,6 @@ DESCRIBED: tuple[tuple[tuple[str, ...], str], ...] = (
     (
         ("compute_only_samples_per_s",),
         "train mode, real step: the training step alone, on one batch held in memory",
-    ),
-    (
-        ("batch_bytes",),
-        (
-            "one batch (the largest) as it left the pipeline: uint8, or 4x that as float32 where "
-            "the host normalized"
-        ),
     ),
     (
         ("accelerator", "accelerator_source"),
@@ -268,19 +267,6 @@ DESCRIBED: tuple[tuple[tuple[str, ...], str], ...] = (
         ),
     ),
     (
-        ("graph_serialize_peak_bytes",),
-        (
-            "the process tree's peak above the same baseline while the dataset graph was "
-            "serialized, after the measured loop (sampled as the loop is; null for the ceilings, "
-            "which serialize nothing): what checkpointing, `snapshot` or sending the pipeline to "
-            "the tf.data service costs on top of the graph's bytes"
-        ),
-    ),
-    (
-        ("train_graph_bytes",),
-        "size of the training step's GraphDef (train mode, real step)",
-    ),
-    (
         ("rss_timeline",),
         "[[seconds since the loop began, bytes above baseline], ...], at most 400 points",
     ),
@@ -292,7 +278,7 @@ DESCRIBED: tuple[tuple[tuple[str, ...], str], ...] = (
         ),
     ),
     (
-        ("service", "client_peak_rss_bytes", "worker_peak_rss_bytes"),
+        ("target", "network", "client_peak_rss_bytes", "worker_peak_rss_bytes"),
         (
             "through the tf.data service: the dispatcher's address and the run's network; the "
             "peak of the process that iterates or trains, and of each worker above its idle "
@@ -339,15 +325,21 @@ DESCRIBED: tuple[tuple[tuple[str, ...], str], ...] = (
 
 
 def described() -> dict[str, str]:
-    """Field name -> its description."""
-    return {name: doc for names, doc in DESCRIBED for name in names}
+    """Field name -> its description: from ``DESCRIBED``, else (a metric added since) from
+    its entry in the metric table."""
+    docs = {name: doc for names, doc in DESCRIBED for name in names}
+    return {
+        **docs,
+        **{name: m.covers for name, m in BY_FIELD.items() if m.covers and not m.derived},
+    }
 
 
 def render() -> str:
-    """docs/schema.md: the record's fields in the order the record declares them, each
-    with its type, its unit and direction where it is a metric, and its meaning."""
+    """docs/schema.md: the run's own fields, then each section's, in the order the record
+    declares them, each with its type, its unit and direction where it is a metric, and
+    its meaning (a metric's is its entry's in ``loadbench.reports.metrics``)."""
     docs = described()
-    missing = [f.name for f in fields(Record) if f.name not in docs]
+    missing = [name for name in declared() if name not in docs]
     if missing:
         raise KeyError(f"record fields with no description in reports/schema.py: {missing}")
     lines = [
@@ -358,14 +350,35 @@ def render() -> str:
         "",
         INTRO,
         "",
-        f"Schema version {SCHEMA}. Fields, in the order the record declares them:",
+        f"Schema version {SCHEMA}. A record is the run's own fields, then its figures in "
+        "sections, each present only where it was measured (a section absent from a record "
+        "reads as all its fields null):",
         "",
-        "| field | type | unit | meaning |",
-        "| --- | --- | --- | --- |",
+        '```json\n{"schema": 9, "strategy": "memmap", "mode": "train", "status": "ok", ...,\n'
+        ' "throughput": {"samples_per_s": 619.0, ...}, "memory": {"peak_pss_bytes": ...},\n'
+        ' "graph": {...}, "training": {"accelerator_busy_share": 0.95, ...}}\n```',
+        "",
+        "## The run",
+        "",
+        *_table([f for f in fields(Record) if f.name not in SECTIONS], docs),
     ]
-    for found in fields(Record):
-        metric = BY_FIELD.get(found.name)
-        unit = f"{metric.unit}, {metric.better} is better" if metric else ""
-        kind = str(found.type).replace("|", "or")
-        lines.append(f"| `{found.name}` | {kind} | {unit} | {docs[found.name]} |")
+    for name, kind in SECTIONS.items():
+        lines += ["", f"## `{name}`", "", " ".join((kind.__doc__ or "").split()), ""]
+        lines += _table([f for f in fields(kind) if f.name != "unknown"], docs)
     return "\n".join(lines) + "\n"
+
+
+def _table(found: list, docs: dict[str, str]) -> list[str]:
+    lines = ["| field | type | unit | meaning |", "| --- | --- | --- | --- |"]
+    for field in found:
+        metric = BY_FIELD.get(field.name)
+        unit = f"{metric.unit}, {metric.better} is better" if metric else ""
+        kind = str(field.type).replace("|", "or")
+        lines.append(f"| `{field.name}` | {kind} | {unit} | {docs[field.name]} |")
+    return lines
+
+
+def declared() -> list[str]:
+    """Every field a record can carry: its own, then each section's."""
+    own = [f.name for f in fields(Record) if f.name not in SECTIONS]
+    return own + [f.name for kind in SECTIONS.values() for f in fields(kind) if f.name != "unknown"]

@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import bisect
 import statistics
-from dataclasses import replace
 
 from loadbench.reports import memory_model as model
 from loadbench.reports import scaling
@@ -25,7 +24,7 @@ CACHES = {"memory": "in-memory .cache()", "file": "file .cache()", "none": "no c
 def label(record: Record) -> str:
     """A seed run in a few words: strategy, cache, and what the cache holds."""
     cache = str(record.options.get("cache"))
-    floats = (record.memory_profile or {}).get("sample_element_bytes", 1) > 1
+    floats = (record.memory.memory_profile or {}).get("sample_element_bytes", 1) > 1
     holds = " of float32" if floats and cache != "none" else ""
     made = ", floats made per sample" if floats else ""
     return f"{record.strategy}: {CACHES.get(cache, cache)}{holds}{made}"
@@ -36,17 +35,17 @@ def predicted_at(record: Record, pairs: int) -> model.Prediction | None:
     image size, over as many whole epochs as the run took."""
     batch = int(record.options.get("batch_size", 1))
     per_epoch = -(-int(record.dataset["pairs"]) // batch)
-    epochs = max(1, round((record.steps or 0) / per_epoch))
-    scaled = replace(
-        record, dataset={**record.dataset, "pairs": pairs}, steps=epochs * -(-pairs // batch)
+    epochs = max(1, round((record.throughput.steps or 0) / per_epoch))
+    scaled = record.updated(
+        dataset={**record.dataset, "pairs": pairs}, steps=epochs * -(-pairs // batch)
     )
     return model.predict(scaled)
 
 
 def _absolute(record: Record) -> int | None:
-    if record.baseline_rss_bytes is None or record.peak_rss_bytes is None:
+    if record.memory.baseline_rss_bytes is None or record.memory.peak_rss_bytes is None:
         return None
-    return record.baseline_rss_bytes + record.peak_rss_bytes
+    return record.memory.baseline_rss_bytes + record.memory.peak_rss_bytes
 
 
 def _median(values: list[int | float | None]) -> dict[str, str]:
@@ -62,16 +61,16 @@ def _median(values: list[int | float | None]) -> dict[str, str]:
 def _row(name: str, repeats: list[Record]) -> dict:
     """One run of the preset over its repeats: the medians of the ok ones, with ranges."""
     ok = [r for r in repeats if r.status == "ok"]
-    rates = [r.samples_per_s for r in ok if r.samples_per_s]
+    rates = [r.throughput.samples_per_s for r in ok if r.throughput.samples_per_s]
     here = model.predict(ok[0]) if ok else None
-    story = predicted_at(ok[0], STORY_PAIRS) if ok and ok[0].memory_profile else None
+    story = predicted_at(ok[0], STORY_PAIRS) if ok and ok[0].memory.memory_profile else None
     return {
         "run": name,
         "status": f"{len(ok)}/{len(repeats)} ok",
         "samples_per_s": BY_FIELD["samples_per_s"].format(statistics.median(rates))
         if rates
         else "-",
-        "peak": _median([r.peak_rss_bytes for r in ok]),
+        "peak": _median([r.memory.peak_rss_bytes for r in ok]),
         "absolute": _median([_absolute(r) for r in ok]),
         "held": _median([scaling.held_after_first_epoch(r) for r in ok]),
         "predicted": "-" if here is None else format_bytes(here.peak_bytes),
@@ -92,7 +91,7 @@ def section(records: list[Record]) -> dict | None:
         runs.setdefault(label(r), []).append(r)
     rows = [_row(name, repeats) for name, repeats in runs.items()]
     first = seed[0]
-    pairing = next((r.pairing for r in seed if r.pairing), None)
+    pairing = next((r.pipeline.pairing for r in seed if r.pipeline.pairing), None)
     return {
         "png": base64.b64encode(timelines(seed)).decode("ascii"),
         "rows": rows,
@@ -112,12 +111,12 @@ def timelines(records: list[Record]) -> bytes:
     """The seed preset's memory over time, one line per run (the latest repeat of each)
     with a dot where each epoch ended, and the whole split (as uint8, and as float32
     where a run made floats) and the shuffle buffer as reference lines."""
-    seed = [r for r in records if r.options.get("preset") == "seed" and r.rss_timeline]
+    seed = [r for r in records if r.options.get("preset") == "seed" and r.memory.rss_timeline]
     figure, axis = plt.subplots(figsize=(9, 5.2))
     latest = {label(r): r for r in seed if r.status == "ok"}
     for name, record in latest.items():
-        seconds = [point[0] for point in record.rss_timeline]
-        used = [point[1] / MB for point in record.rss_timeline]
+        seconds = [point[0] for point in record.memory.rss_timeline]
+        used = [point[1] / MB for point in record.memory.rss_timeline]
         (line,) = axis.plot(seconds, used, label=name, linewidth=1.4)
         ends = scaling.epoch_ends(record)
         at = [used[max(0, bisect.bisect_right(seconds, end) - 1)] for end in ends]
@@ -128,7 +127,7 @@ def timelines(records: list[Record]) -> bytes:
         split = some.dataset["pairs"] * sample / MB
         shuffle = min(some.options.get("shuffle_buffer", 0), some.dataset["pairs"]) * sample / MB
         lines = [("whole split as uint8", split, FAILED_COLOR, "--")]
-        if any((r.memory_profile or {}).get("sample_element_bytes", 1) == 4 for r in seed):
+        if any((r.memory.memory_profile or {}).get("sample_element_bytes", 1) == 4 for r in seed):
             lines.append(("whole split as float32", 4 * split, FAILED_COLOR, "-."))
         lines.append(("shuffle buffer", shuffle, "#7f8c8d", ":"))
         for text, height, color, style in lines:

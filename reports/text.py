@@ -94,9 +94,15 @@ def _references(written: list[Record]) -> list[str]:
     medians of their ok repeats, a line per ceiling and options."""
     found: dict[tuple[str, str], list[tuple[float, float]]] = {}
     for record in written:
-        if record.status == "ok" and record.samples_per_s and record.reference_samples_per_s:
+        if (
+            record.status == "ok"
+            and record.throughput.samples_per_s
+            and record.throughput.reference_samples_per_s
+        ):
             key = (record.strategy, json.dumps(record.options, sort_keys=True))
-            found.setdefault(key, []).append((record.samples_per_s, record.reference_samples_per_s))
+            found.setdefault(key, []).append(
+                (record.throughput.samples_per_s, record.throughput.reference_samples_per_s)
+            )
     lines = []
     for (name, _), pairs in found.items():
         rate = median([p[0] for p in pairs]) or 0.0
@@ -110,7 +116,11 @@ def _references(written: list[Record]) -> list[str]:
 
 def _pairing(written: list[Record]) -> list[str]:
     """A line for a strategy that paired files by position and got some wrong."""
-    found = {r.strategy: r.pairing for r in written if r.pairing and r.pairing.get("mispaired")}
+    found = {
+        r.strategy: r.pipeline.pairing
+        for r in written
+        if r.pipeline.pairing and r.pipeline.pairing.get("mispaired")
+    }
     lines = []
     for strategy, pairing in found.items():
         first = ", ".join(pairing["first_mispaired"][0])

@@ -187,7 +187,10 @@ def _holding(measured: list[Record], iterated: pd.DataFrame) -> list[str]:
         r.strategy
         for r in measured
         if r.mode == "iterate"
-        and ((r.memory_profile or {}).get("split_copies") or r.options.get("cache") == "memory")
+        and (
+            (r.memory.memory_profile or {}).get("split_copies")
+            or r.options.get("cache") == "memory"
+        )
     }
     ram = max((r.env.get("ram_bytes") or 0 for r in measured), default=0)
     for _, row in iterated[iterated["strategy"].isin(holds)].iterrows():

@@ -136,7 +136,7 @@ class LoadbenchCallback(keras.callbacks.Callback):
         gpu = device.has_gpu()
         import tensorflow as tf
 
-        measured = Measurement(
+        measured = Measurement.of_figures(
             samples_per_s=seen.samples / sum(steps) if sum(steps) > 0 else None,
             first_batch_s=seen.batch_ends[0] if seen.batch_ends else None,
             step_p50_s=percentile(steps, 50),

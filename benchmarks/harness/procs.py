@@ -141,6 +141,19 @@ def tree_rss_bytes(pid: int) -> int:
     return sum(rss_bytes(member) for member in descendant_pids(pid))
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds (user and system) the tree has used so far: the live processes' own,
+    and what each has reaped of its children's."""
+    total = 0.0
+    for process in tree(pid):
+        try:
+            used = process.cpu_times()
+        except psutil.Error:  # gone since it was listed: its parent's children_* have it
+            continue
+        total += used.user + used.system + used.children_user + used.children_system
+    return total
+
+
 def kill_tree(pid: int, timeout_s: float = 5.0) -> None:
     """SIGKILL the process and every descendant, and wait for the descendants to go.
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from loadbench.pytest_plugin import feed_times
+from loadbench.reports.record_json import to_json
 from loadbench.reports.records import Record
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -87,12 +88,12 @@ def isolated(benchmark, bench_data, bench_cache, tmp_path) -> Callable[..., Reco
         ]
         ok = [r for r in made if r.status == "ok"]
         benchmark.group = mode
-        benchmark.extra_info.update(asdict(made[-1]))
-        benchmark.extra_info["repeat_records"] = [asdict(r) for r in made[:-1]]
+        benchmark.extra_info.update(to_json(made[-1]))
+        benchmark.extra_info["repeat_records"] = [to_json(r) for r in made[:-1]]
         benchmark.extra_info["spread"] = {
             field: asdict(found)
             for field in SPREAD_FIELDS
-            if (found := spread([getattr(r, field) for r in ok]))
+            if (found := spread([r.figure(field) for r in ok]))
         }
         feed_times(benchmark, times)
         return made[-1]

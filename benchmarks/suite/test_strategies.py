@@ -24,11 +24,11 @@ EPOCH_OPTIONS = PipelineOptions(batch_size=MEMRAY_BATCH)  # uint8 batches, for t
 def test_strategy(isolated, name, mode):
     record = isolated(name, mode)
     assert record.status == "ok", record.error
-    assert record.samples_per_s > 0 and record.peak_rss_bytes is not None
-    assert record.dataset_graph_bytes > 0
-    real_step = mode == "train" and record.accelerator_source == "real"
-    assert (record.train_graph_bytes is not None) == real_step
-    assert (record.accelerator_busy_share is not None) == (mode == "train")
+    assert record.throughput.samples_per_s > 0 and record.peak_rss_bytes is not None
+    assert record.graph.dataset_graph_bytes > 0
+    real_step = mode == "train" and record.training.accelerator_source == "real"
+    assert (record.graph.train_graph_bytes is not None) == real_step
+    assert (record.training.accelerator_busy_share is not None) == (mode == "train")
 
 
 def streaming_names() -> list[str]:

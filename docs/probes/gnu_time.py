@@ -59,15 +59,19 @@ def main() -> None:
         [record] = jsonl.read(out / "results.jsonl")
         if record.status != "ok":
             sys.exit(f"{strategy}: {record.status}: {record.error}")
-        serializing = record.graph_serialize_peak_bytes or 0
-        tree = record.baseline_rss_bytes + max(record.peak_rss_bytes, serializing)
-        own = record.baseline_rss_bytes + (record.own_peak_rss_bytes or 0)
-        largest = max([own, *(m["peak_rss_bytes"] for m in record.process_peaks)])
-        workers = f" ({record.tree_processes} processes)" if record.tree_processes > 1 else ""
+        serializing = record.graph.graph_serialize_peak_bytes or 0
+        tree = record.memory.baseline_rss_bytes + max(record.memory.peak_rss_bytes, serializing)
+        own = record.memory.baseline_rss_bytes + (record.memory.own_peak_rss_bytes or 0)
+        largest = max([own, *(m["peak_rss_bytes"] for m in record.memory.process_peaks)])
+        workers = (
+            f" ({record.memory.tree_processes} processes)"
+            if record.memory.tree_processes > 1
+            else ""
+        )
         print(
             f"| {mode} | {strategy}{workers} | {kernel / MB:,.1f} | {largest / MB:,.1f} | "
-            f"{largest / kernel - 1:+.1%} | {tree / MB:,.1f} | {record.peak_rss_bytes / MB:,.1f} | "
-            f"{serializing / MB:,.1f} |",
+            f"{largest / kernel - 1:+.1%} | {tree / MB:,.1f} | "
+            f"{record.memory.peak_rss_bytes / MB:,.1f} | {serializing / MB:,.1f} |",
             flush=True,
         )
 

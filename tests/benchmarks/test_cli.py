@@ -104,8 +104,8 @@ def test_installed_command_runs_every_strategy_and_resumes(tiny_root, tmp_path):
     assert group_members(suite.pid) == []  # nothing it started outlives it
     written = jsonl.read(tmp_path / "out" / "results.jsonl")
     assert [r.strategy for r in written] == loaders.split(",")
-    assert all(r.status == "ok" and r.samples_per_s > 0 for r in written)
-    assert all(r.gpu_peak_bytes is None and r.env["cpu_count"] for r in written)
+    assert all(r.status == "ok" and r.throughput.samples_per_s > 0 for r in written)
+    assert all(r.memory.gpu_peak_bytes is None and r.env["cpu_count"] for r in written)
     again = subprocess.run(
         [*argv, "--resume"], capture_output=True, text=True, env=env, timeout=300
     )
@@ -138,11 +138,11 @@ def test_run_without_steps_uses_the_per_mode_defaults(tiny_root, tmp_path, capsy
     assert record.options["warmup_steps"] == DEFAULT_WARMUP["iterate"]
     # The steps, then on until the measured batches span the time floor.
     assert record.options["min_measured_s"] == DEFAULT_MIN_TIME["iterate"]
-    assert record.steps >= DEFAULT_STEPS["iterate"]
+    assert record.throughput.steps >= DEFAULT_STEPS["iterate"]
     warmup = DEFAULT_WARMUP["iterate"]
-    measured_s = record.batch_ends_s[-1] - record.batch_ends_s[warmup - 1]
-    assert len(record.batch_ends_s) == warmup + record.steps
-    assert record.steps == DEFAULT_STEPS["iterate"] or measured_s >= 0.99
+    measured_s = record.throughput.batch_ends_s[-1] - record.throughput.batch_ends_s[warmup - 1]
+    assert len(record.throughput.batch_ends_s) == warmup + record.throughput.steps
+    assert record.throughput.steps == DEFAULT_STEPS["iterate"] or measured_s >= 0.99
     out = capsys.readouterr().out
     assert "[1/1] iterate  generator" in out
     assert Path(record.log).is_file()  # TensorFlow's chatter went to the run's log
@@ -251,7 +251,7 @@ def test_memray_adds_a_tracked_run_with_its_flame_graph(tiny_root, tmp_path):
     assert main(argv) == 0
     [record] = jsonl.read(tmp_path / "out" / "results.jsonl")
     assert record.status == "ok", record.error
-    assert record.memray_peak_bytes > 0
+    assert record.memory.memray_peak_bytes > 0
     flamegraph = Path(record.memray_flamegraph)
     assert flamegraph.read_text().lstrip().lower().startswith("<!doctype html")
     assert flamegraph.with_suffix(".bin").stat().st_size > 0  # the capture is kept
@@ -308,11 +308,17 @@ def test_repeats_run_in_rounds_after_the_ceilings_and_resume_by_repeat(tiny_root
     assert all(r.status == "ok" for r in written), [r.error for r in written]
     ceilings = {r.strategy: r for r in written if r.strategy.startswith("ceiling")}
     # Copying takes 3 batches in well under a millisecond: the time floor extends it.
-    assert ceilings["ceiling_copy"].steps > 3
+    assert ceilings["ceiling_copy"].throughput.steps > 3
     assert ceilings["ceiling_copy"].options["min_measured_s"] == 1.0
     by = {(r.strategy, r.repeat): r for r in written}
-    decode = [by["ceiling_decode", 0].samples_per_s, by["ceiling_decode", 1].samples_per_s]
-    copy = [by["ceiling_copy", 0].samples_per_s, by["ceiling_copy", 1].samples_per_s]
+    decode = [
+        by["ceiling_decode", 0].throughput.samples_per_s,
+        by["ceiling_decode", 1].throughput.samples_per_s,
+    ]
+    copy = [
+        by["ceiling_copy", 0].throughput.samples_per_s,
+        by["ceiling_copy", 1].throughput.samples_per_s,
+    ]
     # Each record is read against the median of all its ceiling's runs on the split,
     # whatever the order they ran in: the reader computes it, the record says its ceiling.
     generator, tfrecord = by["generator", 1], by["tfrecord", 1]
@@ -321,11 +327,17 @@ def test_repeats_run_in_rounds_after_the_ceilings_and_resume_by_repeat(tiny_root
         r.role == ("ceiling" if r.strategy.startswith("ceiling") else "strategy") for r in written
     )
     share = dict(zip([(r.strategy, r.repeat) for r in written], fractions(written), strict=True))
-    assert share["generator", 1] == pytest.approx(generator.samples_per_s / median(decode))
-    assert share["tfrecord", 1] == pytest.approx(tfrecord.samples_per_s / median(copy))
-    assert share["generator", 0] == pytest.approx(by["generator", 0].samples_per_s / median(decode))
+    assert share["generator", 1] == pytest.approx(
+        generator.throughput.samples_per_s / median(decode)
+    )
+    assert share["tfrecord", 1] == pytest.approx(tfrecord.throughput.samples_per_s / median(copy))
+    assert share["generator", 0] == pytest.approx(
+        by["generator", 0].throughput.samples_per_s / median(decode)
+    )
     assert share["ceiling_copy", 0] is None
-    assert all(r.peak_pss_bytes is not None and r.tree_processes >= 1 for r in written)
+    assert all(
+        r.memory.peak_pss_bytes is not None and r.memory.tree_processes >= 1 for r in written
+    )
     # The summary: a line per measurement with its ok repeats; --wide adds each one's
     # range and coefficient of variation.
     line = next(x for x in out.splitlines() if x.startswith("iterate  generator"))

@@ -137,10 +137,15 @@ def test_au_under_an_emulated_step_is_within_5_points_of_the_truth(tiny_root, ca
         "sleepy:MakesEachBatchSlowly", tiny_root, cache_root, step_s, steps=42, fed_search=False
     )
     truth = step_s / max(step_s, sleepy.MAKE_S)
-    assert abs(result.accelerator_busy_share - truth) <= 0.05, (result, truth)
-    assert result.accelerator == "step-time" and result.accelerator_step_s == step_s
-    assert result.train_graph_bytes is None and result.compute_only_samples_per_s is None
-    assert result.accelerators_fed is None  # not asked
+    assert abs(result.training.accelerator_busy_share - truth) <= 0.05, (result, truth)
+    assert (
+        result.training.accelerator == "step-time" and result.training.accelerator_step_s == step_s
+    )
+    assert (
+        result.graph.train_graph_bytes is None
+        and result.training.compute_only_samples_per_s is None
+    )
+    assert result.training.accelerators_fed is None  # not asked
 
 
 @pytest.mark.slow
@@ -148,11 +153,17 @@ def test_accelerators_fed_is_measured_and_shrinks_with_the_step(tiny_root, cache
     strategy = "sleepy:MakesBatchesForTwoAndAHalf"
     full = emulated_run(strategy, tiny_root, cache_root, 0.1, steps=8)
     half = emulated_run(strategy, tiny_root, cache_root, 0.05, steps=8)
-    assert full.accelerators_fed == 2, full.fed_trials  # truth: 2 (100%), not 3 (83.3%)
-    assert half.accelerators_fed == 1, half.fed_trials  # truth: 1 (100%), not 2 (62.5%)
+    assert full.training.accelerators_fed == 2, (
+        full.training.fed_trials
+    )  # truth: 2 (100%), not 3 (83.3%)
+    assert half.training.accelerators_fed == 1, (
+        half.training.fed_trials
+    )  # truth: 1 (100%), not 2 (62.5%)
     for result in (full, half):
-        answer = [t for t in result.fed_trials if t[0] == result.accelerators_fed]
-        assert answer and all(t[1] >= BUSY_LINE for t in answer), result.fed_trials
-        next_count = [t for t in result.fed_trials if t[0] == result.accelerators_fed + 1]
-        assert next_count and all(t[1] < BUSY_LINE for t in next_count), result.fed_trials
-        assert all(t[2] >= feeding.TRIAL_BATCHES for t in result.fed_trials[1:])
+        answer = [t for t in result.training.fed_trials if t[0] == result.training.accelerators_fed]
+        assert answer and all(t[1] >= BUSY_LINE for t in answer), result.training.fed_trials
+        next_count = [
+            t for t in result.training.fed_trials if t[0] == result.training.accelerators_fed + 1
+        ]
+        assert next_count and all(t[1] < BUSY_LINE for t in next_count), result.training.fed_trials
+        assert all(t[2] >= feeding.TRIAL_BATCHES for t in result.training.fed_trials[1:])

@@ -49,11 +49,17 @@ def test_each_epoch_is_a_record_of_its_batches_waits_and_memory(tmp_path):
     records = jsonl.read(tmp_path / "out" / "results.jsonl")
     assert [r.strategy for r in records] == ["tiny epoch 1", "tiny epoch 2"]
     for record in records:
-        assert record.status == "ok" and record.mode == "train" and record.steps == BATCHES
-        assert record.samples_per_s > 0 and record.input_wait_s > 0 and record.compute_s > 0
-        assert record.batch_bytes == BATCH * (8 * 8 * 3 + 4)
-        assert record.peak_rss_bytes is not None and record.rss_timeline
-        assert record.accelerator == "cpu" and record.accelerator_source == "real"
+        assert (
+            record.status == "ok" and record.mode == "train" and record.throughput.steps == BATCHES
+        )
+        assert (
+            record.throughput.samples_per_s > 0
+            and record.training.input_wait_s > 0
+            and record.training.compute_s > 0
+        )
+        assert record.throughput.batch_bytes == BATCH * (8 * 8 * 3 + 4)
+        assert record.memory.peak_rss_bytes is not None and record.memory.rss_timeline
+        assert record.training.accelerator == "cpu" and record.training.accelerator_source == "real"
     assert trained.train_function.__name__ != "_timed"  # fit's own function is back
     report = write_report(load([tmp_path / "out" / "results.jsonl"]), tmp_path / "report", [])
     assert "tiny epoch 2" in report.read_text() and "a real model.fit" in report.read_text()
@@ -73,5 +79,6 @@ def test_a_slow_pipeline_is_input_bound_and_a_held_one_is_not(tmp_path):
     for slow_s in (0.0, 0.05):  # 50 ms a batch against a step of about 2 ms
         callback = LoadbenchCallback(tmp_path / str(slow_s))
         model().fit(data(slow_s), epochs=2, callbacks=[callback], verbose=0)
-        shares[slow_s] = callback.records[-1].input_bound_share  # epoch 2: traced already
-    assert shares[0.05] > 0.8 and shares[0.0] < 0.5, shares
+        shares[slow_s] = callback.records[-1].training.input_bound_share  # epoch 2: traced already
+    # Measured against each other in the same test: a loaded machine slows both.
+    assert shares[0.05] > 0.8 and shares[0.0] < shares[0.05] - 0.25, shares

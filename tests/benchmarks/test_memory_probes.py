@@ -39,8 +39,7 @@ time.sleep(30)
 def test_pss_counts_pages_shared_by_forked_children_once():
     parent = _forked_tree()
     try:
-        assert parent.stdout.readline().strip() == "ready"
-        time.sleep(0.3)  # both children forked (the parent forks before it prints)
+        assert parent.stdout.readline().strip() == "ready"  # printed once both were forked
         members = procs.descendant_pids(parent.pid)
         assert len(members) == 3
         with TreeMemorySampler(0.05, root_pid=parent.pid) as sampler:
@@ -91,9 +90,7 @@ def test_an_exiting_process_reads_as_no_memory_not_as_pss_unavailable():
     if child == 0:
         os._exit(0)
     try:
-        deadline = time.monotonic() + 5
-        while _state(child) != "Z" and time.monotonic() < deadline:
-            time.sleep(0.01)
+        os.waitid(os.P_PID, child, os.WEXITED | os.WNOWAIT)  # it has exited, not reaped
         assert _state(child) == "Z"
         assert procs.pss_bytes(child) == 0
     finally:
@@ -120,6 +117,7 @@ if os.fork() == 0:
     sys.stdin.readline()
     for i in range(0, len(block), 4096):
         block[i] = 2
+    print("copied", flush=True)
     time.sleep(30)
     os._exit(0)
 print("ready", flush=True)
@@ -135,15 +133,15 @@ def test_the_sampler_sees_copy_on_write_that_rss_does_not_show():
     so the sampler keeps reading it every PSS_EVERY_S while the tree shares pages."""
     parent = _copying_tree()
     try:
-        assert parent.stdout.readline().strip() == "ready"
-        time.sleep(0.3)
+        assert parent.stdout.readline().strip() == "ready"  # printed once it had forked
         assert len(procs.descendant_pids(parent.pid)) == 2
         before = procs.tree_pss_bytes(parent.pid)  # the two share the block
         with TreeMemorySampler(0.05, root_pid=parent.pid) as sampler:
             time.sleep(0.3)
             parent.stdin.write("copy\n")
             parent.stdin.flush()
-            time.sleep(TreeMemorySampler.PSS_EVERY_S + 1.0)
+            assert parent.stdout.readline().strip() == "copied"  # the child's copy is done
+            time.sleep(TreeMemorySampler.PSS_EVERY_S + 1.0)  # the sampler's next PSS read
             copied = [b for _, b in sampler.pss_samples]
         if not sampler.pss_available:
             pytest.skip("this kernel does not expose /proc/PID/smaps_rollup")

@@ -73,9 +73,12 @@ def test_each_bad_function_ends_its_own_run_with_an_error_naming_it(tmp_path):
     assert "has no 'missing' (its callables: " in why["missing"]
     assert "'NOT_A_FUNCTION' is a int, not a function" in why["NOT_A_FUNCTION"]
     good = records["pairs_as_dict"]
-    assert good.status == "ok" and good.steps == 3
-    assert good.batch_bytes == 20 * (128 * 128 * 4 + 4)  # image and label of 20 samples
-    assert "'image': TensorSpec(shape=(None, 128, 128, 4), dtype=tf.uint8" in good.element_spec
+    assert good.status == "ok" and good.throughput.steps == 3
+    assert good.throughput.batch_bytes == 20 * (128 * 128 * 4 + 4)  # image and label of 20 samples
+    assert (
+        "'image': TensorSpec(shape=(None, 128, 128, 4), dtype=tf.uint8"
+        in good.pipeline.element_spec
+    )
     assert good.dataset["pipeline"] == target("pairs_as_dict")
 
 
@@ -86,9 +89,9 @@ def test_a_missing_module_is_named_and_a_py_dataset_is_profiled_with_memray(tmp_
     assert main([*argv, "--steps", "3", "--min-time", "0", "--out", str(out), "--no-report"]) == 0
     missing, made = jsonl.read(out / "results.jsonl")
     assert missing.status == "error" and "no_such_module: no module of that name" in missing.error
-    assert made.status == "ok" and made.samples_per_s > 0
-    assert made.batch_bytes == 5 * (128 * 128 * 4 + 4)
-    assert made.memray_peak_bytes > 0 and Path(made.memray_flamegraph).is_file()
+    assert made.status == "ok" and made.throughput.samples_per_s > 0
+    assert made.throughput.batch_bytes == 5 * (128 * 128 * 4 + 4)
+    assert made.memory.memray_peak_bytes > 0 and Path(made.memray_flamegraph).is_file()
 
 
 @pytest.mark.slow
@@ -99,8 +102,8 @@ def test_the_users_model_trains_on_each_batch_and_a_shape_it_cannot_take_is_name
     assert code == 0
     trained, wrong = records["arrays"], records["wrong_shape"]
     assert trained.status == "ok" and trained.mode == "train", trained.error
-    assert trained.accelerator == "cpu" and trained.accelerator_source == "real"
-    assert trained.compute_s > 0 and 0 < trained.accelerator_busy_share <= 1
+    assert trained.training.accelerator == "cpu" and trained.training.accelerator_source == "real"
+    assert trained.training.compute_s > 0 and 0 < trained.training.accelerator_busy_share <= 1
     assert trained.options["model"] == target("model")
     assert wrong.status == "error" and f"{target('model')} cannot train on" in wrong.error
     _, records = profile(tmp_path / "again", "arrays", extra=("--model", target("uncompiled")))
@@ -116,7 +119,7 @@ def test_a_cached_pipeline_peaks_above_the_uncached_by_about_its_data(tmp_path):
         )  # 41 batches of 20: past the 600 samples' first pass, the cache is whole
         outcome = run_isolated(spec, timeout_s=180, work=measure_profile)
         assert outcome.status == "ok", outcome.error
-        peaks[cache] = outcome.result.measurement.peak_pss_bytes
+        peaks[cache] = outcome.result.measurement.memory.peak_pss_bytes
     grown = peaks[True] - peaks[False]
     assert 0.8 * user_pipelines.DATA_BYTES < grown < 1.4 * user_pipelines.DATA_BYTES, peaks
 
@@ -133,7 +136,7 @@ def test_a_script_without_a_main_guard_profiles_once(tmp_path):
         "import loadbench\n"
         "print('script ran', flush=True)\n"
         f"record = loadbench.profile({target('arrays')!r}, steps=3, warmup=1)\n"
-        "print(record.status, record.steps)\n"
+        "print(record.status, record.throughput.steps)\n"
     )
     done = subprocess.run(
         [sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path

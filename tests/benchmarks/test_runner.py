@@ -33,14 +33,16 @@ def test_ok_run_reports_metrics(tiny_root, cache_root):
     outcome = run_isolated(spec_for("generator", tiny_root, cache_root), timeout_s=120)
     assert outcome.status == "ok", outcome.error
     result = outcome.result.measurement
-    assert result.steps == 4 and result.samples_per_s > 0
-    assert result.baseline_rss_bytes > 100e6  # TensorFlow is loaded
-    assert result.gpu_peak_bytes is None  # no GPU here: null, not zero
-    assert 0 < result.dataset_graph_bytes < 1e6 and result.graph_over_limit is False
-    assert result.step_p50_s <= result.step_p95_s
-    assert result.memory_profile["why"]  # the strategy's own memory, for the model
-    ends = result.batch_ends_s
-    assert len(ends) == 1 + 4 and ends == sorted(ends) and ends[0] == result.first_batch_s
+    assert result.throughput.steps == 4 and result.throughput.samples_per_s > 0
+    assert result.memory.baseline_rss_bytes > 100e6  # TensorFlow is loaded
+    assert result.memory.gpu_peak_bytes is None  # no GPU here: null, not zero
+    assert 0 < result.graph.dataset_graph_bytes < 1e6 and result.graph.graph_over_limit is False
+    assert result.throughput.step_p50_s <= result.throughput.step_p95_s
+    assert result.memory.memory_profile["why"]  # the strategy's own memory, for the model
+    ends = result.throughput.batch_ends_s
+    assert (
+        len(ends) == 1 + 4 and ends == sorted(ends) and ends[0] == result.throughput.first_batch_s
+    )
     assert outcome.machine_speed and outcome.machine_speed > 0  # read before the child started
 
 
@@ -86,7 +88,7 @@ def test_rss_probe_measures_a_known_allocation_within_5_percent(tiny_root, cache
     spec = spec_for("misbehaving:Calibrated", tiny_root, cache_root)
     outcome = run_isolated(spec, 120, start_method=method)
     assert outcome.status == "ok", outcome.error
-    peak = outcome.result.measurement.peak_rss_bytes
+    peak = outcome.result.measurement.memory.peak_rss_bytes
     assert abs(peak - 500e6) / 500e6 < 0.05, peak
 
 
@@ -99,7 +101,7 @@ def test_memray_measures_a_known_allocation_within_5_percent(
     )
     outcome = run_isolated(spec, 120, start_method=method)
     assert outcome.status == "ok", outcome.error
-    peak = outcome.result.measurement.memray_peak_bytes
+    peak = outcome.result.measurement.memory.memray_peak_bytes
     assert abs(peak - 500e6) / 500e6 < 0.05, peak
 
 
@@ -109,7 +111,7 @@ def test_tree_probe_counts_a_worker_process(tiny_root, cache_root, method):
     outcome = run_isolated(spec, 120, start_method=method)
     assert outcome.status == "ok", outcome.error
     # 300 MB in the worker, plus its bare interpreter and the child's own small growth
-    assert 300e6 <= outcome.result.measurement.peak_rss_bytes < 300e6 + 50e6
+    assert 300e6 <= outcome.result.measurement.memory.peak_rss_bytes < 300e6 + 50e6
 
 
 @pytest.mark.parametrize("method", START_METHODS)
@@ -125,8 +127,10 @@ def test_pss_counts_a_block_forked_children_share_once(tiny_root, cache_root, me
     # Once, not three times (twice would be 400 MB): above it, the pages the child's own
     # threads write while the forked processes still share its heap are copied and count
     # twice; in full-suite runs that added 14-81 MB (alone: under 5%).
-    assert 0.95 * block <= measured.peak_pss_bytes < 1.5 * block, measured.peak_pss_bytes
-    assert measured.peak_rss_bytes > 2.7 * block  # summed RSS: once per process
+    assert 0.95 * block <= measured.memory.peak_pss_bytes < 1.5 * block, (
+        measured.memory.peak_pss_bytes
+    )
+    assert measured.memory.peak_rss_bytes > 2.7 * block  # summed RSS: once per process
 
 
 def test_a_forked_child_starts_with_the_parents_environment(tiny_root, cache_root, monkeypatch):

@@ -97,7 +97,7 @@ def test_in_memory_cache_grows_with_the_dataset_as_what_it_holds(
         assert spec.options.cache == "memory"
         outcome = run_isolated(spec, timeout_s=300)
         assert outcome.status == "ok", outcome.error
-        plateaus[pairs] = late_plateau(outcome.result.measurement.rss_timeline)
+        plateaus[pairs] = late_plateau(outcome.result.measurement.memory.rss_timeline)
     grown = plateaus[LARGE] - plateaus[SMALL]
     expected = (LARGE - SMALL) * data.bytes_per_sample * element_bytes
     assert grown == pytest.approx(expected, rel=0.35), (plateaus, expected)
@@ -120,10 +120,10 @@ def test_article_run_peaks_within_15_percent_of_its_own_code(two_sizes, tmp_path
     outcome = run_isolated(spec, timeout_s=300)
     assert outcome.status == "ok", outcome.error
     measured = outcome.result.measurement
-    absolute = measured.baseline_rss_bytes + measured.peak_rss_bytes
+    absolute = measured.memory.baseline_rss_bytes + measured.memory.peak_rss_bytes
     own = own_code_max_rss_bytes(data.root, spec.steps)
     assert absolute == pytest.approx(own, rel=0.15), (absolute, own)
-    assert measured.peak_rss_bytes > LARGE * data.bytes_per_sample * 4  # the float cache
+    assert measured.memory.peak_rss_bytes > LARGE * data.bytes_per_sample * 4  # the float cache
 
 
 def test_article_pairing_goes_wrong_on_a_folder_missing_a_file(tmp_path):
@@ -137,7 +137,7 @@ def test_article_pairing_goes_wrong_on_a_folder_missing_a_file(tmp_path):
     jobs = {j.spec.strategy: j.spec for j in plan(seeded)}
     outcome = run_isolated(jobs["article"], timeout_s=300)
     assert outcome.status == "ok", outcome.error
-    pairing = outcome.result.measurement.pairing
+    pairing = outcome.result.measurement.pipeline.pairing
     # zip pairs time1's 000004 with time2's 000005 and so on: the last 7 of 11 triples
     assert (pairing["triples"], pairing["mispaired"]) == (11, 7)
     assert pairing["first_mispaired"][0] == [names[4], names[5], names[4]]
@@ -145,4 +145,4 @@ def test_article_pairing_goes_wrong_on_a_folder_missing_a_file(tmp_path):
     # loadbench's own strategies pair by name: the 11 whole samples, none mispaired
     outcome = run_isolated(jobs["files"], timeout_s=300)
     assert outcome.status == "ok", outcome.error
-    assert outcome.result.measurement.pairing is None
+    assert outcome.result.measurement.pipeline.pairing is None

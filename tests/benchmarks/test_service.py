@@ -61,13 +61,13 @@ def test_two_workers_on_loopback_only_and_gone_after(tiny_root, cache_root, serv
     assert len(seen["nodes"]) == 3  # the dispatcher and two workers, processes of their own
     assert gone(seen["nodes"])
     result = outcome.result.measurement
-    assert len(result.worker_peak_rss_bytes) == 2
-    assert result.client_peak_rss_bytes is not None
-    if result.service["network"].startswith("loopback only"):
+    assert len(result.service.worker_peak_rss_bytes) == 2
+    assert result.service.client_peak_rss_bytes is not None
+    if result.service.network.startswith("loopback only"):
         assert seen["netns"] != os.readlink("/proc/self/ns/net")
         assert seen["interfaces"] == ["lo"]  # nothing outside the run can reach a port
     else:  # a kernel that refuses namespaces: the record says so
-        assert result.service["network"].startswith("host network")
+        assert result.service.network.startswith("host network")
 
 
 @pytest.mark.slow

@@ -36,7 +36,7 @@ PROJECT = {
         "def test_the_pipeline_runs(loadbench_profile):\n"
         "    record = loadbench_profile(make, steps=5, warmup=1)\n"
         "    assert record.status == 'ok'\n"
-        "    assert record.samples_per_s > 0\n"
+        "    assert record.throughput.samples_per_s > 0\n"
     ),
 }
 

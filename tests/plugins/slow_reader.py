@@ -18,6 +18,9 @@ class SleepsBeforeEachBatch(BatchStrategy):
 
     name = "sleeps_before_batch"
 
+    def wait(self) -> None:
+        time.sleep(SLEEP_S)
+
     def prepare(self, data, cache_root):
         """Nothing to convert."""
 
@@ -28,9 +31,20 @@ class SleepsBeforeEachBatch(BatchStrategy):
         def slow():
             for start in range(0, data.pairs, options.batch_size):
                 rows = min(options.batch_size, data.pairs - start)
-                time.sleep(SLEEP_S)
+                self.wait()
                 yield tuple(np.zeros((rows, *shape), np.uint8) for shape in shapes)
 
         return tf.data.Dataset.from_generator(
             slow, output_signature=sample_signature(data, batched=True)
         )
+
+
+class SpinsBeforeEachBatch(SleepsBeforeEachBatch):
+    """The same batches, each after SLEEP_S of the CPU's time spent spinning."""
+
+    name = "spins_before_batch"
+
+    def wait(self) -> None:
+        began = time.thread_time()
+        while time.thread_time() - began < SLEEP_S:
+            pass

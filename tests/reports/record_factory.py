@@ -7,7 +7,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 from loadbench.reports import jsonl
-from loadbench.reports.records import Record
+from loadbench.reports.record_json import to_json
+from loadbench.reports.records import FIELD_SECTION, SECTIONS, Record
 
 MACHINE = {"hostname": "ci-1", "cpu_model": "AMD EPYC", "cpu_count": 2}
 
@@ -43,7 +44,7 @@ def make(strategy: str, mode: str = "iterate", **fields) -> Record:
         command="loadbench run --pairs 100 --size 64",
     )
     values.update(fields)
-    return Record(**values)
+    return Record.of_figures(**values)
 
 
 # What a training run against the emulated H100 carries beside its busy share.
@@ -97,3 +98,15 @@ def five_strategies() -> list[Record]:
         make("tfrecord", samples_per_s=2300.0, peak_rss_bytes=300_000_000),
         make("memmap", samples_per_s=2500.0, peak_rss_bytes=840_000_000),
     ]
+
+
+def schema_8(made: Record) -> dict:
+    """``made`` as schema 8 wrote it: every field at the top, the service's two in a dict."""
+    data = to_json(made)
+    for name in SECTIONS:
+        data.update(data.pop(name, {}))
+    for name in FIELD_SECTION:
+        data.setdefault(name, made.figure(name))
+    service = {k: data.pop(k) for k in ("target", "network")}
+    data["service"] = service if any(service.values()) else None
+    return {**data, "schema": 8}

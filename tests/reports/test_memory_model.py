@@ -111,8 +111,8 @@ def test_no_prediction_where_the_model_does_not_apply(record):
 def test_table_gives_the_error_against_measured():
     profile = {"why": "test"}
     expected = predict(run("generator", profile)).peak_bytes
-    on_target = replace(run("generator", profile), peak_rss_bytes=expected)
-    far_off = replace(run("generator", profile), peak_rss_bytes=expected // 2)
+    on_target = run("generator", profile).updated(peak_rss_bytes=expected)
+    far_off = run("generator", profile).updated(peak_rss_bytes=expected // 2)
     rows = table([on_target, far_off, make("x", status="error")])
     assert list(rows["error"]) == [0.0, pytest.approx(1.0, abs=1e-6)]
     assert list(rows["within"]) == [True, False]
@@ -120,8 +120,7 @@ def test_table_gives_the_error_against_measured():
 
 def test_a_run_with_worker_processes_is_measured_by_its_tree_pss():
     profile = {"staged_batches": 7.0, "worker_processes": 2, "why": "two worker processes"}
-    forked = replace(
-        run("sequence", profile),
+    forked = run("sequence", profile).updated(
         tree_processes=3,
         peak_pss_bytes=300_000_000,
         peak_rss_bytes=900_000_000,  # the parent's pages counted once per worker
@@ -129,7 +128,7 @@ def test_a_run_with_worker_processes_is_measured_by_its_tree_pss():
     [row] = table([forked]).itertuples()
     assert row.measured == 300_000_000  # PSS, not the summed RSS
     assert row.predicted == predict(forked).peak_bytes
-    threads = replace(forked, tree_processes=1, memory_profile={**profile, "worker_processes": 0})
+    threads = forked.updated(tree_processes=1, memory_profile={**profile, "worker_processes": 0})
     [row] = table([threads]).itertuples()
     assert row.measured == 900_000_000  # one process: its RSS, as the model was calibrated
 
@@ -151,7 +150,7 @@ def test_workers_forked_again_past_the_first_epoch_keep_the_float_batches():
 
 def test_samples_read_are_the_steps_taken_not_the_steps_asked():
     asked = run("memmap", {"mapped_split": True})
-    extended = replace(asked, steps=20)  # a time floor took 20 batches where 10 were asked
-    grown = extended.steps - asked.steps
+    extended = asked.updated(steps=20)  # a time floor took 20 batches where 10 were asked
+    grown = extended.throughput.steps - asked.throughput.steps
     mapped = predict(extended).terms["mapped pages"] - predict(asked).terms["mapped pages"]
     assert mapped == grown * BATCH * SAMPLE

@@ -4,7 +4,6 @@ JSON, with failed runs shown, no GPU, one strategy; and the computed advice."""
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 
 import pandas as pd
 from record_factory import make, write, write_pytest_benchmark
@@ -70,14 +69,14 @@ def test_report_from_pytest_benchmark_json(tmp_path, suite):
 
 def test_report_with_a_baseline_shows_the_verdict(tmp_path, suite):
     baseline = write(tmp_path / "base.jsonl", suite)
-    grown = [replace(r, peak_rss_bytes=r.peak_rss_bytes * 2) for r in suite]
+    grown = [r.updated(peak_rss_bytes=r.memory.peak_rss_bytes * 2) for r in suite]
     html = render(tmp_path, write(tmp_path / "r.jsonl", grown), flags=["--baseline", str(baseline)])
     assert "5 regression(s): compare exits 1" in html
     assert "regressed (&gt; 10%)" in html
 
 
 def test_best_marks_and_advice_come_from_the_numbers(suite):
-    over = replace(suite[0], dataset_graph_bytes=3 * 2**30, graph_over_limit=True)
+    over = suite[0].updated(dataset_graph_bytes=3 * 2**30, graph_over_limit=True)
     table = summary([over, *suite[1:]])
     marks = best(table)
     by_name = dict(zip(table["strategy"], table.index, strict=True))
@@ -98,7 +97,7 @@ def test_best_marks_and_advice_come_from_the_numbers(suite):
 
 
 def test_repeats_and_ties(suite):
-    again = [replace(r, samples_per_s=r.samples_per_s * 1.02) for r in suite]
+    again = [r.updated(samples_per_s=r.throughput.samples_per_s * 1.02) for r in suite]
     table = summary([*suite, *again])
     assert list(table["runs"]) == [2] * 5
     close = [make("a", samples_per_s=100.0), make("b", samples_per_s=97.0)]
@@ -123,7 +122,7 @@ def test_memray_peak_links_to_its_flame_graph(tmp_path, suite):
     flame = tmp_path / "results" / "memray" / "iterate-generator.html"
     flame.parent.mkdir(parents=True)
     flame.write_text("<!DOCTYPE html>")
-    tracked = replace(suite[1], memray_peak_bytes=42_000_000, memray_flamegraph=str(flame))
+    tracked = suite[1].updated(memray_peak_bytes=42_000_000, memray_flamegraph=str(flame))
     html = render(tmp_path, write(tmp_path / "r.jsonl", [suite[0], tracked]))
     assert '<a href="../results/memray/iterate-generator.html">42.0 MB</a>' in html
 

@@ -252,7 +252,7 @@ def test_pytest_benchmark_json_with_repeats_loads_every_repeat(tmp_path):
     bench = {"name": "test_strategy[generator-iterate]", "stats": {}, "extra_info": info}
     path.write_text(json.dumps({"benchmarks": [bench]}))
     loaded = load([path])
-    assert [(r.repeat, r.samples_per_s) for r in loaded] == [(0, 90), (1, 100), (2, 110)]
+    assert [(r.repeat, r.throughput.samples_per_s) for r in loaded] == [(0, 90), (1, 100), (2, 110)]
 
 
 def test_the_run_summary_sets_the_copy_ceiling_against_numpys_copy():

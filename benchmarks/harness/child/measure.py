@@ -6,7 +6,7 @@ its pairing) added to the measurement."""
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -69,14 +69,13 @@ def measure(spec: RunSpec) -> ChildReport:
     blocking = None if step is None else lambda *args: float(step(*args))  # waits for it
     measured = probe(spec, source, ran, blocking, network)
     found = measured.measurement
-    own_peak, reference_rate = found.own_peak_rss_bytes or 0, None
+    own_peak, reference_rate = found.memory.own_peak_rss_bytes or 0, None
     if ceiling:  # its outside instrument (numpy's copy): the process's memory, not the loop's
         with TreeMemorySampler(spec.sample_interval_s) as referencing:
             reference_rate = strategy.reference_samples_per_s()
         own_peak = max(own_peak, referencing.root_peak_bytes() - measured.own_baseline)
     real = ran is not None and not ran.emulated
-    measurement = replace(
-        found,
+    measurement = found.updated(
         role="ceiling" if ceiling else "strategy",
         ceiling=None if ceiling else applies_to(strategy),
         width=width,

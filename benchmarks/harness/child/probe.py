@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from loadbench.harness.child import data_service, feeding
-from loadbench.harness.procs import rss_bytes, tree_pss_bytes, tree_rss_bytes
+from loadbench.harness.procs import rss_bytes, tree_cpu_seconds, tree_pss_bytes, tree_rss_bytes
 from loadbench.harness.spec import Probing
 from loadbench.reports.records import Measurement
 from loadbench.reports.stats import percentile
@@ -37,6 +37,7 @@ class _Loop:
     samples: int = 0
     batch_bytes: int = 0  # the (first, largest) batch's bytes as the pipeline handed it over
     last_args: tuple[Any, ...] = ()  # the step's arguments from the last batch
+    cpu_s: float = 0.0  # the process tree's CPU seconds over the measured batches
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -124,7 +125,7 @@ def probe(
     # Rounded before the share is taken, so the record's share is exactly its own fields'.
     input_wait_s, compute_s = round(sum(loop.waits), 6), round(sum(loop.computes), 6)
     training = step is not None
-    measurement = Measurement(
+    measurement = Measurement.of_figures(
         samples_per_s=loop.samples / steady_s if steady_s > 0 else None,
         first_batch_s=loop.batch_ends[0] if loop.batch_ends else None,
         step_p50_s=percentile(loop.step_times, 50),
@@ -156,7 +157,8 @@ def probe(
         rss_timeline=sampler.timeline(baseline),
         batch_ends_s=loop.batch_ends,
         memray_peak_bytes=probes.memray_peak_bytes(spec.memray_path),
-        service={"target": target, "network": network} if spec.distributed else None,
+        target=target if spec.distributed else None,
+        network=network if spec.distributed else None,
         client_peak_rss_bytes=(
             max(0, sampler.root_peak_bytes() - own_baseline) if spec.distributed else None
         ),
@@ -164,6 +166,7 @@ def probe(
             max(0, sampler.process_peaks.get(pid, 0) - idle[pid]) for pid in sorted(idle)
         ],
         batch_bytes=loop.batch_bytes or None,
+        cpu_s_per_1000_samples=1000 * loop.cpu_s / loop.samples if loop.samples else None,
         accelerator=ran.name if ran else None,
         accelerator_source=ran.source if ran else None,
         accelerator_step_s=round(step_s, 6) if step_s else None,
@@ -200,7 +203,10 @@ def _run_loop(
     index = 0
     measured_s = 0.0  # the steady-state steps' time so far: sum(step_times)
     args: tuple[Any, ...] = ()
+    cpu_began = 0.0
     while _more(spec, index, measured_s):
+        if index == spec.warmup_steps:
+            cpu_began = tree_cpu_seconds(os.getpid())
         began = time.perf_counter()
         args, samples = unpack(next(batches))
         arrived = time.perf_counter()
@@ -218,6 +224,7 @@ def _run_loop(
             loop.samples += samples
         index += 1
     loop.last_args = args
+    loop.cpu_s = tree_cpu_seconds(os.getpid()) - cpu_began if loop.samples else 0.0
     return loop
 
 

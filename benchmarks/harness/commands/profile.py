@@ -105,7 +105,7 @@ def measure_profile(spec: ProfileSpec) -> ChildReport:
     source = Source(build=build, unpack=pipelines.as_arguments, diagnose=diagnose)
     measured = probe(spec, source, ran, step)
     return ChildReport(
-        measurement=replace(measured.measurement, element_spec=str(measured.dataset.element_spec)),
+        measurement=measured.measurement.updated(element_spec=str(measured.dataset.element_spec)),
         tf_version=tf.__version__,
         gpu_name=device.gpu_name() if gpu else None,
         step_times_s=[round(t, 6) for t in measured.step_times_s],

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -161,9 +161,8 @@ def _with_memray(record: AnyRecord, job: Job, harness: Harness) -> AnyRecord:
     )
     if outcome.status != "ok":
         return record
-    return replace(
-        record,
-        memray_peak_bytes=outcome.result.measurement.memray_peak_bytes,
+    return record.updated(
+        memray_peak_bytes=outcome.result.measurement.memory.memray_peak_bytes,
         memray_flamegraph=memray_flamegraph(capture, capture.with_suffix(".html")),
     )
 
