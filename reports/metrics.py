@@ -42,6 +42,8 @@ class Metric:
         ('' : the label itself); the label and ``covers`` go in the heading's tooltip.
     summary: a column of the summary tables, in the table's order (each column costs
         width: the report's widest table is at its 1,280-pixel limit).
+    narrow: a column of the table ``loadbench run`` prints, which fits 120 characters:
+        only what decides a choice.
     """
 
     field: str
@@ -54,6 +56,7 @@ class Metric:
     derived: bool = False  # computed by the reader from several records, never stored
     short: str = ""
     summary: bool = False  # a column of the summary tables (terminal --wide, the report)
+    narrow: bool = False  # a column of the terminal's 120-column table too: it decides a choice
 
     def format(self, value: float | None) -> str:
         return FORMATTERS[self.unit](value)
@@ -67,6 +70,7 @@ METRICS: tuple[Metric, ...] = (
     Metric(
         field="samples_per_s",
         summary=True,
+        narrow=True,
         label="samples/s",
         unit="samples/s",
         better="higher",
@@ -91,6 +95,7 @@ METRICS: tuple[Metric, ...] = (
     Metric(
         field="ceiling_fraction",
         summary=True,
+        narrow=True,
         label="of ceiling",
         unit="share",
         better="higher",
@@ -101,6 +106,7 @@ METRICS: tuple[Metric, ...] = (
     Metric(
         field="accelerator_busy_share",
         summary=True,
+        narrow=True,
         label="busy (AU)",
         unit="share",
         better="higher",
@@ -111,6 +117,7 @@ METRICS: tuple[Metric, ...] = (
     Metric(
         field="accelerators_fed",
         summary=True,
+        narrow=True,
         label="accelerators fed",
         unit="count",
         better="higher",
@@ -122,6 +129,7 @@ METRICS: tuple[Metric, ...] = (
     Metric(
         field="first_batch_s",
         summary=True,
+        narrow=True,
         label="first batch",
         unit="seconds",
         better="lower",
@@ -168,6 +176,7 @@ METRICS: tuple[Metric, ...] = (
     Metric(
         field="peak_pss_bytes",
         summary=True,
+        narrow=True,
         label="peak PSS",
         unit="bytes",
         better="lower",
@@ -179,6 +188,7 @@ METRICS: tuple[Metric, ...] = (
     Metric(
         field="peak_rss_bytes",
         summary=True,
+        narrow=True,
         label="peak RSS",
         unit="bytes",
         better="lower",
@@ -201,6 +211,7 @@ METRICS: tuple[Metric, ...] = (
     Metric(
         field="gpu_peak_bytes",
         summary=True,
+        narrow=True,
         label="GPU peak",
         unit="bytes",
         better="lower",
@@ -211,6 +222,7 @@ METRICS: tuple[Metric, ...] = (
     Metric(
         field="dataset_graph_bytes",
         summary=True,
+        narrow=True,
         label="dataset graph",
         unit="bytes",
         better="lower",
@@ -246,3 +258,5 @@ STORED: tuple[Metric, ...] = tuple(m for m in METRICS if not m.derived)
 
 # The summary table's columns, in the metric table's order.
 SUMMARY_FIELDS: tuple[str, ...] = tuple(m.field for m in METRICS if m.summary)
+# The columns of the table ``loadbench run`` prints (``--wide``: the summary's).
+NARROW_FIELDS: tuple[str, ...] = tuple(m.field for m in METRICS if m.narrow)

@@ -7,7 +7,7 @@ import json
 import textwrap
 
 from loadbench.reports.compare import Tolerances
-from loadbench.reports.metrics import BY_FIELD, SUMMARY_FIELDS
+from loadbench.reports.metrics import BY_FIELD, NARROW_FIELDS, SUMMARY_FIELDS
 from loadbench.reports.records import Record
 from loadbench.reports.stats import median
 from loadbench.reports.summary import UNSTABLE_HINT, VARIES_HINT, summary, with_spread
@@ -131,19 +131,6 @@ def _pairing(written: list[Record]) -> list[str]:
     return lines
 
 
-# The narrow table's columns, in order: what decides a choice. --wide shows every column
-# of SUMMARY_FIELDS with its spread.
-NARROW_FIELDS = (
-    "samples_per_s",
-    "ceiling_fraction",
-    "accelerator_busy_share",
-    "accelerators_fed",
-    "first_batch_s",
-    "peak_pss_bytes",
-    "peak_rss_bytes",
-    "gpu_peak_bytes",
-    "dataset_graph_bytes",
-)
 SHORT_LABELS = {
     "ceiling_fraction": "ceiling",
     "accelerator_busy_share": "busy",

@@ -70,17 +70,20 @@ def parsed(*argv: str):
     return build_parser().parse_args(["run", *argv])
 
 
+FAST, RIGOROUS = TIERS["fast"], TIERS["rigorous"]
+
+
 @pytest.mark.parametrize(
     ("argv", "repeats", "min_time_s", "ceilings"),
     [
         ((), DEFAULT_REPEATS, None, True),
-        (("--fast",), 1, 0.25, False),
-        (("--rigorous",), 5, 3.0, True),
+        (("--fast",), FAST.repeats, FAST.min_time_s, FAST.ceilings),
+        (("--rigorous",), RIGOROUS.repeats, RIGOROUS.min_time_s, True),
         # A flag given beside a tier wins over it.
-        (("--fast", "--repeats", "4"), 4, 0.25, False),
-        (("--fast", "--ceilings"), 1, 0.25, True),
+        (("--fast", "--repeats", "4"), 4, FAST.min_time_s, FAST.ceilings),
+        (("--fast", "--ceilings"), FAST.repeats, FAST.min_time_s, True),
         (("--rigorous", "--min-time", "1", "-r", "2"), 2, 1.0, True),
-        (("--rigorous", "--no-ceilings"), 5, 3.0, False),
+        (("--rigorous", "--no-ceilings"), RIGOROUS.repeats, RIGOROUS.min_time_s, False),
     ],
 )
 def test_tiers_set_repeats_run_time_and_ceilings_unless_a_flag_says(
@@ -94,13 +97,9 @@ def test_tiers_set_repeats_run_time_and_ceilings_unless_a_flag_says(
     )
 
 
-def test_the_tiers_are_the_presets_own():
-    assert (TIERS["fast"].repeats, TIERS["fast"].min_time_s, TIERS["fast"].ceilings) == (
-        1,
-        0.25,
-        False,
-    )
-    assert (TIERS["rigorous"].repeats, TIERS["rigorous"].min_time_s) == (5, 3.0)
+def test_fast_is_a_first_look_and_rigorous_takes_more_than_the_default():
+    assert FAST.repeats < DEFAULT_REPEATS < RIGOROUS.repeats
+    assert FAST.min_time_s < RIGOROUS.min_time_s and not FAST.ceilings
 
 
 def test_fast_and_rigorous_are_not_both_taken(capsys):
