@@ -6,7 +6,7 @@ The public API (everything else is the command line's and may move)::
     import loadbench
 
     record = loadbench.profile("mypipeline:make_dataset", steps=50)   # a typed Record
-    print(record.samples_per_s, record.peak_pss_bytes)
+    print(record.throughput.samples_per_s, record.memory.peak_pss_bytes)
     model.fit(ds, callbacks=[loadbench.LoadbenchCallback("results", name="fit")])
     records = loadbench.read_results("loadbench-results/results.jsonl")
 

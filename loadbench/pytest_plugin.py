@@ -8,8 +8,8 @@ Registered as a pytest plugin (entry point ``pytest11``: installing loadbench is
 
     def test_the_pipeline_stays_small(loadbench_profile):
         record = loadbench_profile(make_dataset, steps=50)
-        assert record.peak_pss_bytes < 500e6
-        assert record.dataset_graph_bytes < 1e6
+        assert record.memory.peak_pss_bytes < 500e6
+        assert record.graph.dataset_graph_bytes < 1e6
 
 ``make_dataset`` is a module-level function (the child imports it by name), or a
 ``"MODULE:FUNCTION"`` string. With pytest-benchmark installed (and not

@@ -24,7 +24,7 @@ EPOCH_OPTIONS = PipelineOptions(batch_size=MEMRAY_BATCH)  # uint8 batches, for t
 def test_strategy(isolated, name, mode):
     record = isolated(name, mode)
     assert record.status == "ok", record.error
-    assert record.throughput.samples_per_s > 0 and record.peak_rss_bytes is not None
+    assert record.throughput.samples_per_s > 0 and record.memory.peak_rss_bytes is not None
     assert record.graph.dataset_graph_bytes > 0
     real_step = mode == "train" and record.training.accelerator_source == "real"
     assert (record.graph.train_graph_bytes is not None) == real_step
