@@ -96,6 +96,11 @@ class Memory(Section):
     gpu_peak_bytes: int | None = None
     rss_timeline: list[list[float]] = field(default_factory=list)
     memray_peak_bytes: int | None = None
+    # Where the run waited for its memory to settle (harness.child.settle): whether it did
+    # before the cap, the measured batches' span by then, and the tree's peak RSS then.
+    settled: bool | None = None
+    settle_s: float | None = None
+    settled_peak_rss_bytes: int | None = None
     # What the strategy declares it holds (loadbench.loaders.memory), for the memory model.
     memory_profile: dict[str, Any] | None = None
 

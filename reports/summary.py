@@ -239,6 +239,8 @@ def summary(records: list[Record]) -> pd.DataFrame:
             runs=len(group),
             ok_runs=len(ok),
             graph_over_limit=bool(used["graph_over_limit"].fillna(False).any()),
+            # a repeat that waited for its memory to settle and hit the cap first
+            unsettled=bool((used["settled"] == False).any()),  # noqa: E712 (None: not asked)
             memray_flamegraph=next(
                 (p for p in reversed(group["memray_flamegraph"].tolist()) if isinstance(p, str)),
                 None,

@@ -249,16 +249,20 @@ def _narrow_cell(value: object, field: str) -> str:
 
 
 def decision_marks(table) -> dict[int, str]:
-    """Rows whose spread between repeats changes what to do, with why in a few words:
-    busy crosses the 90% line, the lowest peak among the strategies that pass is not
+    """Rows whose figures are in doubt enough to change what to do, with why in a few
+    words: a run that waited for its memory to settle hit its cap first, busy crosses the
+    90% line between repeats, the lowest peak among the strategies that pass is not
     settled, or a peak moves by more than the gate's tolerance. Ceilings are not marked."""
     marks: dict[int, str] = {}
     measured = table[table["role"] != "ceiling"]
     for index, row in measured.iterrows():
+        if row.get("unsettled"):
+            marks[index] = "memory still rising at --max-time"
+    for index, row in measured.iterrows():
         spreads = row.get("spreads") or {}
         busy = spreads.get("accelerator_busy_share")
         if busy is not None and busy.count > 1 and busy.low < BUSY_LINE <= busy.high:
-            marks[index] = f"busy {busy.low:.0%}-{busy.high:.0%} crosses {BUSY_LINE:.0%}"
+            marks.setdefault(index, f"busy {busy.low:.0%}-{busy.high:.0%} crosses {BUSY_LINE:.0%}")
     for index in _unsettled_ranking(measured):
         marks.setdefault(index, "lowest peak not settled")
     for index, row in measured.iterrows():

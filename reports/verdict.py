@@ -61,6 +61,12 @@ def verdict(records: list[Record]) -> Verdict | None:
         f"avoid {row['strategy']} ({row['mode']}): {row['status']}: {_first(row['error'])}"
         for _, row in failed.iterrows()
     ]
+    rising = table[table["unsettled"]]
+    avoid += [  # not a strategy to avoid: a figure to read as a floor
+        f"{row['strategy']} ({row['mode']}): its memory was still rising at --max-time: its "
+        "peak is a floor, not its plateau"
+        for _, row in rising.iterrows()
+    ]
     headline = _headline(measured, trained)
     if trained.empty:
         return Verdict(

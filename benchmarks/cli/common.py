@@ -98,6 +98,14 @@ def add_measurement_arguments(
             help="after --steps, go on until the measured batches span S seconds "
             f"(default: {DEFAULT_MIN_TIME['iterate']:g}; 0: exactly --steps)",
         )
+        what.add_argument(
+            "--max-time",
+            type=float,
+            metavar="S",
+            help="then go on until the process tree's peak memory has settled (grown under "
+            "1%% over 2 s), at most S seconds of measured batches a run; the record says "
+            "whether it settled (default: stop after --min-time)",
+        )
     known = ", ".join(accelerators.builtin())
     what.add_argument(
         "--accelerator",
@@ -278,6 +286,7 @@ def run_config(
         steps=args.steps,
         warmup=args.warmup,
         min_time_s=None if sweep else min_time_of(args),
+        max_time_s=getattr(args, "max_time", None),
         time_floor=not sweep,
         width=args.width,
         services=tuple(services) or (None,),

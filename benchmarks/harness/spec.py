@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from loadbench.harness.child.data_service import PROCESSING_MODES
+from loadbench.harness.child.settle import Settling
 from loadbench.loaders.dataset.layout import Split
 from loadbench.loaders.errors import OptionsError
 from loadbench.loaders.options import PipelineOptions
@@ -43,6 +44,9 @@ class Probing:
         there is one, else the default emulated accelerator.
     fed_search: in train mode, also find how many such accelerators the pipeline keeps
         at 90% busy (``loadbench.harness.child.feeding``).
+    settling: go on after ``steps`` and ``min_measured_s`` until the tree's memory has
+        settled, at most ``settling.max_s`` of measured batches
+        (``loadbench.harness.child.settle``); None: stop there.
     """
 
     steps: int = 40
@@ -55,6 +59,7 @@ class Probing:
     processing_mode: str = "parallel_epochs"
     accelerator: Choice = field(default_factory=Choice)
     fed_search: bool = True
+    settling: Settling | None = None
 
     @property
     def distributed(self) -> bool:

@@ -64,6 +64,24 @@ def test_bad_option_names_the_value(tmp_path, capsys):
     assert "--pairs 0: must be at least 1" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("flags", "said"),
+    [
+        (["--max-time", "0"], "--max-time 0: must be more than 0"),
+        (["--max-time", "-3"], "--max-time -3: must be more than 0"),
+        (["--min-time", "5", "--max-time", "2"], "at least --min-time (5 s)"),
+    ],
+)
+def test_a_cap_of_no_time_or_under_the_floor_is_refused_before_any_run(
+    tiny_root, tmp_path, flags, said, capsys
+):
+    argv = ["run", "-d", str(tiny_root), "-l", "generator", "-o", str(tmp_path / "out"), *flags]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert said in err and "e.g. --max-time 30" in err
+    assert not (tmp_path / "out" / "results.jsonl").exists()
+
+
 def loadbench() -> list[str]:
     found = shutil.which("loadbench", path=os.path.dirname(sys.executable))
     if found is None:

@@ -91,3 +91,17 @@ def test_a_row_whose_repeats_agree_gets_no_mark():
     printed = run_summary(runs)
     assert [line.endswith(MARK) for line in rows(printed)] == [False, False]
     assert "disagree" not in printed
+
+
+def test_a_run_that_hit_its_cap_unsettled_is_marked_and_said():
+    runs = [
+        trained("generator", 0.95, settled=True, settle_s=3.0),
+        trained("tfrecord", 0.97, settled=False, settle_s=30.0),
+    ]
+    printed = run_summary(runs)
+    row = next(line for line in printed.splitlines() if line.startswith("train    tfrecord"))
+    assert row.endswith(" ~")
+    assert "memory still rising at --max-time: train tfrecord" in printed
+    assert not next(
+        line for line in printed.splitlines() if line.startswith("train    generator")
+    ).endswith("~")

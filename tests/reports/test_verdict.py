@@ -130,3 +130,15 @@ def test_without_training_runs_the_verdict_says_so_and_picks_the_leanest():
 def test_ceilings_alone_or_nothing_have_no_verdict():
     assert verdict([make("ceiling_copy"), make("ceiling_decode")]) is None
     assert verdict([]) is None
+
+
+def test_a_run_whose_memory_was_still_rising_says_its_peak_is_a_floor():
+    runs = [
+        trained("generator", 0.95, peak_rss_bytes=300_000_000, settled=True, settle_s=3.0),
+        trained("tfrecord", 0.97, peak_rss_bytes=200_000_000, settled=False, settle_s=30.0),
+    ]
+    found = verdict(runs)
+    assert found.avoid == (
+        "tfrecord (train): its memory was still rising at --max-time: its peak is a floor, "
+        "not its plateau",
+    )

@@ -38,6 +38,9 @@ class _Loop:
     batch_bytes: int = 0  # the (first, largest) batch's bytes as the pipeline handed it over
     last_args: tuple[Any, ...] = ()  # the step's arguments from the last batch
     cpu_s: float = 0.0  # the process tree's CPU seconds over the measured batches
+    settled: bool | None = None  # None: not asked to wait for the memory to settle
+    settle_s: float | None = None  # the measured batches' span when it settled (or hit the cap)
+    settled_peak: int | None = None  # the tree's peak RSS above its baseline at that point
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -102,7 +105,8 @@ def probe(
             ds = ds.apply(service.distribute(spec.processing_mode, target))
         batches = iter(ds.repeat())
         try:
-            loop = _run_loop(spec, batches, step, start, source.unpack)
+            settled = _settled_check(spec, sampler, baseline)
+            loop = _run_loop(spec, batches, step, start, source.unpack, settled)
         except tf.errors.OpError as exc:
             raise source.diagnose(exc) from exc
         step_s = (ran.step_s or percentile(loop.computes, 50)) if ran is not None else None
@@ -167,6 +171,9 @@ def probe(
         ],
         batch_bytes=loop.batch_bytes or None,
         cpu_s_per_1000_samples=1000 * loop.cpu_s / loop.samples if loop.samples else None,
+        settled=loop.settled,
+        settle_s=loop.settle_s,
+        settled_peak_rss_bytes=loop.settled_peak,
         accelerator=ran.name if ran else None,
         accelerator_source=ran.source if ran else None,
         accelerator_step_s=round(step_s, 6) if step_s else None,
@@ -197,14 +204,16 @@ def _run_loop(
     step: Any,
     start: float,
     unpack: Callable[[Any], tuple[tuple[Any, ...], int]],
+    settled: Callable[[_Loop], int | None] | None = None,
 ) -> _Loop:
-    """Take the warm-up and the measured batches, timing what next() and the step take."""
+    """Take the warm-up and the measured batches, timing what next() and the step take;
+    with ``settled`` (``_settled_check``), go on until the memory has settled."""
     loop = _Loop()
     index = 0
     measured_s = 0.0  # the steady-state steps' time so far: sum(step_times)
     args: tuple[Any, ...] = ()
     cpu_began = 0.0
-    while _more(spec, index, measured_s):
+    while _more(spec, index, measured_s) or _unsettled(spec, loop, measured_s, settled):
         if index == spec.warmup_steps:
             cpu_began = tree_cpu_seconds(os.getpid())
         began = time.perf_counter()
@@ -242,6 +251,41 @@ def _bytes_of(args: tuple[Any, ...]) -> int:
 
     leaves = [t for t in tf.nest.flatten(args) if hasattr(t, "dtype") and hasattr(t, "shape")]
     return sum(int(tf.TensorShape(t.shape).num_elements() or 0) * t.dtype.size for t in leaves)
+
+
+def _unsettled(
+    spec: Probing, loop: _Loop, measured_s: float, settled: Callable[[_Loop], int | None] | None
+) -> bool:
+    """Whether a run that waits for its memory to settle takes another batch: until it
+    has (the loop's ``settled`` then says so, with the peak at that point) or its
+    measured batches span the cap."""
+    if spec.settling is None or settled is None or loop.settled is not None:
+        return False
+    peak = settled(loop)
+    if peak is not None or measured_s >= spec.settling.max_s:
+        loop.settled, loop.settle_s = peak is not None, round(measured_s, 3)
+        loop.settled_peak = peak
+        return False
+    return True
+
+
+def _settled_check(spec: Probing, sampler: Any, baseline: int) -> Callable[[_Loop], int | None]:
+    """For ``_run_loop``: the tree's peak above ``baseline`` once ``spec.settling`` holds
+    on the sampler's readings, else None; read at most every tenth of a second (a fast
+    pipeline hands over a thousand batches a second)."""
+    last = [0.0]
+
+    def check(loop: _Loop) -> int | None:
+        now = time.perf_counter()
+        if spec.settling is None or now - last[0] < 0.1:
+            return None
+        last[0] = now
+        samples = list(sampler.samples)
+        if not spec.settling.settled(samples, baseline, loop.batch_ends, loop.samples):
+            return None
+        return max(0, max(b for _, b in samples) - baseline)
+
+    return check
 
 
 def _more(spec: Probing, index: int, measured_s: float) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from loadbench.harness.child.settle import Settling
 from loadbench.harness.parent.builder import dataset_fields, options_fields, run_record, stem
 from loadbench.harness.parent.session import Job
 from loadbench.harness.spec import MODES, Mode, RunSpec
@@ -58,6 +59,8 @@ class RunConfig:
     tag_sizes: put the pair count in file names (a sweep runs one strategy at several).
     accelerator: what training runs stand for: the real step, or an emulated accelerator.
     fed_search: training runs also find how many such accelerators the pipeline feeds.
+    max_time_s: wait for each run's memory to settle, at most this many seconds of
+        measured batches (``loadbench.harness.child.settle``); None: do not wait.
     """
 
     datasets: tuple[DatasetChoice, ...]
@@ -78,6 +81,7 @@ class RunConfig:
     tag_sizes: bool = False
     accelerator: Choice = field(default_factory=Choice)
     fed_search: bool = True
+    max_time_s: float | None = None
     # A preset's runs as given, (strategy, options) in order, instead of every strategy
     # with every variant (``strategies`` and ``variants`` then list what they use).
     runs: tuple[tuple[str, PipelineOptions], ...] = ()
@@ -88,6 +92,14 @@ class RunConfig:
     def __post_init__(self) -> None:
         if self.repeats < 1:
             raise OptionsError(f"--repeats {self.repeats}: must be at least 1")
+        if self.max_time_s is not None and (
+            self.max_time_s <= 0 or self.max_time_s < (self.min_time_s or 0)
+        ):
+            raise OptionsError(
+                f"--max-time {self.max_time_s:g}: must be more than 0 and at least --min-time "
+                f"({self.min_time_s or 0:g} s): it caps the measured batches' span, e.g. "
+                "--max-time 30"
+            )
         if not self.datasets or not self.strategies or not self.variants:
             raise OptionsError("nothing to run: no dataset, strategy or pipeline options")
         for mode in self.modes:
@@ -177,6 +189,7 @@ def _job(
         preset=config.preset,
         accelerator=config.accelerator,
         fed_search=config.fed_search,
+        settling=_settling(config, data, options),
         skip_unpaired=config.skip_unpaired,
         described=data,
     )
@@ -209,3 +222,12 @@ def varied(variants: tuple[PipelineOptions, ...]) -> list[str]:
     """The option fields whose values differ between ``variants`` (what names a job)."""
     first = asdict(variants[0])
     return [name for name in first if any(asdict(v)[name] != first[name] for v in variants)]
+
+
+def _settling(config: RunConfig, data: Split, options: PipelineOptions) -> Settling | None:
+    """What a run waits for before its memory counts as settled: where the pipeline caches
+    what it reads, a whole epoch of the split too (its cache fills during the first)."""
+    if config.max_time_s is None:
+        return None
+    caches = options.cache != "none"
+    return Settling(max_s=config.max_time_s, epoch_samples=data.pairs if caches else 0)

@@ -1,0 +1,109 @@
+"""When a run's memory counts as settled (loadbench.harness.child.settle): on the sampler's
+readings, a pure decision; and in a measured child, a plateau reached or a cap hit."""
+
+from __future__ import annotations
+
+import growing
+import pytest
+from runs import spec_for
+
+from loadbench.harness.child.settle import BATCHES, FLOOR_BYTES, SHARE, WINDOW_S, Settling
+from loadbench.harness.parent.runner import run_isolated
+from loadbench.loaders.options import PipelineOptions
+
+MB = 1_000_000
+BASELINE = 600 * MB
+
+
+def readings(*steps: tuple[float, int]) -> list[tuple[float, int]]:
+    """Sampler readings every 50 ms: (until, bytes above the baseline) pieces."""
+    out, t = [], 0.0
+    for until, held in steps:
+        while t <= until:
+            out.append((round(t, 3), BASELINE + held))
+            t += 0.05
+    return out
+
+
+def batches_every(period: float, until: float) -> list[float]:
+    return [round(k * period, 3) for k in range(1, int(until / period) + 1)]
+
+
+def test_a_peak_that_held_over_the_window_has_settled():
+    samples = readings((1.0, 100 * MB), (4.0, 200 * MB))  # climbed at 1 s, held 3 s
+    assert Settling(max_s=30).settled(samples, BASELINE, batches_every(0.1, 4.0), seen=400)
+
+
+def test_a_peak_still_climbing_has_not():
+    samples = [(t, BASELINE + int(t * 50 * MB)) for t in [k * 0.05 for k in range(80)]]
+    assert not Settling(max_s=30).settled(samples, BASELINE, batches_every(0.1, 4.0), seen=400)
+
+
+def test_growth_under_the_share_or_the_floor_counts_as_held():
+    peak = 400 * MB
+    small = int(SHARE * peak * 0.9)
+    samples = readings((1.0, peak - small), (4.0, peak))
+    assert Settling(max_s=30).settled(samples, BASELINE, batches_every(0.1, 4.0), seen=400)
+    tiny = readings((1.0, 10 * MB), (4.0, 10 * MB + FLOOR_BYTES - 1))  # 20% of 10 MB
+    assert Settling(max_s=30).settled(tiny, BASELINE, batches_every(0.1, 4.0), seen=400)
+
+
+def test_not_before_a_whole_window_nor_too_few_batches_nor_an_epoch_that_caches():
+    held = readings((WINDOW_S * 0.9, 100 * MB))
+    assert not Settling(max_s=30).settled(held, BASELINE, batches_every(0.01, 1.8), seen=400)
+    long = readings((4.0, 100 * MB))
+    slow = batches_every(WINDOW_S / (BATCHES - 1), 4.0)  # fewer than BATCHES in the window
+    assert not Settling(max_s=30).settled(long, BASELINE, slow, seen=400)
+    caching = Settling(max_s=30, epoch_samples=1000)
+    assert not caching.settled(long, BASELINE, batches_every(0.1, 4.0), seen=999)
+    assert caching.settled(long, BASELINE, batches_every(0.1, 4.0), seen=1000)
+
+
+def settled_run(strategy: str, tiny_root, cache_root, max_s: float):
+    spec = spec_for(
+        f"growing:{strategy}",
+        tiny_root,
+        cache_root,
+        steps=2,
+        warmup_steps=1,
+        options=PipelineOptions(batch_size=2, prefetch=0, parallelism=1),
+        settling=Settling(max_s=max_s),
+    )
+    outcome = run_isolated(spec, timeout_s=180)
+    assert outcome.status == "ok", outcome.error
+    return outcome.result.measurement
+
+
+@pytest.mark.slow
+def test_memory_that_climbs_then_holds_is_measured_at_its_plateau(tiny_root, cache_root):
+    found = settled_run("ClimbsThenHolds", tiny_root, cache_root, max_s=60)
+    truth = growing.CLIMB_BATCHES * growing.CHUNK_BYTES
+    assert found.memory.settled is True
+    assert abs(found.memory.settled_peak_rss_bytes - truth) <= 0.05 * truth
+    assert abs(found.memory.peak_rss_bytes - truth) <= 0.05 * truth
+    # It went on past the climb by the window, not to the cap.
+    assert growing.CLIMB_BATCHES * growing.PERIOD_S < found.memory.settle_s < 60
+
+
+@pytest.mark.slow
+def test_memory_that_never_stops_growing_ends_at_the_cap_unsettled(tiny_root, cache_root):
+    found = settled_run("NeverStops", tiny_root, cache_root, max_s=4)
+    assert found.memory.settled is False
+    assert found.memory.settle_s >= 4
+    assert found.memory.settled_peak_rss_bytes is None
+
+
+@pytest.mark.slow
+def test_without_settling_a_run_stops_after_its_steps(tiny_root, cache_root):
+    spec = spec_for(
+        "growing:NeverStops",
+        tiny_root,
+        cache_root,
+        steps=2,
+        warmup_steps=1,
+        options=PipelineOptions(batch_size=2, prefetch=0, parallelism=1),
+    )
+    outcome = run_isolated(spec, timeout_s=180)
+    assert outcome.status == "ok", outcome.error
+    assert outcome.result.measurement.throughput.steps == 2
+    assert outcome.result.measurement.memory.settled is None
