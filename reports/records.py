@@ -96,6 +96,9 @@ class Memory(Section):
     gpu_peak_bytes: int | None = None
     rss_timeline: list[list[float]] = field(default_factory=list)
     memray_peak_bytes: int | None = None
+    # The tree's peak RSS over the accelerators-fed search too (training): the pipeline
+    # driven at several accelerators' demand; peak_rss_bytes is the loop's, at one's.
+    fed_search_peak_rss_bytes: int | None = None
     # Where the run waited for its memory to settle (harness.child.settle): whether it did
     # before the cap, the measured batches' span by then, and the tree's peak RSS then.
     settled: bool | None = None

@@ -35,6 +35,12 @@ DESCRIBED: tuple[tuple[tuple[str, ...], str], ...] = (
         ),
     ),
     (
+        ("fed_search_peak_rss_bytes",),
+        "training: the tree's peak RSS above its baseline through the accelerators-fed "
+        "search too, the pipeline at several accelerators' demand (the `peak_` fields are "
+        "the loop's, at one accelerator's; records without this field held the search's)",
+    ),
+    (
         ("settled", "settle_s", "settled_peak_rss_bytes"),
         (
             "where the run was asked to wait for its memory to settle (`--max-time`): "

@@ -111,11 +111,14 @@ def probe(
             raise source.diagnose(exc) from exc
         step_s = (ran.step_s or percentile(loop.computes, 50)) if ran is not None else None
         busy = feeding.busy_share(loop.waits, loop.computes) if ran is not None else None
-        # The search for the accelerators fed runs the pipeline at k times the demand:
-        # still under the sampler, so the run's peak covers it (GNU time's does).
+        # The run's peaks are the loop's: the pipeline at one accelerator's demand, what a
+        # training job lives with. The search for the accelerators fed then drives it at k
+        # times that demand, still under the sampler: its own peak is a figure apart.
+        loop_peaks = sampler.peak_bytes(), sampler.peak_pss_bytes()
         fed = _fed(loop, batches, step_s, busy or 0.0) if spec.fed_search and step_s else None
         agreement = sampler.kernel_agreement()  # while the tree still runs
-    peak, peak_pss = sampler.peak_bytes(), sampler.peak_pss_bytes()
+    peak, peak_pss = loop_peaks if fed else (sampler.peak_bytes(), sampler.peak_pss_bytes())
+    searched = max(0, sampler.peak_bytes() - baseline) if fed else None
     own_peak = sampler.root_peak_bytes()
     graph_bytes = over_limit = serialize_peak = None
     if source.sized:  # serializing the graph: its own peak, sampled as the loop was
@@ -171,6 +174,7 @@ def probe(
         ],
         batch_bytes=loop.batch_bytes or None,
         cpu_s_per_1000_samples=1000 * loop.cpu_s / loop.samples if loop.samples else None,
+        fed_search_peak_rss_bytes=searched,
         settled=loop.settled,
         settle_s=loop.settle_s,
         settled_peak_rss_bytes=loop.settled_peak,
