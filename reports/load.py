@@ -84,15 +84,19 @@ def options_label(options: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
+# Every figure of every section that is one value (not a timeline, list or table), as
+# (section, name): the frame's columns, whatever fields the sections come to have.
+SCALARS: tuple[tuple[str, str], ...] = tuple(
+    (section, f.name)
+    for section, kind in SECTIONS.items()
+    for f in fields(kind)
+    if f.name in FIELD_SECTION and not str(f.type).startswith(("list", "dict"))
+)
+
+
 def scalar_figures(record: Record) -> dict[str, Any]:
-    """Every figure of every section that is one value (not a timeline, list or table),
-    by its name: the frame's columns, whatever fields the sections come to have."""
-    return {
-        f.name: getattr(section, f.name)
-        for section in (getattr(record, name) for name in SECTIONS)
-        for f in fields(section)
-        if f.name in FIELD_SECTION and not str(f.type).startswith(("list", "dict"))
-    }
+    """``SCALARS``' values in ``record``, by name."""
+    return {name: getattr(getattr(record, section), name) for section, name in SCALARS}
 
 
 def frame(records: list[Record]) -> pd.DataFrame:

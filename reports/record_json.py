@@ -36,12 +36,12 @@ from loadbench.loaders.errors import RecordError
 from loadbench.reports.records import (
     ALIASED_COPY_CEILING,
     DEFAULT_WIDTH,
-    FIELD_SECTION,
     LEGACY_CEILINGS,
     SCHEMA,
     SECTIONS,
     Record,
     Section,
+    grouped,
 )
 
 log = logging.getLogger("loadbench")
@@ -121,18 +121,10 @@ def say_unknown(names: set[str], where: str) -> None:
 
 def nested(flat: dict[str, Any]) -> dict[str, Any]:
     """A schema-8 record's flat fields in schema 9's sections."""
-    data: dict[str, Any] = {}
-    sections: dict[str, dict[str, Any]] = {}
-    for name, value in flat.items():
-        if name == "service":  # {"target", "network"}, or None
-            sections.setdefault("service", {}).update(value or {})
-        elif name in FIELD_SECTION:
-            sections.setdefault(FIELD_SECTION[name], {})[name] = value
-        else:
-            data[name] = value
-    data.update(sections)
-    data["schema"] = SCHEMA
-    return data
+    service = flat.get("service") or {}  # {"target", "network"}, or None
+    data, sections = grouped({k: v for k, v in flat.items() if k != "service"})
+    sections.setdefault("service", {}).update(service)
+    return {**data, **sections, "schema": SCHEMA}
 
 
 def upgrade(data: dict[str, Any]) -> dict[str, Any]:

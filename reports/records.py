@@ -201,36 +201,32 @@ class Measurement:
 
     def updated(self: M, **figures: Any) -> M:
         """A copy with ``figures`` (by name, whatever their sections) replaced."""
-        by_section: dict[str, dict[str, Any]] = {}
-        own = {}
-        for name, value in figures.items():
-            if name in FIELD_SECTION:
-                by_section.setdefault(FIELD_SECTION[name], {})[name] = value
-            else:
-                own[name] = value
+        own, by_section = grouped(figures)
         changed = {s: replace(getattr(self, s), **v) for s, v in by_section.items()}
         return replace(self, **changed, **own)
 
     @classmethod
     def of_figures(cls: type[M], **figures: Any) -> M:
         """One made from figures by name, each put in its section."""
-        return cls(**_split(figures))
+        own, by_section = grouped(figures)
+        sections: dict[str, Any] = {s: SECTIONS[s](**v) for s, v in by_section.items()}
+        return cls(**own, **sections)
 
 
 MEASURED_FIELDS: tuple[str, ...] = ("role", "ceiling", *SECTIONS)
 M = TypeVar("M", bound=Measurement)
 
 
-def _split(figures: dict[str, Any]) -> dict[str, Any]:
-    """Figures by name into sections: {"throughput": Throughput(...), ..., "role": ...}."""
-    by_section: dict[str, dict[str, Any]] = {}
+def grouped(figures: dict[str, Any]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """Figures by name, apart: those no section holds, and each section's by its name."""
     own: dict[str, Any] = {}
+    by_section: dict[str, dict[str, Any]] = {}
     for name, value in figures.items():
         if name in FIELD_SECTION:
             by_section.setdefault(FIELD_SECTION[name], {})[name] = value
         else:
             own[name] = value
-    return {**own, **{s: SECTIONS[s](**v) for s, v in by_section.items()}}
+    return own, by_section
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -256,13 +256,11 @@ def decision_marks(table) -> dict[int, str]:
     marks: dict[int, str] = {}
     measured = table[table["role"] != "ceiling"]
     for index, row in measured.iterrows():
+        busy = (row.get("spreads") or {}).get("accelerator_busy_share")
         if row.get("unsettled"):
             marks[index] = "memory still rising at --max-time"
-    for index, row in measured.iterrows():
-        spreads = row.get("spreads") or {}
-        busy = spreads.get("accelerator_busy_share")
-        if busy is not None and busy.count > 1 and busy.low < BUSY_LINE <= busy.high:
-            marks.setdefault(index, f"busy {busy.low:.0%}-{busy.high:.0%} crosses {BUSY_LINE:.0%}")
+        elif busy is not None and busy.count > 1 and busy.low < BUSY_LINE <= busy.high:
+            marks[index] = f"busy {busy.low:.0%}-{busy.high:.0%} crosses {BUSY_LINE:.0%}"
     for index in _unsettled_ranking(measured):
         marks.setdefault(index, "lowest peak not settled")
     for index, row in measured.iterrows():

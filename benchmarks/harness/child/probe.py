@@ -281,7 +281,7 @@ def _settled_check(spec: Probing, sampler: Any, baseline: int) -> Callable[[_Loo
 
     def check(loop: _Loop) -> int | None:
         now = time.perf_counter()
-        if spec.settling is None or now - last[0] < 0.1:
+        if spec.settling is None or now - last[0] < 0.1:  # None: for mypy, _unsettled checked
             return None
         last[0] = now
         samples = list(sampler.samples)
