@@ -41,8 +41,8 @@ class Warmed:
         if self.skipped:
             return f"page cache: not warmed ({self.skipped})"
         return (
-            f"page cache: read the split and its converted files first ({self.files:,} files, "
-            f"{self.bytes / 1e6:,.1f} MB): every repeat reads them from memory"
+            f"page cache: read the split and its conversions first ({self.files:,} files, "
+            f"{self.bytes / 1e6:,.1f} MB), so repeats read from memory"
         )
 
 
