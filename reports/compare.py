@@ -1,11 +1,15 @@
 """The regression decision: a baseline's runs against the current ones, metric by metric.
 
-Pure: records in, a Comparison out. Peak memory and graph bytes are the strict gates, on
-the median of the repeats; throughput is judged only between runs from the same machine (or
-when forced), because a shared machine moves it by more than any sensible tolerance. With
-MIN_REPEATS_TESTED ok repeats a side, a throughput drop past the tolerance must also be
-significant (one-sided Mann-Whitney U, p < alpha) to count; with fewer, the tolerance alone
-decides and the verdict says the drop was not tested.
+Pure: records in, a Comparison out. Graph bytes are the strict gate, on the median of
+the repeats. Peak memory is judged against the baseline's spread: the current median
+fails past the baseline's largest repeat by more than the tolerance (and the floor),
+since a pipeline's settled peak still differs between runs of the same code (glibc's
+arenas, AUTOTUNE's buffers) and the largest is what a user plans with. Throughput is
+judged only between runs from the same machine (or when forced), because a shared machine
+moves it by more than any sensible tolerance. With MIN_REPEATS_TESTED ok repeats a side,
+a memory rise or a throughput drop past its tolerance must also be significant
+(one-sided Mann-Whitney U, p < alpha) to count; with fewer, the tolerance alone decides
+and the verdict says the change was not tested.
 """
 
 from __future__ import annotations
@@ -158,6 +162,8 @@ def compare(baseline: list[Record], current: list[Record], tolerances: Tolerance
                 rows.append(_row(label, metric, old, new, reason))
                 continue
             test = _significance(old_values, new_values, metric)
+            if metric.tolerance == "memory" and old_values:
+                old = max(old_values)  # the baseline's spread: its largest repeat
             rows.append(_judge(label, metric, old, new, tolerances, failures, test))
     return Comparison(rows=rows, failures=failures, skipped_throughput=skipped)
 
@@ -219,10 +225,13 @@ _NO_TEST = _Test()
 
 
 def _significance(before: list[float], after: list[float], metric: Metric) -> _Test:
-    """Test throughput's shift when both sides have enough repeats; the strict gates never."""
-    if metric.tolerance != "throughput":
+    """Test a throughput's or a peak's shift when both sides have enough repeats; the
+    graphs' strict gate never."""
+    if metric.tolerance not in ("throughput", "memory"):
         return _NO_TEST
     if min(len(before), len(after)) < MIN_REPEATS_TESTED:
+        if metric.tolerance == "memory":  # the tolerance over the largest alone decides
+            return _NO_TEST
         counts = f"{len(before)} and {len(after)} repeats, {MIN_REPEATS_TESTED} needed"
         return _Test(text=f"not tested: {counts}")
     p = p_worse(before, after, metric.better)
@@ -251,6 +260,9 @@ def _judge(
         return _row(label, metric, old, new, verdict, p_value=test.p)
     if relative > allowed:
         text = f"{metric.label} {metric.format(old)} -> {metric.format(new)}"
+        if metric.tolerance == "memory":
+            largest = metric.format(old)
+            text = f"{metric.label} {metric.format(new)}, the baseline's largest {largest}"
         failures.append(
             f"{label}: {text}, {relative:+.1%} worse, over the {allowed:.0%} tolerance{note}"
         )

@@ -127,6 +127,34 @@ METRICS: tuple[Metric, ...] = (
         short="fed",
     ),
     Metric(
+        field="supply_samples_per_s",
+        label="supply",
+        unit="samples/s",
+        better="higher",
+        role="inform",
+        covers="training: samples a second the pipeline hands over when nothing waits on it "
+        "(its buffer drained first, then batches as fast as they come), measured after the "
+        "loop; with the hand-over it predicts the accelerators fed",
+    ),
+    Metric(
+        field="handover_s",
+        label="hand-over",
+        unit="seconds",
+        better="lower",
+        role="inform",
+        covers="training: the one-accelerator loop's median wait for a batch, the cost of "
+        "handing one over from a full buffer",
+    ),
+    Metric(
+        field="fed_predicted",
+        label="fed predicted",
+        unit="count",
+        better="higher",
+        role="inform",
+        covers="training: the accelerators fed the supply and the hand-over predict (fewer "
+        "of supply x step / 90% and step x 10% / (90% x hand-over)): where the search began",
+    ),
+    Metric(
         field="first_batch_s",
         summary=True,
         narrow=True,

@@ -135,7 +135,10 @@ class Training(Section):
     accelerator_busy_share: float | None = None  # AU: step time / wall time of the steps
     accelerators_fed: int | None = None  # most such accelerators kept at AU >= 90%
     accelerators_fed_capped: bool | None = None  # the search's limit: "at least"
-    fed_trials: list[list[float]] = field(default_factory=list)  # [k, AU, batches, s]
+    fed_trials: list[list[float]] = field(default_factory=list)  # [k, AU, batches, s, +-AU]
+    supply_samples_per_s: float | None = None  # handed over when nothing waits on it
+    handover_s: float | None = None  # the one-accelerator loop's median wait for a batch
+    fed_predicted: int | None = None  # the count those two predict: where the search began
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -269,6 +272,11 @@ class Record(Measurement):
         """The run's one identity (for --resume and compare): strategy, mode, dataset and
         options, the width asked for among them."""
         return run_key(self.strategy, self.mode, self.dataset, self.options)
+
+    @property
+    def ok(self) -> bool:
+        """Whether the run ended as it should and measured what it set out to."""
+        return self.status == "ok"
 
     @property
     def is_ceiling(self) -> bool:

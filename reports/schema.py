@@ -224,7 +224,7 @@ DESCRIBED: tuple[tuple[tuple[str, ...], str], ...] = (
         ("fed_trials",),
         (
             "train mode: every count the search measured, in order, as [accelerators, AU, "
-            "batches, seconds]; the first is the run's own loop"
+            "batches, seconds, AU's 95% half-width]; the first is the run's own loop"
         ),
     ),
     (

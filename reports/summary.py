@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pandas as pd
 from scipy import stats as scipy_stats
 
+from loadbench.reports.figures import BUSY as BUSY_LINE
 from loadbench.reports.load import frame
 from loadbench.reports.metrics import BY_FIELD, SUMMARY_FIELDS
 from loadbench.reports.records import PROTOBUF_LIMIT_BYTES, Record
@@ -22,6 +23,9 @@ GROUP = ["dataset", "split", "pairs", "image_size", "mode", "options", "strategy
 # the median (the largest less the smallest).
 UNSTABLE_CV = 0.10
 BYTES_SPREAD = 0.05
+# Settled peaks of one pipeline still differ between runs (its own arenas and buffers):
+# a further repeat is taken where two are more than this apart, the gate's tolerance.
+AGAIN_APART = 0.10
 CV_FIELDS = ("samples_per_s",)
 BYTES_FIELDS = ("peak_pss_bytes", "peak_rss_bytes", "dataset_graph_bytes", "train_graph_bytes")
 # A run's peak counts as still rising when the last third of its timeline reached this
@@ -182,6 +186,32 @@ def _bytes_reasons(
                 )
             reasons.append(reason)
     return reasons
+
+
+def disagreement(records: list[Record]) -> list[str]:
+    """Why the repeats of one measurement (``records``, all ok) disagree enough to change
+    a decision, so that another is worth its time: their peak PSS more than AGAIN_APART
+    apart (the gate's tolerance), their AU on both sides of the 90% line, their
+    accelerators fed more than FED_APART apart; a ceiling's, its throughput's CV at
+    UNSTABLE_CV or more (its rate is what it is for). Empty where they agree."""
+    reasons = []
+    if records and records[0].is_ceiling:
+        rates = spread(r.throughput.samples_per_s for r in records)
+        if rates and rates.cv is not None and rates.cv >= UNSTABLE_CV:
+            reasons.append(f"samples/s CV {rates.cv:.0%}")
+        return reasons
+    peaks = spread(r.memory.peak_pss_bytes for r in records)
+    if peaks and peaks.count > 1 and peaks.relative_range > AGAIN_APART:
+        reasons.append(f"peak PSS {peaks.relative_range:.0%} apart")
+    busy = spread(r.figure("accelerator_busy_share") for r in records)
+    if busy and busy.count > 1 and busy.low < BUSY_LINE <= busy.high:
+        reasons.append(f"AU {busy.low:.0%}-{busy.high:.0%}, both sides of the line")
+    reasons += _fed_reasons({"accelerators_fed": s} if (s := _fed(records)) else {})
+    return reasons
+
+
+def _fed(records: list[Record]) -> Spread | None:
+    return spread(r.figure("accelerators_fed") for r in records)
 
 
 def with_spread(row: pd.Series | dict, field: str, ranged: bool = True) -> str:

@@ -11,13 +11,11 @@ from dataclasses import dataclass
 import pandas as pd
 
 from loadbench.reports.accelerator import display_name
+from loadbench.reports.figures import BUSY as BUSY_LINE
 from loadbench.reports.records import PROTOBUF_LIMIT_BYTES, Record
 from loadbench.reports.summary import summary
 from loadbench.reports.units import format_bytes
 
-# MLPerf Storage's line: a pipeline keeps an accelerator busy when its utilisation (AU,
-# compute over wall time of the measured steps) is at least this.
-BUSY_LINE = 0.90
 # A dataset graph or a held split this many times the dataset at hand is too far off
 # to be worth a line: it is said only where it is reached within this factor.
 NEAR_FACTOR = 1_000

@@ -13,6 +13,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # Strategies "from outside the package" live here, importable as top-level modules.
 PLUGINS = Path(__file__).parent / "plugins"
 sys.path.insert(0, str(PLUGINS))
+# Hand-made records (tests/reports/record_factory.py), for any test that judges records.
+sys.path.insert(0, str(Path(__file__).parent / "reports"))
 
 from loadbench.loaders.dataset.synth import SynthParams, synthesize  # noqa: E402
 

@@ -8,10 +8,19 @@ import argparse
 from dataclasses import replace
 from pathlib import Path
 
+from loadbench.cli.tiers import (
+    add_tiers,
+    ceilings_of,
+    least_repeats_of,
+    max_time_of,
+    min_time_of,
+    repeats_of,
+)
 from loadbench.harness.child.data_service import PROCESSING_MODES, parse_service
 from loadbench.harness.parent import presets
 from loadbench.harness.parent.plan import (
     DEFAULT_BATCH,
+    DEFAULT_MAX_TIME,
     DEFAULT_MIN_TIME,
     DEFAULT_REPEATS,
     DEFAULT_SIZE,
@@ -20,7 +29,6 @@ from loadbench.harness.parent.plan import (
     DatasetChoice,
     RunConfig,
 )
-from loadbench.harness.parent.presets import TIERS, Tier
 from loadbench.harness.parent.runner import START_METHODS
 from loadbench.harness.parent.session import (
     RESULTS,
@@ -104,7 +112,7 @@ def add_measurement_arguments(
             metavar="S",
             help="then go on until the process tree's peak memory has settled (grown under "
             "1%% over 2 s), at most S seconds of measured batches a run; the record says "
-            "whether it settled (default: stop after --min-time)",
+            f"whether it settled (default: {DEFAULT_MAX_TIME:g}; with --fast, no wait)",
         )
     known = ", ".join(accelerators.builtin())
     what.add_argument(
@@ -180,7 +188,9 @@ def add_harness_arguments(
         "--repeats",
         type=int,
         metavar="N",
-        help=f"runs of each measurement, each in a fresh child (default: {repeats})",
+        help=f"runs of each measurement, each in a fresh child (default: {repeats})"
+        if not ceilings
+        else f"fresh-child runs of each (default: {repeats}; the third only where two disagree)",
     )
     parser.set_defaults(default_repeats=repeats)
     if ceilings:
@@ -286,7 +296,8 @@ def run_config(
         steps=args.steps,
         warmup=args.warmup,
         min_time_s=None if sweep else min_time_of(args),
-        max_time_s=getattr(args, "max_time", None),
+        max_time_s=None if sweep else max_time_of(args),
+        least_repeats=None if sweep else least_repeats_of(args),
         time_floor=not sweep,
         width=args.width,
         services=tuple(services) or (None,),
@@ -299,54 +310,6 @@ def run_config(
         cache_root=cache_root(args),
         out=Path(args.out),
     )
-
-
-def add_tiers(group: argparse._ArgumentGroup) -> None:
-    """``--fast`` and ``--rigorous``: how deep a run looks (``presets.TIERS``); a flag
-    given beside one wins over it."""
-    tiers = group.add_mutually_exclusive_group()
-    fast, rigorous = TIERS["fast"], TIERS["rigorous"]
-    tiers.add_argument(
-        "--fast",
-        dest="tier",
-        action="store_const",
-        const="fast",
-        help=f"a first look: {fast.repeats} repeat, runs of {fast.min_time_s:g} s, no ceilings",
-    )
-    tiers.add_argument(
-        "--rigorous",
-        dest="tier",
-        action="store_const",
-        const="rigorous",
-        help=f"{rigorous.repeats} repeats of runs of at least {rigorous.min_time_s:g} s",
-    )
-
-
-def _tier(args: argparse.Namespace) -> Tier | None:
-    name = getattr(args, "tier", None)
-    return TIERS[name] if name else None
-
-
-def repeats_of(args: argparse.Namespace) -> int:
-    """``--repeats`` where given, else the tier's, else the command's default."""
-    if args.repeats is not None:
-        return int(args.repeats)
-    tier = _tier(args)
-    return tier.repeats if tier else int(args.default_repeats)
-
-
-def min_time_of(args: argparse.Namespace) -> float | None:
-    if args.min_time is not None:
-        return float(args.min_time)
-    tier = _tier(args)
-    return tier.min_time_s if tier else None
-
-
-def ceilings_of(args: argparse.Namespace) -> bool:
-    if args.ceilings is not None:
-        return bool(args.ceilings)
-    tier = _tier(args)
-    return tier.ceilings if tier else True
 
 
 def make_harness(args: argparse.Namespace) -> Harness:

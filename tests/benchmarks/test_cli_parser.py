@@ -7,8 +7,14 @@ from __future__ import annotations
 import pytest
 
 from loadbench.cli import build_parser, main
-from loadbench.cli.common import ceilings_of, min_time_of, repeats_of
-from loadbench.harness.parent.plan import DEFAULT_REPEATS
+from loadbench.cli.tiers import (
+    ceilings_of,
+    least_repeats_of,
+    max_time_of,
+    min_time_of,
+    repeats_of,
+)
+from loadbench.harness.parent.plan import DEFAULT_MAX_TIME, DEFAULT_REPEATS
 from loadbench.harness.parent.presets import TIERS
 
 
@@ -95,6 +101,23 @@ def test_tiers_set_repeats_run_time_and_ceilings_unless_a_flag_says(
         min_time_s,
         ceilings,
     )
+
+
+@pytest.mark.parametrize(
+    ("argv", "max_time_s", "least"),
+    [
+        ((), DEFAULT_MAX_TIME, 2),  # settled; the third repeat where the first two disagree
+        (("--fast",), None, None),  # a first look: the ramp, one repeat
+        (("--rigorous",), RIGOROUS.max_time_s, None),  # every repeat runs
+        (("-r", "3"), DEFAULT_MAX_TIME, None),  # repeats asked for all run
+        (("--max-time", "5"), 5.0, 2),
+        (("--fast", "--max-time", "5"), 5.0, None),
+        (("--min-time", "45"), 45.0, 2),  # a floor past the cap raises the cap
+    ],
+)
+def test_the_default_run_settles_and_takes_a_third_repeat_only_where_asked(argv, max_time_s, least):
+    args = parsed(*argv)
+    assert (max_time_of(args), least_repeats_of(args)) == (max_time_s, least)
 
 
 def test_fast_is_a_first_look_and_rigorous_takes_more_than_the_default():

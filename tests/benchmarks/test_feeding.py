@@ -94,11 +94,23 @@ def test_the_answer_passed_and_its_next_count_failed_in_few_trials(supply, start
     assert len(counts) <= 2 * math.ceil(math.log2(max(start, fed.count + 1))) + 3, counts
 
 
-def test_the_first_guess_shares_the_step_out_to_nine_times_the_wait():
-    assert feeding.first_guess(0.049, [0.0015] * 10) == 3  # 49 ms / (9 x 1.5 ms) = 3.6
-    assert feeding.first_guess(0.049, [0.1] * 10) == 1
-    assert feeding.first_guess(0.049, [0.0] * 10) == feeding.MOST_FED
-    assert feeding.first_guess(0.049, []) == feeding.MOST_FED
+def test_the_prediction_is_the_fewer_of_what_the_supply_and_the_hand_over_allow():
+    # 100 batches/s make 5.4 accelerators' worth at 90%; a 1.5 ms hand-over allows 3.6.
+    assert feeding.predicted(0.049, 100.0, 0.0015) == 3
+    assert feeding.predicted(0.049, 50.0, 0.0001) == 2  # 2.7 by the supply
+    assert feeding.predicted(0.049, 10.0, 0.0001) == 0  # not even one
+    assert feeding.predicted(0.049, 1e6, 0.0) == feeding.MOST_FED
+
+
+def test_a_trials_au_is_known_to_within_a_point_or_it_says_how_well():
+    steady = feeding.half_width([0.001] * 64, [0.009] * 64)
+    assert steady == 0.0  # every block the same AU
+    assert feeding.half_width([0.001] * 24, [0.009] * 24) is None  # 3 blocks: too few
+    # Blocks alternating between AU 0.8 and 1.0: a standard error of 0.1 / sqrt(8) ...
+    waits = ([0.0025] * 8 + [0.0] * 8) * 4
+    found = feeding.half_width(waits, [0.01] * 64)
+    assert found == pytest.approx(2.36 * 0.1069 / math.sqrt(8), rel=0.01)
+    assert feeding.Trial(3, 0.9, 64, 1.0, found).as_list()[-1] == round(found, 4)
 
 
 @pytest.mark.parametrize("step", [0.2, 0.1, 0.05, 0.02, 0.01])
@@ -149,21 +161,30 @@ def test_au_under_an_emulated_step_is_within_5_points_of_the_truth(tiny_root, ca
 
 
 @pytest.mark.slow
-def test_accelerators_fed_is_measured_and_shrinks_with_the_step(tiny_root, cache_root):
+def test_accelerators_fed_is_measured_the_same_each_run_and_shrinks_with_the_step(
+    tiny_root, cache_root
+):
     strategy = "sleepy:MakesBatchesForTwoAndAHalf"
-    full = emulated_run(strategy, tiny_root, cache_root, 0.1, steps=8)
+    # A producer of known rate, five runs: the same count in each (truth: 2, at 100%;
+    # 3 would be 83.3%), predicted from its measured supply.
+    runs = [emulated_run(strategy, tiny_root, cache_root, 0.1, steps=8) for _ in range(5)]
+    assert [r.training.accelerators_fed for r in runs] == [2] * 5, [
+        r.training.fed_trials for r in runs
+    ]
+    assert {r.training.fed_predicted for r in runs} == {2}
     half = emulated_run(strategy, tiny_root, cache_root, 0.05, steps=8)
-    assert full.training.accelerators_fed == 2, (
-        full.training.fed_trials
-    )  # truth: 2 (100%), not 3 (83.3%)
-    assert half.training.accelerators_fed == 1, (
-        half.training.fed_trials
-    )  # truth: 1 (100%), not 2 (62.5%)
-    for result in (full, half):
-        answer = [t for t in result.training.fed_trials if t[0] == result.training.accelerators_fed]
-        assert answer and all(t[1] >= BUSY_LINE for t in answer), result.training.fed_trials
-        next_count = [
-            t for t in result.training.fed_trials if t[0] == result.training.accelerators_fed + 1
-        ]
-        assert next_count and all(t[1] < BUSY_LINE for t in next_count), result.training.fed_trials
-        assert all(t[2] >= feeding.TRIAL_BATCHES for t in result.training.fed_trials[1:])
+    assert half.training.accelerators_fed == 1, half.training.fed_trials  # 100%, not 62.5%
+    for result in (*runs, half):
+        training = result.training
+        answer = [t for t in training.fed_trials if t[0] == training.accelerators_fed]
+        assert answer and all(t[1] >= BUSY_LINE for t in answer), training.fed_trials
+        next_count = [t for t in training.fed_trials if t[0] == training.accelerators_fed + 1]
+        assert next_count and all(t[1] < BUSY_LINE for t in next_count), training.fed_trials
+        assert all(t[2] >= feeding.TRIAL_BATCHES for t in training.fed_trials[1:])
+        # Each trial's AU to within a point, or it ran to its cap.
+        assert all(
+            t[4] <= feeding.HALF_WIDTH or t[3] >= feeding.TRIAL_MAX_S
+            for t in training.fed_trials[1:]
+        ), training.fed_trials
+        rate = 2 / sleepy.MakesBatchesForTwoAndAHalf.make_s  # samples a second, batches of 2
+        assert training.supply_samples_per_s == pytest.approx(rate, rel=0.15)

@@ -36,7 +36,10 @@ def test_memory_regression_fails(tmp_path, suite, capsys):
     ]
     assert run_compare(tmp_path, suite, grown) == 1
     out = capsys.readouterr().out
-    assert "iterate generator (100 pairs 64x64): peak RSS 200.0 MB -> 240.0 MB, +20.0% worse" in out
+    assert (
+        "iterate generator (100 pairs 64x64): peak RSS 240.0 MB, "
+        "the baseline's largest 200.0 MB, +20.0% worse" in out
+    )
 
 
 def test_memory_within_tolerance_or_floor_passes(tmp_path, suite):
@@ -137,13 +140,39 @@ def test_bad_tolerance_exits_2(tmp_path, suite, capsys):
     assert "--memory-tolerance 'lots': expected a percentage" in capsys.readouterr().err
 
 
-def test_repeats_compare_by_their_median():
+def test_memory_is_judged_against_the_baseline_largest_repeat():
     baseline = [make("generator", peak_rss_bytes=v) for v in (100, 200, 300)]
     current = [make("generator", peak_rss_bytes=v) for v in (150, 210, 900)]
     result = compare(baseline, current, Tolerances(memory=0.10))
     [row] = [r for r in result.rows if r.metric == "peak RSS"]
-    assert (row.baseline, row.current) == (200, 210)
+    assert (row.baseline, row.current) == (300, 210)  # the largest, the median
     assert not result.failed
+    # Within the spread the baseline itself showed (and its tolerance): not a regression.
+    within = [make("generator", peak_rss_bytes=v) for v in (320, 325, 330)]
+    assert not compare(baseline, within, Tolerances(memory=0.10)).failed
+    past = [make("generator", peak_rss_bytes=v) for v in (320, 331, 340)]
+    assert compare(baseline, past, Tolerances(memory=0.10)).failed
+
+
+MB = 1_000_000
+# Training peaks of .ci/gate's three-run baseline: tensor_slices's PSS caught its
+# transient copy of the split in some runs (162-237 MB), generator's held still.
+SPREADS = {"tensor_slices": (162, 200, 237), "generator": (13.0, 13.2, 13.3)}
+
+
+@pytest.mark.parametrize("strategy", sorted(SPREADS))
+def test_a_strategy_that_came_to_hold_its_split_fails_the_spread_rule(strategy):
+    values = SPREADS[strategy]
+    baseline = [make(strategy, "train", peak_pss_bytes=int(v * MB)) for v in values]
+    same = [make(strategy, "train", peak_pss_bytes=int(v * MB)) for v in reversed(values)]
+    held = [make(strategy, "train", peak_pss_bytes=int((v + 115) * MB)) for v in values]
+    tolerances = Tolerances(memory_floor_bytes=16 * MB)
+    assert not compare(baseline, same, tolerances).failed
+    result = compare(baseline, held, tolerances)
+    assert result.failed, result.rows
+    assert any(
+        "peak PSS" in failure and "the baseline's largest" in failure for failure in result.failures
+    )
 
 
 def test_improvement_is_marked_not_failed():
@@ -249,14 +278,17 @@ def test_only_ok_repeats_count_towards_the_test():
     assert row.p_value is None and row.current == 55
 
 
-def test_memory_stays_a_strict_gate_on_the_median_of_five_repeats():
-    mb = 1_000_000
-    before = [make("generator", peak_rss_bytes=v * mb) for v in (60, 95, 100, 105, 140)]
-    after = [make("generator", peak_rss_bytes=v * mb) for v in (50, 90, 120, 125, 130)]
-    result = compare(before, after, Tolerances())  # overlapping values, median +20%
+def test_with_five_repeats_a_side_a_memory_rise_counts_only_when_significant():
+    before = [make("generator", peak_rss_bytes=v * MB) for v in (60, 95, 100, 105, 140)]
+    overlapping = [make("generator", peak_rss_bytes=v * MB) for v in (50, 90, 160, 165, 170)]
+    result = compare(before, overlapping, Tolerances())  # median 160 past 140 + 10%
     [row] = [r for r in result.rows if r.metric == "peak RSS"]
-    assert row.verdict == "regressed (> 10%)" and row.failed and row.p_value is None
-    assert result.failed
+    assert row.verdict.startswith("ok (median") and "not significant" in row.verdict
+    assert not row.failed and row.p_value is not None and row.p_value >= 0.01
+    higher = [make("generator", peak_rss_bytes=v * MB) for v in (160, 165, 170, 175, 180)]
+    result = compare(before, higher, Tolerances())
+    [row] = [r for r in result.rows if r.metric == "peak RSS"]
+    assert row.failed and row.p_value < 0.01 and result.failed
     assert throughput(result).verdict == "ok (p=1)"  # identical throughput: no shift
 
 

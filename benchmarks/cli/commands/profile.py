@@ -7,7 +7,7 @@ import argparse
 import json
 from pathlib import Path
 
-from loadbench.cli import common
+from loadbench.cli import common, tiers
 from loadbench.harness.child.data_service import parse_service
 from loadbench.harness.commands.profile import (
     DEFAULT_MIN_TIME_S,
@@ -53,7 +53,7 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
         help="after --steps, go on until the measured batches span this many seconds "
         f"(default: {DEFAULT_MIN_TIME_S:g}; 0: exactly --steps)",
     )
-    common.add_tiers(parser.add_argument_group("depth"))
+    tiers.add_tiers(parser.add_argument_group("depth"))
     train = parser.add_argument_group("training")
     train.add_argument(
         "--model",
@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _min_time(args: argparse.Namespace) -> float:
-    found = common.min_time_of(args)
+    found = tiers.min_time_of(args)
     return DEFAULT_MIN_TIME_S if found is None else found
 
 
@@ -111,6 +111,6 @@ def _config(args: argparse.Namespace) -> ProfileConfig:
         accelerator=accelerators.choose(None, args.step_time),
         fed_search=args.fed_search,
         service=services[0] if services else None,
-        repeats=common.repeats_of(args),
+        repeats=tiers.repeats_of(args),
         out=Path(args.out),
     )

@@ -13,6 +13,8 @@ from a throughput (a guess from the one-accelerator loop only says where to star
 
 from __future__ import annotations
 
+import math
+import statistics
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -28,6 +30,16 @@ DRAIN_BATCHES = 8
 SETTLE_BATCHES = 4
 TRIAL_BATCHES = 16
 TRIAL_MIN_S = 0.4
+# ... and it goes on until its AU is known to within a point: the 95% half-width of the
+# batch-means estimate (blocks of BLOCK batches, their AU's standard error) at most
+# HALF_WIDTH, or TRIAL_MAX_S passes (the record's fed_trials keep each half-width).
+HALF_WIDTH = 0.01
+BLOCK = 8
+TRIAL_MAX_S = 4.0
+# The supply: batches taken as fast as they come, after the buffer is drained, at least
+# this many and this long.
+SUPPLY_BATCHES = 16
+SUPPLY_MIN_S = 0.5
 
 
 class EmulatedStep:
@@ -51,17 +63,41 @@ def busy_share(waits: list[float], computes: list[float]) -> float | None:
     return busy / total if total > 0 else None
 
 
+def half_width(waits: list[float], computes: list[float], block: int = BLOCK) -> float | None:
+    """The 95% half-width of AU over these batches, by batch means: the AU of each block
+    of ``block`` batches in turn, their standard error (consecutive batches share a
+    buffer's state, so single batches are not independent; blocks nearly are) times
+    Student's t; None with fewer than 4 blocks."""
+    blocks = len(waits) // block
+    if blocks < 4:
+        return None
+    shares = []
+    for i in range(blocks):
+        busy = sum(computes[i * block : (i + 1) * block])
+        shares.append(busy / (busy + sum(waits[i * block : (i + 1) * block])))
+    t = _T95.get(blocks - 1, 1.96)
+    return t * statistics.stdev(shares) / math.sqrt(blocks)
+
+
+# Student's t at 95%, two-sided, by degrees of freedom (past 30: the normal's 1.96).
+_T95 = {3: 3.18, 4: 2.78, 5: 2.57, 6: 2.45, 7: 2.36, 8: 2.31, 9: 2.26, 10: 2.23}
+_T95.update({n: 2.2 - (n - 11) * 0.008 for n in range(11, 31)})
+
+
 @dataclass(frozen=True)
 class Trial:
-    """One candidate count, measured: AU at a demand of one batch every step/k seconds."""
+    """One candidate count, measured: AU at a demand of one batch every step/k seconds,
+    and the 95% half-width of that AU (None: too few batches to say)."""
 
     accelerators: int
     busy_share: float
     batches: int
     seconds: float
+    half_width: float | None = None
 
     def as_list(self) -> list[float]:
-        return [self.accelerators, round(self.busy_share, 4), self.batches, round(self.seconds, 3)]
+        found = [self.accelerators, round(self.busy_share, 4), self.batches, round(self.seconds, 3)]
+        return found + ([round(self.half_width, 4)] if self.half_width is not None else [])
 
 
 def trial(batches: Iterator[Any], step_s: float, accelerators: int) -> Trial:
@@ -76,13 +112,47 @@ def trial(batches: Iterator[Any], step_s: float, accelerators: int) -> Trial:
     waits: list[float] = []
     computes: list[float] = []
     began = time.perf_counter()
-    while len(waits) < TRIAL_BATCHES or time.perf_counter() - began < TRIAL_MIN_S:
+    known: float | None = None
+    while _more(len(waits), time.perf_counter() - began, known):
         asked = time.perf_counter()
         next(batches)
         waits.append(time.perf_counter() - asked)
         computes.append(step())
+        if len(waits) % BLOCK == 0:
+            known = half_width(waits, computes)
     share = busy_share(waits, computes) or 0.0
-    return Trial(accelerators, share, len(waits), time.perf_counter() - began)
+    return Trial(accelerators, share, len(waits), time.perf_counter() - began, known)
+
+
+def _more(taken: int, elapsed: float, known: float | None) -> bool:
+    """Whether a trial takes another batch: until it has TRIAL_BATCHES over TRIAL_MIN_S
+    and its AU is known to within HALF_WIDTH, or TRIAL_MAX_S has passed."""
+    if taken < TRIAL_BATCHES or elapsed < TRIAL_MIN_S:
+        return True
+    return (known is None or known > HALF_WIDTH or taken % BLOCK != 0) and elapsed < TRIAL_MAX_S
+
+
+def supply(batches: Iterator[Any]) -> float:
+    """Batches a second the pipeline hands over when nothing waits on it: the buffer a
+    slower demand filled drained first, then as fast as they come."""
+    for _ in range(DRAIN_BATCHES):
+        next(batches)
+    taken = 0
+    began = time.perf_counter()
+    while taken < SUPPLY_BATCHES or time.perf_counter() - began < SUPPLY_MIN_S:
+        next(batches)
+        taken += 1
+    return taken / (time.perf_counter() - began)
+
+
+def predicted(step_s: float, supply_per_s: float, handover_s: float, most: int = MOST_FED) -> int:
+    """The count the measured supply predicts: each of k accelerators waits step/k between
+    batches, so AU = (step/k) / max(1 / supply, step/k + hand-over). AU >= 90% needs
+    k <= supply x step / 90% (the pipeline makes enough batches) and k <= step x (1 - 90%)
+    / (90% x hand-over) (handing one over is a tenth of the time at most)."""
+    made = supply_per_s * step_s / BUSY_LINE
+    handed = step_s * (1 - BUSY_LINE) / (BUSY_LINE * handover_s) if handover_s > 0 else most
+    return max(0, min(most, int(min(made, handed))))
 
 
 @dataclass(frozen=True)
@@ -93,15 +163,9 @@ class Fed:
     count: int
     trials: list[Trial]
     capped: bool = False
-
-
-def first_guess(step_s: float, waits: list[float], most: int = MOST_FED) -> int:
-    """Where the search starts: the count at which the wait for a batch that one
-    accelerator saw would be a tenth of the time (``_most_at_the_line``)."""
-    wait = sum(waits) / len(waits) if waits else 0.0
-    if wait <= 0:
-        return most
-    return max(1, min(most, int(step_s * (1 - BUSY_LINE) / (BUSY_LINE * wait))))
+    supply_per_s: float | None = None  # batches a second when nothing waits on it
+    handover_s: float | None = None  # the one-accelerator loop's median wait for a batch
+    predicted: int | None = None  # the count those two predicted, where the search began
 
 
 def _most_at_the_line(trial: Trial) -> float:
@@ -127,7 +191,8 @@ def search(
     the line whose next count was measured below it (or ``most``, capped). ``one`` is the
     run's own measured loop (one accelerator): below the line, none is fed.
 
-    The first candidate is ``start`` (``first_guess``). Until a count fails, each pass
+    The first candidate is ``start`` (``predicted`` from the measured supply), then the
+    count after it, which the prediction says fails. Until a count fails, each pass
     doubles the count: real pipelines often hold AU just over the line as the count grows
     and then fall off (tensor_slices: 0.90-0.92 from 2 to 6 accelerators, 0.87 at 7), so
     a pass says little about how far the line is. Then each next candidate is what the
@@ -155,6 +220,9 @@ def search(
                 failed, supplied = candidate, _most_at_the_line(trials[-1])
         if failed is None and fed >= most:
             return Fed(fed, trials, capped=True)
+        if failed is None and fed == start:  # the predicted count held: is it the most?
+            candidate, expected = start + 1, False
+            continue
         highest = min(2 * fed, most) if failed is None else failed - 1
         if doubted and failed is not None:  # (a model is measured only once one failed)
             candidate = (fed + failed) // 2  # halve the bracket

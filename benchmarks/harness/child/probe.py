@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -185,6 +185,13 @@ def probe(
         accelerators_fed=fed.count if fed else None,
         accelerators_fed_capped=fed.capped if fed else None,
         fed_trials=[t.as_list() for t in fed.trials] if fed else [],
+        supply_samples_per_s=(
+            round(fed.supply_per_s * loop.samples / len(loop.waits), 1)
+            if fed and fed.supply_per_s and loop.waits
+            else None
+        ),
+        handover_s=round(fed.handover_s, 6) if fed and fed.handover_s is not None else None,
+        fed_predicted=fed.predicted if fed else None,
     )
     LEFT_RUNNING.append((batches, ds, local_ds))
     return Measured(
@@ -243,10 +250,18 @@ def _run_loop(
 
 def _fed(loop: _Loop, batches: Any, step_s: float, busy: float) -> feeding.Fed:
     """How many accelerators of this step time the pipeline keeps at 90% busy; the run's
-    own measured loop (``busy`` of the time) is the one-accelerator trial."""
-    one = feeding.Trial(1, busy, len(loop.waits), sum(loop.step_times))
-    start = feeding.first_guess(step_s, loop.waits)
-    return feeding.search(lambda count: feeding.trial(batches, step_s, count), one, start=start)
+    own measured loop (``busy`` of the time) is the one-accelerator trial. The search
+    starts where the pipeline's supply (batches as fast as they come) and its hand-over
+    (the loop's median wait for a batch) predict, and measures from there."""
+    known = feeding.half_width(loop.waits, loop.computes)
+    one = feeding.Trial(1, busy, len(loop.waits), sum(loop.step_times), known)
+    if busy < feeding.BUSY_LINE:
+        return feeding.Fed(0, [one])
+    supplied = feeding.supply(batches)
+    handover = percentile(loop.waits, 50) or 0.0
+    start = max(1, feeding.predicted(step_s, supplied, handover))
+    fed = feeding.search(lambda count: feeding.trial(batches, step_s, count), one, start=start)
+    return replace(fed, supply_per_s=supplied, handover_s=handover, predicted=start)
 
 
 def _bytes_of(args: tuple[Any, ...]) -> int:

@@ -9,18 +9,20 @@ starting with the machine's ceilings.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from loadbench.harness.child.settle import Settling
 from loadbench.harness.parent.builder import dataset_fields, options_fields, run_record, stem
-from loadbench.harness.parent.session import Job
+from loadbench.harness.parent.session import Done, Job
 from loadbench.harness.spec import MODES, Mode, RunSpec
 from loadbench.loaders import registry
 from loadbench.loaders.dataset.layout import Split
 from loadbench.loaders.errors import OptionsError
 from loadbench.loaders.options import PipelineOptions
-from loadbench.reports.records import run_key
+from loadbench.reports.records import Record, run_key
+from loadbench.reports.summary import disagreement
 from loadbench.workload.accelerators import Choice
 
 DEFAULT_PAIRS = 1000
@@ -37,6 +39,10 @@ DEFAULT_BATCH = {"iterate": 32, "train": 32, "cpu": 8}
 DEFAULT_STEPS = {"iterate": 10, "train": 10, "cpu": 5}
 DEFAULT_WARMUP = {"iterate": 3, "train": 2, "cpu": 1}
 DEFAULT_MIN_TIME = {"iterate": 1.0, "train": 1.0, "cpu": 0.0}
+# The default run's cap on waiting for a run's memory to settle: the slowest of the
+# built-in strategies settled after 16.5 s of measured batches on the 2-core VM
+# (tfrecord_png training), most after 2-6 s.
+DEFAULT_MAX_TIME = 20.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,7 +66,10 @@ class RunConfig:
     accelerator: what training runs stand for: the real step, or an emulated accelerator.
     fed_search: training runs also find how many such accelerators the pipeline feeds.
     max_time_s: wait for each run's memory to settle, at most this many seconds of
-        measured batches (``loadbench.harness.child.settle``); None: do not wait.
+        measured batches (``loadbench.harness.child.settle``); None: do not wait. The
+        machine's ceilings do not wait: they are rates, not peaks anyone plans with.
+    least_repeats: repeats past this many run only where the earlier ones disagree
+        (``loadbench.reports.summary.disagreement``); None: all ``repeats`` run.
     """
 
     datasets: tuple[DatasetChoice, ...]
@@ -82,6 +91,7 @@ class RunConfig:
     accelerator: Choice = field(default_factory=Choice)
     fed_search: bool = True
     max_time_s: float | None = None
+    least_repeats: int | None = None
     # A preset's runs as given, (strategy, options) in order, instead of every strategy
     # with every variant (``strategies`` and ``variants`` then list what they use).
     runs: tuple[tuple[str, PipelineOptions], ...] = ()
@@ -189,7 +199,7 @@ def _job(
         preset=config.preset,
         accelerator=config.accelerator,
         fed_search=config.fed_search,
-        settling=_settling(config, data, options),
+        settling=None if name in registry.CEILINGS else _settling(config, data, options),
         skip_unpaired=config.skip_unpaired,
         described=data,
     )
@@ -202,11 +212,14 @@ def _job(
     options_record = options_fields(spec)
     role = "ceiling" if name in registry.CEILINGS else "strategy"
     folder = config.out / "memray"
+    identity = run_key(name, mode, dataset, options_record)
+    least = config.least_repeats
     return Job(
         spec=spec,
         label=f"{size} {mode:<8} {name:<16}{variant}{again}",
-        identity=run_key(name, mode, dataset, options_record),
+        identity=identity,
         repeat=repeat,
+        wanted=None if least is None or repeat < least else _disagree(identity),
         to_record=lambda outcome: run_record(
             spec, outcome, dataset, options_record, role=role, repeat=repeat
         ),
@@ -216,6 +229,24 @@ def _job(
             log_path=str(folder / f"{name_stem}.log"),
         ),
     )
+
+
+def _disagree(identity: str) -> Callable[[list[Done]], str | None]:
+    """For a repeat that runs only where the earlier ones disagree: None where they
+    agree (the job is not needed), else why it runs."""
+
+    def check(done: list[Done]) -> str | None:
+        earlier = [
+            d.record
+            for d in done
+            if d.job.identity == identity and isinstance(d.record, Record) and d.record.ok
+        ]
+        if len(earlier) < 2:
+            return f"{len(earlier)} earlier repeat(s) ended ok"
+        reasons = disagreement(earlier)
+        return "; ".join(reasons) if reasons else None
+
+    return check
 
 
 def varied(variants: tuple[PipelineOptions, ...]) -> list[str]:

@@ -79,6 +79,9 @@ class Job:
     identity: str | None = None
     repeat: int = 0
     memray: Any = None
+    # A job that runs only where what ended before it asks for it: None where it is not
+    # needed, else why it runs (a repeat past the first ones, where they disagree).
+    wanted: Callable[[list[Done]], str | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,9 @@ def run_jobs(jobs: Iterable[Job], harness: Harness, done: list[Done] | None = No
             if job.identity is not None and (job.identity, job.repeat) in recorded:
                 say(f"{label} already recorded, skipped (--resume)")
                 done.append(Done(job, None, None))
+                continue
+            if job.wanted is not None and job.wanted(done) is None:
+                say(f"{label} not needed: the earlier repeats agree")
                 continue
             say(f"{label} ...", end="", flush=True)
             outcome = run_isolated(
