@@ -142,8 +142,8 @@ METRICS: tuple[Metric, ...] = (
         unit="seconds",
         better="lower",
         role="inform",
-        covers="training: the one-accelerator loop's median wait for a batch, the cost of "
-        "handing one over from a full buffer",
+        covers="training: the one-accelerator loop's mean wait for a batch, the cost of "
+        "handing one over (every stall counts, as it does in AU)",
     ),
     Metric(
         field="fed_predicted",

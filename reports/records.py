@@ -137,7 +137,7 @@ class Training(Section):
     accelerators_fed_capped: bool | None = None  # the search's limit: "at least"
     fed_trials: list[list[float]] = field(default_factory=list)  # [k, AU, batches, s, +-AU]
     supply_samples_per_s: float | None = None  # handed over when nothing waits on it
-    handover_s: float | None = None  # the one-accelerator loop's median wait for a batch
+    handover_s: float | None = None  # the one-accelerator loop's mean wait for a batch
     fed_predicted: int | None = None  # the count those two predict: where the search began
 
 

@@ -127,13 +127,22 @@ def _emulated(trained: pd.DataFrame) -> bool:
 
 def _memory_by_strategy(table: pd.DataFrame) -> pd.Series:
     """Each strategy's peak memory above the baseline, iterating where it was measured
-    (the loader's own), else training."""
+    (the loader's own), else training; ``attrs["largest"]``: the largest repeat's, where
+    there were several (what to plan with: settled peaks of one pipeline still differ)."""
     found: dict[str, float] = {}
+    largest: dict[str, tuple[float, int]] = {}
     for mode in ("train", "iterate"):  # iterate last: it wins
         ok = table[(table["mode"] == mode) & (table["status"] == "ok")]
         for _, row in ok.dropna(subset=["memory_bytes"]).iterrows():
             found[row["strategy"]] = float(row["memory_bytes"])
-    return pd.Series(found, dtype=float)
+            spreads = row.get("spreads") or {}
+            peak = spreads.get("peak_pss_bytes") or spreads.get("peak_rss_bytes")
+            largest.pop(row["strategy"], None)
+            if peak is not None and peak.count > 1:
+                largest[row["strategy"]] = (peak.high, peak.count)
+    memory = pd.Series(found, dtype=float)
+    memory.attrs["largest"] = largest
+    return memory
 
 
 def _leanest(memory: pd.Series, names: list[str], trained: pd.DataFrame | None = None) -> str:
@@ -142,6 +151,9 @@ def _leanest(memory: pd.Series, names: list[str], trained: pd.DataFrame | None =
         return "no peak memory measured among them"
     name = str(known.idxmin())
     said = f"use {name}: the lowest peak memory among them, {format_bytes(known.min())}"
+    if name in memory.attrs.get("largest", {}):
+        high, count = memory.attrs["largest"][name]
+        said += f", at most {format_bytes(high)} in {count} runs"
     if trained is not None:
         row = trained[trained["strategy"] == name].iloc[0]
         said += f" (busy {busy_percent(row['accelerator_busy_share'])}"

@@ -113,6 +113,23 @@ def test_a_trials_au_is_known_to_within_a_point_or_it_says_how_well():
     assert feeding.Trial(3, 0.9, 64, 1.0, found).as_list()[-1] == round(found, 4)
 
 
+@pytest.mark.parametrize(
+    ("taken", "elapsed", "share", "known", "more"),
+    [
+        (8, 1.0, 0.95, 0.001, True),  # fewer than TRIAL_BATCHES
+        (16, 0.2, 0.95, 0.001, True),  # under TRIAL_MIN_S
+        (17, 1.0, 0.89, 0.001, True),  # only whole blocks are judged
+        (16, 1.0, 0.895, 0.011, True),  # the line inside a wider interval: go on
+        (16, 1.0, 0.895, 0.009, False),  # known to within a point
+        (16, 1.0, 0.53, 0.02, False),  # clear of the line: decided
+        (16, 1.0, 0.895, None, True),  # too few blocks to say
+        (64, feeding.TRIAL_MAX_S, 0.895, 0.02, False),  # the cap
+    ],
+)
+def test_a_trial_runs_until_its_au_is_known_or_decided(taken, elapsed, share, known, more):
+    assert feeding._more(taken, elapsed, share, known) is more
+
+
 @pytest.mark.parametrize("step", [0.2, 0.1, 0.05, 0.02, 0.01])
 def test_fewer_accelerators_are_fed_when_their_step_shrinks(step):
     capacity = 0.2 / 0.03  # a batch every 30 ms against a 200 ms step
@@ -181,9 +198,11 @@ def test_accelerators_fed_is_measured_the_same_each_run_and_shrinks_with_the_ste
         next_count = [t for t in training.fed_trials if t[0] == training.accelerators_fed + 1]
         assert next_count and all(t[1] < BUSY_LINE for t in next_count), training.fed_trials
         assert all(t[2] >= feeding.TRIAL_BATCHES for t in training.fed_trials[1:])
-        # Each trial's AU to within a point, or it ran to its cap.
+        # Each trial's AU to within a point, or clear of the line, or it ran to its cap.
         assert all(
-            t[4] <= feeding.HALF_WIDTH or t[3] >= feeding.TRIAL_MAX_S
+            t[4] <= feeding.HALF_WIDTH
+            or abs(t[1] - BUSY_LINE) > t[4]
+            or t[3] >= feeding.TRIAL_MAX_S
             for t in training.fed_trials[1:]
         ), training.fed_trials
         rate = 2 / sleepy.MakesBatchesForTwoAndAHalf.make_s  # samples a second, batches of 2

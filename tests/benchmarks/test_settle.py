@@ -9,6 +9,8 @@ from runs import spec_for
 
 from loadbench.harness.child.settle import BATCHES, FLOOR_BYTES, SHARE, WINDOW_S, Settling
 from loadbench.harness.parent.runner import run_isolated
+from loadbench.loaders.dataset.layout import describe
+from loadbench.loaders.dataset.synth import SynthParams, synthesize
 from loadbench.loaders.options import PipelineOptions
 
 MB = 1_000_000
@@ -107,3 +109,41 @@ def test_without_settling_a_run_stops_after_its_steps(tiny_root, cache_root):
     assert outcome.status == "ok", outcome.error
     assert outcome.result.measurement.throughput.steps == 2
     assert outcome.result.measurement.memory.settled is None
+
+
+CACHED_PAIRS, CACHED_SIZE = 1000, 64  # 28.7 MB of uint8 samples to cache
+
+
+@pytest.fixture(scope="module")
+def to_cache(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cached")
+    synthesize(root, SynthParams(pairs=CACHED_PAIRS, size=CACHED_SIZE, splits={"train": 1.0}))
+    return root
+
+
+def cached_run(root, cache_root, settling: Settling | None):
+    spec = spec_for(
+        "generator",
+        root,
+        cache_root,
+        steps=2,
+        warmup_steps=1,
+        options=PipelineOptions(batch_size=20, cache="memory", prefetch=1, parallelism=1),
+        settling=settling,
+    )
+    outcome = run_isolated(spec, timeout_s=300)
+    assert outcome.status == "ok", outcome.error
+    return outcome.result.measurement
+
+
+@pytest.mark.slow
+def test_a_strategy_that_caches_its_split_holds_the_cache_in_its_settled_peak(to_cache, cache_root):
+    data = describe(to_cache, "train")
+    # As the plan sets it where the options cache: a whole epoch before it may settle.
+    found = cached_run(to_cache, cache_root, Settling(max_s=60, epoch_samples=data.pairs))
+    assert found.memory.settled is True
+    assert (found.throughput.steps + 1) * 20 >= data.pairs  # the warm-up's batch too
+    assert found.memory.peak_rss_bytes >= data.total_bytes, (found.memory, data.total_bytes)
+    # Stopped after its steps, the same pipeline had cached a sliver of it.
+    ramp = cached_run(to_cache, cache_root, None)
+    assert ramp.memory.peak_rss_bytes < data.total_bytes / 2

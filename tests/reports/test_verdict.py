@@ -51,6 +51,18 @@ def test_the_pick_is_the_lowest_peak_among_those_that_pass():
     assert found.pick == "use tfrecord: the lowest peak memory among them, 200.0 MB (busy 97%)"
 
 
+def test_the_pick_gives_the_largest_of_its_repeats_to_plan_with():
+    runs = [
+        *three_strategies_trained(),
+        make("tfrecord", peak_rss_bytes=230_000_000, repeat=1),
+        make("tfrecord", peak_rss_bytes=210_000_000, repeat=2),
+    ]
+    assert verdict(runs).pick == (
+        "use tfrecord: the lowest peak memory among them, 210.0 MB, at most 230.0 MB in 3 runs "
+        "(busy 97%)"
+    )
+
+
 def test_the_pick_reads_the_training_peak_where_nothing_was_iterated():
     runs = [
         trained("generator", 0.95, peak_rss_bytes=300_000_000),

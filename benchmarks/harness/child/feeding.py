@@ -32,7 +32,9 @@ TRIAL_BATCHES = 16
 TRIAL_MIN_S = 0.4
 # ... and it goes on until its AU is known to within a point: the 95% half-width of the
 # batch-means estimate (blocks of BLOCK batches, their AU's standard error) at most
-# HALF_WIDTH, or TRIAL_MAX_S passes (the record's fed_trials keep each half-width).
+# HALF_WIDTH, or until that interval lies wholly on one side of the line (the trial has
+# decided: a count at AU 0.53 need not be known to a point), or TRIAL_MAX_S passes (the
+# record's fed_trials keep each half-width).
 HALF_WIDTH = 0.01
 BLOCK = 8
 TRIAL_MAX_S = 4.0
@@ -113,23 +115,27 @@ def trial(batches: Iterator[Any], step_s: float, accelerators: int) -> Trial:
     computes: list[float] = []
     began = time.perf_counter()
     known: float | None = None
-    while _more(len(waits), time.perf_counter() - began, known):
+    share = 0.0
+    while _more(len(waits), time.perf_counter() - began, share, known):
         asked = time.perf_counter()
         next(batches)
         waits.append(time.perf_counter() - asked)
         computes.append(step())
         if len(waits) % BLOCK == 0:
-            known = half_width(waits, computes)
+            known, share = half_width(waits, computes), busy_share(waits, computes) or 0.0
     share = busy_share(waits, computes) or 0.0
     return Trial(accelerators, share, len(waits), time.perf_counter() - began, known)
 
 
-def _more(taken: int, elapsed: float, known: float | None) -> bool:
+def _more(taken: int, elapsed: float, share: float, known: float | None) -> bool:
     """Whether a trial takes another batch: until it has TRIAL_BATCHES over TRIAL_MIN_S
-    and its AU is known to within HALF_WIDTH, or TRIAL_MAX_S has passed."""
-    if taken < TRIAL_BATCHES or elapsed < TRIAL_MIN_S:
+    and its AU is known to within HALF_WIDTH or its interval is clear of the line, or
+    TRIAL_MAX_S has passed. Asked after whole blocks only."""
+    if taken < TRIAL_BATCHES or elapsed < TRIAL_MIN_S or taken % BLOCK:
         return True
-    return (known is None or known > HALF_WIDTH or taken % BLOCK != 0) and elapsed < TRIAL_MAX_S
+    if elapsed >= TRIAL_MAX_S:
+        return False
+    return known is None or (known > HALF_WIDTH and abs(share - BUSY_LINE) <= known)
 
 
 def supply(batches: Iterator[Any]) -> float:
@@ -164,7 +170,7 @@ class Fed:
     trials: list[Trial]
     capped: bool = False
     supply_per_s: float | None = None  # batches a second when nothing waits on it
-    handover_s: float | None = None  # the one-accelerator loop's median wait for a batch
+    handover_s: float | None = None  # the one-accelerator loop's mean wait for a batch
     predicted: int | None = None  # the count those two predicted, where the search began
 
 

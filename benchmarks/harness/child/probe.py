@@ -252,13 +252,14 @@ def _fed(loop: _Loop, batches: Any, step_s: float, busy: float) -> feeding.Fed:
     """How many accelerators of this step time the pipeline keeps at 90% busy; the run's
     own measured loop (``busy`` of the time) is the one-accelerator trial. The search
     starts where the pipeline's supply (batches as fast as they come) and its hand-over
-    (the loop's median wait for a batch) predict, and measures from there."""
+    (the loop's mean wait for a batch: AU counts every stall) predict, and measures
+    from there."""
     known = feeding.half_width(loop.waits, loop.computes)
     one = feeding.Trial(1, busy, len(loop.waits), sum(loop.step_times), known)
     if busy < feeding.BUSY_LINE:
         return feeding.Fed(0, [one])
     supplied = feeding.supply(batches)
-    handover = percentile(loop.waits, 50) or 0.0
+    handover = sum(loop.waits) / len(loop.waits)
     start = max(1, feeding.predicted(step_s, supplied, handover))
     fed = feeding.search(lambda count: feeding.trial(batches, step_s, count), one, start=start)
     return replace(fed, supply_per_s=supplied, handover_s=handover, predicted=start)
