@@ -162,9 +162,10 @@ def compare(baseline: list[Record], current: list[Record], tolerances: Tolerance
                 rows.append(_row(label, metric, old, new, reason))
                 continue
             test = _significance(old_values, new_values, metric)
+            middle = old
             if metric.tolerance == "memory" and old_values:
                 old = max(old_values)  # the baseline's spread: its largest repeat
-            rows.append(_judge(label, metric, old, new, tolerances, failures, test))
+            rows.append(_judge(label, metric, old, new, tolerances, failures, test, middle))
     return Comparison(rows=rows, failures=failures, skipped_throughput=skipped)
 
 
@@ -239,10 +240,19 @@ def _significance(before: list[float], after: list[float], metric: Metric) -> _T
 
 
 def _judge(
-    label, metric: Metric, old, new, tolerances: Tolerances, failures: list, test: _Test = _NO_TEST
+    label,
+    metric: Metric,
+    old,
+    new,
+    tolerances: Tolerances,
+    failures: list,
+    test: _Test = _NO_TEST,
+    middle: float | None = None,
 ) -> Row:
     """With a p-value, a median past the tolerance counts only when p < alpha; without,
-    the tolerance alone decides."""
+    the tolerance alone decides. A memory change is measured from ``middle`` (the
+    baseline's median) for the floor: the floor is noise around the typical run, the
+    tolerance is over the largest."""
     if old is None:
         return _row(label, metric, old, new, "new: not in the baseline")
     if new is None:
@@ -250,7 +260,8 @@ def _judge(
     allowed = getattr(tolerances, metric.tolerance or "")
     worse = new - old if metric.better == "lower" else old - new
     relative = worse / old if old else (float("inf") if worse > 0 else 0.0)
-    if metric.tolerance == "memory" and abs(new - old) < tolerances.memory_floor_bytes:
+    typical = old if middle is None else middle
+    if metric.tolerance == "memory" and abs(new - typical) < tolerances.memory_floor_bytes:
         return _row(label, metric, old, new, "ok (under the memory floor)")
     note = f", {test.text}" if test.text else ""
     if relative > allowed and test.p is not None and test.p >= tolerances.alpha:

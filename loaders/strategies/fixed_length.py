@@ -23,6 +23,10 @@ from loadbench.loaders.protocol import Strategy
 from loadbench.loaders.strategies.memmap import Memmap
 
 READ_BUFFER_BYTES = 4 * 2**20  # large sequential reads of the raw file
+# Batch-sized uint8 buffers at the settled peak, beyond the shared pipeline's: the batch
+# of rows, its decode_raw copy and the split parts of each of AUTOTUNE's parallel calls,
+# with their threads' allocator slack. Calibrated on settled peaks (docs/CALIBRATION.md).
+STAGED_BATCHES = 7
 
 
 class FixedLength(Strategy):
@@ -37,7 +41,11 @@ class FixedLength(Strategy):
         self.raw.prepare(data, cache_root)
 
     def memory_profile(self, data: Split, options: PipelineOptions) -> MemoryProfile:
-        return MemoryProfile(why="one row at a time through a 4 MiB read buffer")
+        return MemoryProfile(
+            staged_batches=STAGED_BATCHES,
+            why="rows, their decode_raw copy and split parts in each parallel parse, with "
+            "their threads' allocator slack (calibrated on settled peaks, not derived)",
+        )
 
     def samples(self, data: Split, options: PipelineOptions) -> tf.data.Dataset:
         """The file's rows, undecoded: ``parse_batch`` cuts a whole batch of them at once."""

@@ -25,7 +25,7 @@ from loadbench.loaders.protocol import Strategy
 FORMAT_VERSION = 1
 SHARD_TARGET_BYTES = 128 * 2**20  # large sequential reads, few open files
 # Batch-sized uint8 buffers the reader holds: calibrated (docs/CALIBRATION.md).
-STAGED_BATCHES = 6
+STAGED_BATCHES = 10
 MIN_SHARDS = 4  # enough shards for the interleave to read on every core
 MAX_SHARDS = 256
 FEATURES = ("time1", "time2", "label")

@@ -30,6 +30,10 @@ from loadbench.loaders.strategies.tfrecord import (
 )
 
 FORMAT_VERSION = 1
+# Batch-sized uint8 buffers at the settled peak, beyond the shared pipeline's: encoded
+# records in flight and decoded samples in the parallel map, with their threads'
+# allocator slack. Calibrated on settled peaks (docs/CALIBRATION.md).
+STAGED_BATCHES = 3.5
 FEATURES = (*ROLES, "name")  # the name: errors say which sample a record holds
 SPEC = {f: tf.io.FixedLenFeature([], tf.string) for f in FEATURES}
 
@@ -64,7 +68,11 @@ class TFRecordPNG(Strategy):
         )
 
     def memory_profile(self, data: Split, options: PipelineOptions) -> MemoryProfile:
-        return MemoryProfile(why="encoded records in flight, a sample decoded per parallel call")
+        return MemoryProfile(
+            staged_batches=STAGED_BATCHES,
+            why="encoded records in flight, decoded samples in the parallel map, with their "
+            "threads' allocator slack (calibrated on settled peaks, not derived)",
+        )
 
     def samples(self, data: Split, options: PipelineOptions) -> tf.data.Dataset:
         paths = shard_paths(self.conversion, self.name)

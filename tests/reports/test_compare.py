@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from record_factory import make, schema_8, write
@@ -334,3 +335,28 @@ def test_a_schema_2_baseline_matches_the_runs_that_left_the_width_to_the_machine
     ran = {**options, "width": None, "normalize": "host", "accelerator": "cpu"}
     now = make("generator", mode="train", options=ran, width=4)
     assert default.key() == now.key()
+
+
+GATE_BASELINE = Path(__file__).resolve().parents[2] / ".ci" / "baseline.jsonl"
+
+
+def test_the_gate_fails_any_strategy_that_came_to_hold_its_split_in_either_mode():
+    """Against this project's own committed baseline (three settled runs of .ci/gate),
+    with the gate's flags: each run's smallest repeat is passed, the same plus the split
+    (1,000 pairs of 128x128: 115 MB) fails, in both modes."""
+    baseline = load([GATE_BASELINE])
+    gate = Tolerances(memory_floor_bytes=64 * MB, ignore_throughput=True)
+    runs = {(r.mode, r.strategy) for r in baseline}
+    assert {mode for mode, _ in runs} == {"iterate", "train"}
+    split = 1000 * 128 * 128 * 7
+    assert split >= 114_000_000
+    for mode, strategy in sorted(runs):
+        mine = [r for r in baseline if (r.mode, r.strategy) == (mode, strategy)]
+        smallest = min(mine, key=lambda r: r.memory.peak_pss_bytes)
+        assert not compare(mine, [smallest], gate).failed, (mode, strategy)
+        held = smallest.updated(
+            peak_pss_bytes=smallest.memory.peak_pss_bytes + split,
+            peak_rss_bytes=smallest.memory.peak_rss_bytes + split,
+        )
+        result = compare(mine, [held], gate)
+        assert any(f.startswith(f"{mode} {strategy} ") for f in result.failures), (mode, strategy)
