@@ -15,6 +15,7 @@ from loadbench.cli.tiers import (
     max_time_of,
     min_time_of,
     repeats_of,
+    settle_window_of,
 )
 from loadbench.harness.child.data_service import PROCESSING_MODES, parse_service
 from loadbench.harness.parent import presets
@@ -298,6 +299,7 @@ def run_config(
         min_time_s=None if sweep else min_time_of(args),
         max_time_s=None if sweep else max_time_of(args),
         least_repeats=None if sweep else least_repeats_of(args),
+        settle_window_s=settle_window_of(args),
         time_floor=not sweep,
         width=args.width,
         services=tuple(services) or (None,),

@@ -25,7 +25,8 @@ def add_tiers(group: argparse._ArgumentGroup) -> None:
         dest="tier",
         action="store_const",
         const="rigorous",
-        help=f"{rigorous.repeats} repeats of runs of at least {rigorous.min_time_s:g} s",
+        help=f"{rigorous.repeats} repeats of runs of at least {rigorous.min_time_s:g} s, peaks "
+        f"held {rigorous.settle_window_s:g} s",
     )
 
 
@@ -72,3 +73,8 @@ def ceilings_of(args: argparse.Namespace) -> bool:
         return bool(args.ceilings)
     tier = _tier(args)
     return tier.ceilings if tier else True
+
+
+def settle_window_of(args: argparse.Namespace) -> float:
+    """The seconds a settled peak must have held: the tier's."""
+    return (_tier(args) or TIERS["default"]).settle_window_s

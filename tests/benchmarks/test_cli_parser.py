@@ -120,6 +120,19 @@ def test_the_default_run_settles_and_takes_a_third_repeat_only_where_asked(argv,
     assert (max_time_of(args), least_repeats_of(args)) == (max_time_s, least)
 
 
+def test_rigorous_holds_a_peak_longer_before_calling_it_settled(tiny_spec, tmp_path):
+    from loadbench.cli.common import run_config
+    from loadbench.harness.child.settle import WINDOW_S
+    from loadbench.harness.parent.plan import DatasetChoice, plan
+
+    chosen = [DatasetChoice(split=tiny_spec, synthetic=True)]
+    for argv, window in (((), WINDOW_S), (("--rigorous",), RIGOROUS.settle_window_s)):
+        args = parsed(*argv, "-l", "generator", "-m", "iterate", "--no-ceilings")
+        [job, *_] = plan(run_config(args, chosen))
+        assert job.spec.settling.window_s == window
+    assert RIGOROUS.settle_window_s > WINDOW_S
+
+
 def test_fast_is_a_first_look_and_rigorous_takes_more_than_the_default():
     assert FAST.repeats < DEFAULT_REPEATS < RIGOROUS.repeats
     assert FAST.min_time_s < RIGOROUS.min_time_s and not FAST.ceilings

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from loadbench.harness.child.settle import Settling
+from loadbench.harness.child.settle import WINDOW_S, Settling
 from loadbench.harness.parent.builder import dataset_fields, options_fields, run_record, stem
 from loadbench.harness.parent.session import Done, Job
 from loadbench.harness.spec import MODES, Mode, RunSpec
@@ -68,6 +68,8 @@ class RunConfig:
     max_time_s: wait for each run's memory to settle, at most this many seconds of
         measured batches (``loadbench.harness.child.settle``); None: do not wait. The
         machine's ceilings do not wait: they are rates, not peaks anyone plans with.
+    settle_window_s: the seconds over which a settled peak must have held (``--rigorous``
+        waits longer: memory grows in steps seconds apart).
     least_repeats: repeats past this many run only where the earlier ones disagree
         (``loadbench.reports.summary.disagreement``); None: all ``repeats`` run.
     """
@@ -92,6 +94,7 @@ class RunConfig:
     fed_search: bool = True
     max_time_s: float | None = None
     least_repeats: int | None = None
+    settle_window_s: float = WINDOW_S
     # A preset's runs as given, (strategy, options) in order, instead of every strategy
     # with every variant (``strategies`` and ``variants`` then list what they use).
     runs: tuple[tuple[str, PipelineOptions], ...] = ()
@@ -261,4 +264,8 @@ def _settling(config: RunConfig, data: Split, options: PipelineOptions) -> Settl
     if config.max_time_s is None:
         return None
     caches = options.cache != "none"
-    return Settling(max_s=config.max_time_s, epoch_samples=data.pairs if caches else 0)
+    return Settling(
+        max_s=config.max_time_s,
+        epoch_samples=data.pairs if caches else 0,
+        window_s=config.settle_window_s,
+    )
