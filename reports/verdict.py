@@ -158,7 +158,10 @@ def _leanest(memory: pd.Series, names: list[str], trained: pd.DataFrame | None =
         row = trained[trained["strategy"] == name].iloc[0]
         said += f" (busy {busy_percent(row['accelerator_busy_share'])}"
         fed = row.get("accelerators_fed")
-        if fed is not None and fed == fed:
+        fed_spread = (row.get("spreads") or {}).get("accelerators_fed")
+        if fed_spread is not None and fed_spread.count > 1 and fed_spread.low != fed_spread.high:
+            said += f", feeds {fed_spread.low:.0f}-{fed_spread.high:.0f} such accelerators"
+        elif fed is not None and fed == fed:
             said += f", feeds {fed:.0f} such accelerator{'' if fed == 1 else 's'}"
         busy = (row.get("spreads") or {}).get("accelerator_busy_share")
         if busy is not None and busy.count > 1 and busy.low < BUSY_LINE:

@@ -63,6 +63,16 @@ def test_the_pick_gives_the_largest_of_its_repeats_to_plan_with():
     )
 
 
+def test_the_pick_gives_the_range_of_accelerators_fed_over_its_repeats():
+    runs = [
+        trained("generator", 0.50),
+        *(trained("tfrecord", 0.97, accelerators_fed=n, repeat=i) for i, n in enumerate((5, 3, 3))),
+    ]
+    assert verdict(runs).pick.endswith("(busy 97%, feeds 3-5 such accelerators)")
+    same = [trained("tfrecord", 0.97, accelerators_fed=1, repeat=i) for i in range(2)]
+    assert verdict(same).pick.endswith("(busy 97%, feeds 1 such accelerator)")
+
+
 def test_the_pick_reads_the_training_peak_where_nothing_was_iterated():
     runs = [
         trained("generator", 0.95, peak_rss_bytes=300_000_000),
