@@ -12,7 +12,7 @@ import pandas as pd
 
 from loadbench.reports import figures
 from loadbench.reports.html_summary import number, ranged
-from loadbench.reports.metrics import BY_FIELD
+from loadbench.reports.metrics import BUSY_LINE, BY_FIELD
 from loadbench.reports.units import format_bytes, format_share
 
 # The TF Profiler's input-pipeline analyser: under 5% of step time waiting for input is
@@ -95,7 +95,7 @@ def _row(row: pd.Series, name: str) -> dict:
     share = number(row.get("accelerator_busy_share"))
     waits = number(row.get("input_bound_share"))
     fed = number(row.get("accelerators_fed"))
-    kept = share is not None and share >= figures.BUSY
+    kept = share is not None and share >= BUSY_LINE
     fed_text = (
         "n/a"
         if fed is None

@@ -12,6 +12,7 @@ matplotlib.use("Agg")  # no display; must precede pyplot
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from loadbench.reports.metrics import BUSY_LINE
 from loadbench.reports.records import PROTOBUF_LIMIT_BYTES, Record
 from loadbench.reports.units import format_bytes
 
@@ -19,7 +20,6 @@ MB = 1e6  # decimal, as every table of loadbench prints
 FAILED_COLOR = "#c0392b"
 OK_COLOR = "#2e86c1"
 CEILING_COLOR = "#95a5a6"
-BUSY = 0.9  # MLPerf Storage's bar: the accelerator busy at least 90% of the time
 
 
 def _png(figure) -> bytes:
@@ -157,12 +157,12 @@ def busy_share(table: pd.DataFrame, labels: list[str], accelerator: str) -> byte
     bounds = [_bounds(row, "accelerator_busy_share") for _, row in rows.iterrows()]
     errors = _errors(busy, [None if b is None else (100 * b[0], 100 * b[1]) for b in bounds])
     figure, axis = plt.subplots(figsize=(7.5, 0.45 * max(len(rows), 1) + 1.5))
-    colors = [OK_COLOR if v >= 100 * BUSY else FAILED_COLOR for v in busy.fillna(0)]
+    colors = [OK_COLOR if v >= 100 * BUSY_LINE else FAILED_COLOR for v in busy.fillna(0)]
     texts = [" n/a" if value != value else f" {value:.1f}%" for value in busy]
     _whiskered(axis, busy, errors, colors, labels, texts)
-    axis.axvline(100 * BUSY, color="#555555", linestyle="--", linewidth=1.2)
+    axis.axvline(100 * BUSY_LINE, color="#555555", linestyle="--", linewidth=1.2)
     axis.text(
-        100 * BUSY,
+        100 * BUSY_LINE,
         -0.6,
         "90% busy (MLPerf Storage's bar) ",
         color="#555555",

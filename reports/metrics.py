@@ -16,6 +16,11 @@ from loadbench.reports.units import (
     format_share,
 )
 
+# MLPerf Storage's pass mark (ResNet-50, U-Net3D): a pipeline keeps an accelerator busy
+# when its utilisation (AU: compute over the wall time of the measured steps) is at least
+# this. Here, where the measuring child can read it without the report's imports.
+BUSY_LINE = 0.90
+
 Unit = Literal["bytes", "samples/s", "seconds", "share", "count"]
 FORMATTERS: dict[str, Callable[[float | None], str]] = {
     "count": format_count,

@@ -274,11 +274,6 @@ class Record(Measurement):
         return run_key(self.strategy, self.mode, self.dataset, self.options)
 
     @property
-    def ok(self) -> bool:
-        """Whether the run ended as it should and measured what it set out to."""
-        return self.status == "ok"
-
-    @property
     def is_ceiling(self) -> bool:
         return self.role == "ceiling"
 

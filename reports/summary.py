@@ -9,9 +9,8 @@ from dataclasses import dataclass
 import pandas as pd
 from scipy import stats as scipy_stats
 
-from loadbench.reports.figures import BUSY as BUSY_LINE
 from loadbench.reports.load import frame
-from loadbench.reports.metrics import BY_FIELD, SUMMARY_FIELDS
+from loadbench.reports.metrics import BUSY_LINE, BY_FIELD, SUMMARY_FIELDS
 from loadbench.reports.records import PROTOBUF_LIMIT_BYTES, Record
 from loadbench.reports.stats import Spread, spread
 from loadbench.reports.units import format_bytes
@@ -206,12 +205,8 @@ def disagreement(records: list[Record]) -> list[str]:
     busy = spread(r.figure("accelerator_busy_share") for r in records)
     if busy and busy.count > 1 and busy.low < BUSY_LINE <= busy.high:
         reasons.append(f"AU {busy.low:.0%}-{busy.high:.0%}, both sides of the line")
-    reasons += _fed_reasons({"accelerators_fed": s} if (s := _fed(records)) else {})
-    return reasons
-
-
-def _fed(records: list[Record]) -> Spread | None:
-    return spread(r.figure("accelerators_fed") for r in records)
+    fed = spread(r.figure("accelerators_fed") for r in records)
+    return reasons + _fed_reasons({"accelerators_fed": fed} if fed else {})
 
 
 def with_spread(row: pd.Series | dict, field: str, ranged: bool = True) -> str:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from loadbench.reports.accelerator import display_name
-from loadbench.reports.figures import BUSY as BUSY_LINE
+from loadbench.reports.metrics import BUSY_LINE
 from loadbench.reports.records import PROTOBUF_LIMIT_BYTES, Record
 from loadbench.reports.summary import summary
 from loadbench.reports.units import format_bytes
@@ -71,7 +71,7 @@ def verdict(records: list[Record]) -> Verdict | None:
             headline=headline,
             passing="no training runs, so no accelerator to judge against: run with "
             "--mode both (the default) for which strategies keep it busy",
-            pick=_leanest(memory, list(memory.index)),
+            pick=_leanest(memory, list(memory)),
             avoid=tuple(_unique(avoid)),
         )
     busy = trained[trained["accelerator_busy_share"] >= BUSY_LINE]
@@ -125,45 +125,43 @@ def _emulated(trained: pd.DataFrame) -> bool:
     return bool(len(sources)) and str(sources.iloc[-1]) != "real"
 
 
-def _memory_by_strategy(table: pd.DataFrame) -> pd.Series:
-    """Each strategy's peak memory above the baseline, iterating where it was measured
-    (the loader's own), else training; ``attrs["largest"]``: the largest repeat's, where
-    there were several (what to plan with: settled peaks of one pipeline still differ)."""
-    found: dict[str, float] = {}
-    largest: dict[str, tuple[float, int]] = {}
+def _memory_by_strategy(table: pd.DataFrame) -> dict[str, pd.Series]:
+    """Each strategy's summary row whose peak memory stands for it: iterating where it was
+    measured (the loader's own), else training."""
+    found: dict[str, pd.Series] = {}
     for mode in ("train", "iterate"):  # iterate last: it wins
         ok = table[(table["mode"] == mode) & (table["status"] == "ok")]
         for _, row in ok.dropna(subset=["memory_bytes"]).iterrows():
-            found[row["strategy"]] = float(row["memory_bytes"])
-            spreads = row.get("spreads") or {}
-            peak = spreads.get("peak_pss_bytes") or spreads.get("peak_rss_bytes")
-            largest.pop(row["strategy"], None)
-            if peak is not None and peak.count > 1:
-                largest[row["strategy"]] = (peak.high, peak.count)
-    memory = pd.Series(found, dtype=float)
-    memory.attrs["largest"] = largest
-    return memory
+            found[row["strategy"]] = row
+    return found
 
 
-def _leanest(memory: pd.Series, names: list[str], trained: pd.DataFrame | None = None) -> str:
-    known = memory[memory.index.isin(names)]
-    if known.empty:
+def _leanest(
+    memory: dict[str, pd.Series], names: list[str], trained: pd.DataFrame | None = None
+) -> str:
+    """The pick: the lowest peak among ``names``, with the largest of its repeats to plan
+    with (settled peaks of one pipeline still differ) and, trained, how busy it keeps
+    the accelerator and how many it feeds."""
+    known = {name: row for name, row in memory.items() if name in names}
+    if not known:
         return "no peak memory measured among them"
-    name = str(known.idxmin())
-    said = f"use {name}: the lowest peak memory among them, {format_bytes(known.min())}"
-    if name in memory.attrs.get("largest", {}):
-        high, count = memory.attrs["largest"][name]
-        said += f", at most {format_bytes(high)} in {count} runs"
+    name = min(known, key=lambda found: float(known[found]["memory_bytes"]))
+    lean = known[name]
+    said = f"use {name}: the lowest peak memory among them, {format_bytes(lean['memory_bytes'])}"
+    spreads = lean.get("spreads") or {}
+    peak = spreads.get("peak_pss_bytes") or spreads.get("peak_rss_bytes")
+    if peak is not None and peak.count > 1:
+        said += f", at most {format_bytes(peak.high)} in {peak.count} runs"
     if trained is not None:
         row = trained[trained["strategy"] == name].iloc[0]
+        spreads = row.get("spreads") or {}
         said += f" (busy {busy_percent(row['accelerator_busy_share'])}"
-        fed = row.get("accelerators_fed")
-        fed_spread = (row.get("spreads") or {}).get("accelerators_fed")
+        fed, fed_spread = row.get("accelerators_fed"), spreads.get("accelerators_fed")
         if fed_spread is not None and fed_spread.count > 1 and fed_spread.low != fed_spread.high:
             said += f", feeds {fed_spread.low:.0f}-{fed_spread.high:.0f} such accelerators"
         elif fed is not None and fed == fed:
             said += f", feeds {fed:.0f} such accelerator{'' if fed == 1 else 's'}"
-        busy = (row.get("spreads") or {}).get("accelerator_busy_share")
+        busy = spreads.get("accelerator_busy_share")
         if busy is not None and busy.count > 1 and busy.low < BUSY_LINE:
             said += f"; {busy_percent(busy.low)} in its worst repeat"
         said += ")"

@@ -30,6 +30,7 @@ from loadbench.harness.parent.plan import (
     DatasetChoice,
     RunConfig,
 )
+from loadbench.harness.parent.presets import TIERS
 from loadbench.harness.parent.runner import START_METHODS
 from loadbench.harness.parent.session import (
     RESULTS,
@@ -175,14 +176,20 @@ def add_measurement_arguments(
         parser,
         repeats=1 if sweep else DEFAULT_REPEATS,
         ceilings=not sweep,
+        least=None if sweep else TIERS["default"].least_repeats,
     )
 
 
 def add_harness_arguments(
-    parser: argparse.ArgumentParser, *, repeats: int, ceilings: bool = False
+    parser: argparse.ArgumentParser,
+    *,
+    repeats: int,
+    ceilings: bool = False,
+    least: int | None = None,
 ) -> argparse._ArgumentGroup:
     """How each run is repeated, watched, recorded and printed (``harness``); the group,
-    for a command's own additions."""
+    for a command's own additions. ``least``: the repeats that always run by default (the
+    rest only where they disagree); None: all of them."""
     harness = parser.add_argument_group("harness and output")
     harness.add_argument(
         "-r",
@@ -190,8 +197,9 @@ def add_harness_arguments(
         type=int,
         metavar="N",
         help=f"runs of each measurement, each in a fresh child (default: {repeats})"
-        if not ceilings
-        else f"fresh-child runs of each (default: {repeats}; the third only where two disagree)",
+        if least is None
+        else f"fresh-child runs of each (default: {repeats}; past {least}, only where they "
+        "disagree)",
     )
     parser.set_defaults(default_repeats=repeats)
     if ceilings:

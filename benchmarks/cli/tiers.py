@@ -35,6 +35,11 @@ def _tier(args: argparse.Namespace) -> Tier | None:
     return TIERS[name] if name else None
 
 
+def _chosen(args: argparse.Namespace) -> Tier:
+    """The tier a flag asked for, else the default's."""
+    return _tier(args) or TIERS["default"]
+
+
 def repeats_of(args: argparse.Namespace) -> int:
     """``--repeats`` where given, else the tier's, else the command's default."""
     if args.repeats is not None:
@@ -48,7 +53,7 @@ def least_repeats_of(args: argparse.Namespace) -> int | None:
     tier's (the default's third runs only where the first two disagree)."""
     if args.repeats is not None:
         return None
-    return (_tier(args) or TIERS["default"]).least_repeats
+    return _chosen(args).least_repeats
 
 
 def max_time_of(args: argparse.Namespace) -> float | None:
@@ -56,7 +61,7 @@ def max_time_of(args: argparse.Namespace) -> float | None:
     memory to settle)."""
     if getattr(args, "max_time", None) is not None:
         return float(args.max_time)
-    cap = (_tier(args) or TIERS["default"]).max_time_s
+    cap = _chosen(args).max_time_s
     floor = min_time_of(args)  # a --min-time past the cap raises it
     return None if cap is None else max(cap, floor or 0.0)
 
@@ -64,17 +69,15 @@ def max_time_of(args: argparse.Namespace) -> float | None:
 def min_time_of(args: argparse.Namespace) -> float | None:
     if args.min_time is not None:
         return float(args.min_time)
-    tier = _tier(args)
-    return tier.min_time_s if tier else None
+    return _chosen(args).min_time_s
 
 
 def ceilings_of(args: argparse.Namespace) -> bool:
     if args.ceilings is not None:
         return bool(args.ceilings)
-    tier = _tier(args)
-    return tier.ceilings if tier else True
+    return _chosen(args).ceilings
 
 
 def settle_window_of(args: argparse.Namespace) -> float:
     """The seconds a settled peak must have held: the tier's."""
-    return (_tier(args) or TIERS["default"]).settle_window_s
+    return _chosen(args).settle_window_s

@@ -1,5 +1,5 @@
-"""Helpers shared by the harness's tests: a run's spec on the tiny dataset, and a
-subprocess the test can Ctrl-C."""
+"""Helpers shared by the harness's tests: a run's spec on the tiny dataset, its
+measurement in an isolated child, and a subprocess the test can Ctrl-C."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ import subprocess
 import time
 from pathlib import Path
 
+from loadbench.harness.parent.runner import run_isolated
 from loadbench.harness.spec import RunSpec
 from loadbench.loaders.options import PipelineOptions
+from loadbench.reports.records import Measurement
 
 
 def spec_for(strategy: str, root, cache_root, **kwargs) -> RunSpec:
@@ -29,6 +31,13 @@ def spec_for(strategy: str, root, cache_root, **kwargs) -> RunSpec:
     )
     fields.update(kwargs)
     return RunSpec(**fields)
+
+
+def measured(spec: RunSpec, timeout_s: float = 180) -> Measurement:
+    """``spec`` run in its own child, which must end ok: its measurement."""
+    outcome = run_isolated(spec, timeout_s=timeout_s)
+    assert outcome.status == "ok", outcome.error
+    return outcome.result.measurement
 
 
 def interruptible() -> None:

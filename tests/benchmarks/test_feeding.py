@@ -7,11 +7,10 @@ import time
 
 import pytest
 import sleepy
-from runs import spec_for
+from runs import measured, spec_for
 
 from loadbench.harness.child import feeding
 from loadbench.harness.child.feeding import BUSY_LINE, EmulatedStep, Trial, search
-from loadbench.harness.parent.runner import run_isolated
 from loadbench.loaders.options import PipelineOptions
 from loadbench.workload.accelerators import Choice
 
@@ -150,9 +149,7 @@ def emulated_run(strategy, root, cache_root, step_s, **kwargs):
         accelerator=Choice(step_time_s=step_s),
         **kwargs,
     )
-    outcome = run_isolated(spec, timeout_s=180)
-    assert outcome.status == "ok", outcome.error
-    return outcome.result.measurement
+    return measured(spec)
 
 
 @pytest.mark.slow

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import growing
 import pytest
-from runs import spec_for
+from runs import measured, spec_for
 
 from loadbench.harness.child.settle import BATCHES, FLOOR_BYTES, SHARE, WINDOW_S, Settling
-from loadbench.harness.parent.runner import run_isolated
 from loadbench.loaders.dataset.layout import describe
 from loadbench.loaders.dataset.synth import SynthParams, synthesize
 from loadbench.loaders.options import PipelineOptions
@@ -71,9 +70,7 @@ def settled_run(strategy: str, tiny_root, cache_root, max_s: float):
         options=PipelineOptions(batch_size=2, prefetch=0, parallelism=1),
         settling=Settling(max_s=max_s),
     )
-    outcome = run_isolated(spec, timeout_s=180)
-    assert outcome.status == "ok", outcome.error
-    return outcome.result.measurement
+    return measured(spec)
 
 
 @pytest.mark.slow
@@ -105,10 +102,9 @@ def test_without_settling_a_run_stops_after_its_steps(tiny_root, cache_root):
         warmup_steps=1,
         options=PipelineOptions(batch_size=2, prefetch=0, parallelism=1),
     )
-    outcome = run_isolated(spec, timeout_s=180)
-    assert outcome.status == "ok", outcome.error
-    assert outcome.result.measurement.throughput.steps == 2
-    assert outcome.result.measurement.memory.settled is None
+    found = measured(spec)
+    assert found.throughput.steps == 2
+    assert found.memory.settled is None
 
 
 CACHED_PAIRS, CACHED_SIZE = 1000, 64  # 28.7 MB of uint8 samples to cache
@@ -131,9 +127,7 @@ def cached_run(root, cache_root, settling: Settling | None):
         options=PipelineOptions(batch_size=20, cache="memory", prefetch=1, parallelism=1),
         settling=settling,
     )
-    outcome = run_isolated(spec, timeout_s=300)
-    assert outcome.status == "ok", outcome.error
-    return outcome.result.measurement
+    return measured(spec, timeout_s=300)
 
 
 @pytest.mark.slow

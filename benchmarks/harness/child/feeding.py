@@ -20,7 +20,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-BUSY_LINE = 0.90  # MLPerf Storage's pass mark for ResNet-50 and U-Net3D
+from loadbench.reports.metrics import BUSY_LINE
+
 MOST_FED = 128  # the search stops here and says "at least"
 # A trial first takes batches as fast as they come (the prefetch buffer a slower demand
 # filled would otherwise flatter it, whichever trial came before), then a few at its
@@ -81,9 +82,18 @@ def half_width(waits: list[float], computes: list[float], block: int = BLOCK) ->
     return t * statistics.stdev(shares) / math.sqrt(blocks)
 
 
-# Student's t at 95%, two-sided, by degrees of freedom (past 30: the normal's 1.96).
-_T95 = {3: 3.18, 4: 2.78, 5: 2.57, 6: 2.45, 7: 2.36, 8: 2.31, 9: 2.26, 10: 2.23}
-_T95.update({n: 2.2 - (n - 11) * 0.008 for n in range(11, 31)})
+# Student's t at 95%, two-sided, by degrees of freedom 3 to 30 (scipy.stats.t.ppf(0.975,
+# df), written out: the measuring child imports no scipy); past 30, the normal's 1.96.
+_T95 = dict(
+    enumerate(
+        (
+            *(3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160),
+            *(2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064),
+            *(2.060, 2.056, 2.052, 2.048, 2.045, 2.042),
+        ),
+        start=3,
+    )
+)
 
 
 @dataclass(frozen=True)

@@ -184,6 +184,7 @@ def _job(
     floor = config.min_time_s
     if floor is None:
         floor = DEFAULT_MIN_TIME[kind] if config.time_floor and not config.preset else 0.0
+    ceiling = name in registry.CEILINGS  # a rate, not a peak anyone plans with: no settling
     spec = RunSpec(
         strategy=name,
         mode=mode,
@@ -202,7 +203,7 @@ def _job(
         preset=config.preset,
         accelerator=config.accelerator,
         fed_search=config.fed_search,
-        settling=None if name in registry.CEILINGS else _settling(config, data, options),
+        settling=None if ceiling else _settling(config, data, options),
         skip_unpaired=config.skip_unpaired,
         described=data,
     )
@@ -213,7 +214,7 @@ def _job(
     again = f" #{repeat + 1}" if config.repeats > 1 else ""
     dataset = dataset_fields(data, choice.synthetic)
     options_record = options_fields(spec)
-    role = "ceiling" if name in registry.CEILINGS else "strategy"
+    role = "ceiling" if ceiling else "strategy"
     folder = config.out / "memray"
     identity = run_key(name, mode, dataset, options_record)
     least = config.least_repeats
@@ -239,11 +240,8 @@ def _disagree(identity: str) -> Callable[[list[Done]], str | None]:
     agree (the job is not needed), else why it runs."""
 
     def check(done: list[Done]) -> str | None:
-        earlier = [
-            d.record
-            for d in done
-            if d.job.identity == identity and isinstance(d.record, Record) and d.record.ok
-        ]
+        mine = [d.record for d in done if d.job.identity == identity]
+        earlier = [r for r in mine if isinstance(r, Record) and r.status == "ok"]
         if len(earlier) < 2:
             return f"{len(earlier)} earlier repeat(s) ended ok"
         reasons = disagreement(earlier)
