@@ -47,6 +47,9 @@ class Probing:
     settling: go on after ``steps`` and ``min_measured_s`` until the tree's memory has
         settled, at most ``settling.max_s`` of measured batches
         (``loadbench.harness.child.settle``); None: stop there.
+    stage: measure the pipeline only up to and including this stage (0: its source;
+        ``loadbench.harness.child.stages``), its elements as they are, as ``diagnose``
+        does; None: the whole pipeline.
     """
 
     steps: int = 40
@@ -60,6 +63,7 @@ class Probing:
     accelerator: Choice = field(default_factory=Choice)
     fed_search: bool = True
     settling: Settling | None = None
+    stage: int | None = None
 
     @property
     def distributed(self) -> bool:
@@ -82,6 +86,8 @@ class Probing:
             )
         if self.min_measured_s < 0:
             raise OptionsError(f"--min-time {self.min_measured_s:g}: must be 0 or more")
+        if self.stage is not None and self.stage < 0:
+            raise OptionsError(f"stage {self.stage}: must be 0 (the source) or more")
         if self.sample_interval_s <= 0:
             raise OptionsError(f"sample interval {self.sample_interval_s}: must be > 0")
 

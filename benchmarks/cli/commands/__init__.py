@@ -6,6 +6,7 @@ from loadbench.cli.commands import (
     calibrate,
     compare,
     data,
+    diagnose,
     profile,
     prove_limit,
     report,
@@ -18,6 +19,7 @@ from loadbench.cli.commands import list as list_command
 COMMANDS = {
     "run": run,
     "profile": profile,
+    "diagnose": diagnose,
     "sweep": sweep,
     "prove-limit": prove_limit,
     "calibrate": calibrate,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import statistics
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,13 +60,15 @@ class EmulatedStep:
         return time.perf_counter() - began
 
 
-def busy_share(waits: list[float], computes: list[float]) -> float | None:
+def busy_share(waits: Sequence[float], computes: Sequence[float]) -> float | None:
     """AU: the step's time over the wall time of the steps (waits for input and steps)."""
     busy, total = sum(computes), sum(waits) + sum(computes)
     return busy / total if total > 0 else None
 
 
-def half_width(waits: list[float], computes: list[float], block: int = BLOCK) -> float | None:
+def half_width(
+    waits: Sequence[float], computes: Sequence[float], block: int = BLOCK
+) -> float | None:
     """The 95% half-width of AU over these batches, by batch means: the AU of each block
     of ``block`` batches in turn, their standard error (consecutive batches share a
     buffer's state, so single batches are not independent; blocks nearly are) times

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import os
 import time
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from loadbench.harness.child import data_service, feeding
+from loadbench.harness.child import data_service, feeding, stages
 from loadbench.harness.procs import rss_bytes, tree_cpu_seconds, tree_pss_bytes, tree_rss_bytes
 from loadbench.harness.spec import Probing
 from loadbench.reports.records import Measurement
@@ -24,16 +25,23 @@ MAX_EXTENSION = 100
 # threads stopped, in-flight work waited for) took 1.2-2.1 s of a run after everything
 # was measured, and the child leaves with ``os._exit`` (no TensorFlow teardown) anyway.
 LEFT_RUNNING: list[object] = []
+# The record keeps the first this many batch ends (a stage of single samples takes
+# 300,000 in a 20 s run: 2.5 MB of a record); the epochs a report finds in them are the
+# first ones.
+BATCH_ENDS_KEPT = 20_000
 
 
 @dataclass
 class _Loop:
     """What the measured loop saw, batch by batch."""
 
-    step_times: list[float] = field(default_factory=list)
-    waits: list[float] = field(default_factory=list)  # time for next() to hand over a batch
-    computes: list[float] = field(default_factory=list)  # time of the training step on it
-    batch_ends: list[float] = field(default_factory=list)
+    # Each batch's figures, as doubles (8 bytes each, a list's float is 32): a stage of
+    # single samples hands over 15,000 a second, whose lists alone grew the tree by 2 MB a
+    # second and kept its memory from settling (``diagnose``).
+    step_times: array[float] = field(default_factory=lambda: array("d"))
+    waits: array[float] = field(default_factory=lambda: array("d"))  # next() handing a batch over
+    computes: array[float] = field(default_factory=lambda: array("d"))  # the step on it
+    batch_ends: array[float] = field(default_factory=lambda: array("d"))
     samples: int = 0
     batch_bytes: int = 0  # the (first, largest) batch's bytes as the pipeline handed it over
     last_args: tuple[Any, ...] = ()  # the step's arguments from the last batch
@@ -98,7 +106,10 @@ def probe(
         TreeMemorySampler(spec.sample_interval_s) as sampler,
     ):
         start = time.perf_counter()
-        local_ds = source.build()
+        local_ds, unpack = source.build(), source.unpack
+        if spec.stage is not None:  # the pipeline up to one of its stages (diagnose)
+            local_ds, batched = stages.prefix(local_ds, spec.stage)
+            unpack = stages.counted(batched)
         ds = local_ds
         if spec.distributed:
             service = tf.data.experimental.service
@@ -106,7 +117,7 @@ def probe(
         batches = iter(ds.repeat())
         try:
             settled = _settled_check(spec, sampler, baseline)
-            loop = _run_loop(spec, batches, step, start, source.unpack, settled)
+            loop = _run_loop(spec, batches, step, start, unpack, settled)
         except tf.errors.OpError as exc:
             raise source.diagnose(exc) from exc
         step_s = (ran.step_s or percentile(loop.computes, 50)) if ran is not None else None
@@ -162,7 +173,7 @@ def probe(
             else None
         ),
         rss_timeline=sampler.timeline(baseline),
-        batch_ends_s=loop.batch_ends,
+        batch_ends_s=list(loop.batch_ends[:BATCH_ENDS_KEPT]),
         memray_peak_bytes=probes.memray_peak_bytes(spec.memray_path),
         target=target if spec.distributed else None,
         network=network if spec.distributed else None,
@@ -198,7 +209,7 @@ def probe(
         measurement=measurement,
         own_baseline=own_baseline,
         last_args=loop.last_args,
-        step_times_s=loop.step_times,
+        step_times_s=list(loop.step_times),
         dataset=local_ds,
     )
 

@@ -17,6 +17,8 @@ of AUTOTUNE's buffer resizes.
 
 from __future__ import annotations
 
+import bisect
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 SHARE = 0.01
@@ -37,7 +39,11 @@ class Settling:
     floor_bytes: int = FLOOR_BYTES
 
     def settled(
-        self, samples: list[tuple[float, int]], baseline: int, batch_times: list[float], seen: int
+        self,
+        samples: list[tuple[float, int]],
+        baseline: int,
+        batch_times: Sequence[float],
+        seen: int,
     ) -> bool:
         """Whether the tree's memory (``samples``: (seconds, bytes) from the sampler, the
         same clock as ``batch_times``, each measured batch's end) has held over the window,
@@ -46,7 +52,7 @@ class Settling:
             return False
         now = samples[-1][0]
         since = now - self.window_s
-        if len([t for t in batch_times if t > since]) < self.batches:
+        if len(batch_times) - bisect.bisect_right(batch_times, since) < self.batches:
             return False
         before = [b for t, b in samples if t <= since]
         if not before:
