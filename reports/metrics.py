@@ -120,6 +120,16 @@ METRICS: tuple[Metric, ...] = (
         "measured steps (MLPerf Storage's AU; its bar is 90%)",
     ),
     Metric(
+        field="settled_busy_share",
+        label="busy, settled",
+        unit="share",
+        better="higher",
+        role="inform",
+        covers="training, where the run waited for its memory to settle: AU over the settle "
+        "window, the loop's last seconds (a pipeline that caches: after its first epoch), "
+        "what `loadbench tune` judges a trial by",
+    ),
+    Metric(
         field="accelerators_fed",
         summary=True,
         narrow=True,

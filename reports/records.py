@@ -133,6 +133,7 @@ class Training(Section):
     accelerator_source: str | None = None  # "real", "measured", "derived", "given"
     accelerator_step_s: float | None = None  # per batch: emulated, or the real step's median
     accelerator_busy_share: float | None = None  # AU: step time / wall time of the steps
+    settled_busy_share: float | None = None  # AU over the settle window: once memory holds
     accelerators_fed: int | None = None  # most such accelerators kept at AU >= 90%
     accelerators_fed_capped: bool | None = None  # the search's limit: "at least"
     fed_trials: list[list[float]] = field(default_factory=list)  # [k, AU, batches, s, +-AU]

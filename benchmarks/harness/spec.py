@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from loadbench.harness.child.data_service import PROCESSING_MODES
 from loadbench.harness.child.settle import Settling
@@ -50,6 +50,10 @@ class Probing:
     stage: measure the pipeline only up to and including this stage (0: its source;
         ``loadbench.harness.child.stages``), its elements as they are, as ``diagnose``
         does; None: the whole pipeline.
+    tf_options: ``tf.data.Options`` set on the pipeline as (name, value) pairs
+        (``loadbench.harness.child.tuning.KNOBS``), over its own, as ``tune`` tries them.
+    memory_budget_bytes: a run that settles stops once the tree's RSS passes its baseline
+        by this many bytes (``tune``'s budget; the record's peak says by how much).
     """
 
     steps: int = 40
@@ -64,6 +68,8 @@ class Probing:
     fed_search: bool = True
     settling: Settling | None = None
     stage: int | None = None
+    tf_options: tuple[tuple[str, Any], ...] = ()
+    memory_budget_bytes: int | None = None
 
     @property
     def distributed(self) -> bool:

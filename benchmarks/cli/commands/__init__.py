@@ -13,6 +13,7 @@ from loadbench.cli.commands import (
     run,
     schema,
     sweep,
+    tune,
 )
 from loadbench.cli.commands import list as list_command
 
@@ -20,6 +21,7 @@ COMMANDS = {
     "run": run,
     "profile": profile,
     "diagnose": diagnose,
+    "tune": tune,
     "sweep": sweep,
     "prove-limit": prove_limit,
     "calibrate": calibrate,

@@ -5,6 +5,7 @@ split, a user's own pipeline)."""
 
 from __future__ import annotations
 
+import bisect
 import os
 import time
 from array import array
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from loadbench.harness.child import data_service, feeding, stages
+from loadbench.harness.child import data_service, feeding, stages, tuning
 from loadbench.harness.procs import rss_bytes, tree_cpu_seconds, tree_pss_bytes, tree_rss_bytes
 from loadbench.harness.spec import Probing
 from loadbench.reports.records import Measurement
@@ -49,6 +50,7 @@ class _Loop:
     settled: bool | None = None  # None: not asked to wait for the memory to settle
     settle_s: float | None = None  # the measured batches' span when it settled (or hit the cap)
     settled_peak: int | None = None  # the tree's peak RSS above its baseline at that point
+    over_budget: bool = False  # it stopped as its RSS passed ``memory_budget_bytes``
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -110,6 +112,7 @@ def probe(
         if spec.stage is not None:  # the pipeline up to one of its stages (diagnose)
             local_ds, batched = stages.prefix(local_ds, spec.stage)
             unpack = stages.counted(batched)
+        local_ds = tuning.applied(local_ds, spec.tf_options)
         ds = local_ds
         if spec.distributed:
             service = tf.data.experimental.service
@@ -122,6 +125,7 @@ def probe(
             raise source.diagnose(exc) from exc
         step_s = (ran.step_s or percentile(loop.computes, 50)) if ran is not None else None
         busy = feeding.busy_share(loop.waits, loop.computes) if ran is not None else None
+        held = _settled_busy(spec, loop) if ran is not None else None
         # The run's peaks are the loop's: the pipeline at one accelerator's demand, what a
         # training job lives with. The search for the accelerators fed then drives it at k
         # times that demand, still under the sampler: its own peak is a figure apart.
@@ -193,6 +197,7 @@ def probe(
         accelerator_source=ran.source if ran else None,
         accelerator_step_s=round(step_s, 6) if step_s else None,
         accelerator_busy_share=busy,
+        settled_busy_share=held,
         accelerators_fed=fed.count if fed else None,
         accelerators_fed_capped=fed.capped if fed else None,
         fed_trials=[t.as_list() for t in fed.trials] if fed else [],
@@ -276,6 +281,18 @@ def _fed(loop: _Loop, batches: Any, step_s: float, busy: float) -> feeding.Fed:
     return replace(fed, supply_per_s=supplied, handover_s=handover, predicted=start)
 
 
+def _settled_busy(spec: Probing, loop: _Loop) -> float | None:
+    """AU over the batches of the settle window, the last ``window_s`` of the loop: the
+    share the accelerator is kept busy once the memory holds (a pipeline that caches:
+    after its first epoch). None where the run did not wait for its memory."""
+    if spec.settling is None or loop.settled is None or not loop.waits:
+        return None
+    measured = loop.batch_ends[len(loop.batch_ends) - len(loop.waits) :]
+    since = measured[-1] - spec.settling.window_s
+    first = bisect.bisect_right(measured, since)
+    return feeding.busy_share(loop.waits[first:], loop.computes[first:])
+
+
 def _bytes_of(args: tuple[Any, ...]) -> int:
     """Bytes of a batch's tensors, however nested, from their shapes and types (no copy)."""
     import tensorflow as tf
@@ -293,8 +310,9 @@ def _unsettled(
     if spec.settling is None or settled is None or loop.settled is not None:
         return False
     peak = settled(loop)
-    if peak is not None or measured_s >= spec.settling.max_s:
-        loop.settled, loop.settle_s = peak is not None, round(measured_s, 3)
+    if peak is not None or measured_s >= spec.settling.max_s or loop.over_budget:
+        loop.settled = peak is not None and not loop.over_budget
+        loop.settle_s = round(measured_s, 3)
         loop.settled_peak = peak
         return False
     return True
@@ -312,6 +330,10 @@ def _settled_check(spec: Probing, sampler: Any, baseline: int) -> Callable[[_Loo
             return None
         last[0] = now
         samples = list(sampler.samples)
+        budget = spec.memory_budget_bytes
+        if budget is not None and samples and max(b for _, b in samples) - baseline > budget:
+            loop.over_budget = True
+            return None
         if not spec.settling.settled(samples, baseline, loop.batch_ends, loop.samples):
             return None
         return max(0, max(b for _, b in samples) - baseline)

@@ -58,6 +58,12 @@ class Stage:
         return any(op in PYTHON_OPS for op in self.ops)
 
     @property
+    def random(self) -> bool:
+        """Its function draws random numbers (an augmentation): a cache after it would
+        freeze the draws of the first epoch."""
+        return any("Random" in op for op in self.ops)
+
+    @property
     def decoding(self) -> tuple[str, ...]:
         return tuple(op for op in self.ops if op.startswith(("Decode", "Parse")))
 
@@ -200,6 +206,7 @@ def _ops(node: Any) -> tuple[str, ...]:
     for library in graph.library.function:
         found.update(n.op for n in library.node_def)
     notable = found & (PYTHON_OPS | READ_OPS)
+    notable.update(op for op in found if "Random" in op)
     notable.update(op for op in found if op.startswith(("Decode", "Parse")))
     return tuple(sorted(notable))
 

@@ -95,8 +95,10 @@ class Done:
 
 def run_jobs(jobs: Iterable[Job], harness: Harness, done: list[Done] | None = None) -> list[Done]:
     """Run each job in its own child, in order; append each record to the results file
-    and to ``done`` (given, it holds what ended even when Ctrl-C ends the loop)."""
-    jobs = list(jobs)
+    and to ``done`` (given, it holds what ended even when Ctrl-C ends the loop). ``jobs``
+    may be a generator that reads ``done`` to choose its next job (an adaptive search):
+    it is drawn one job at a time, after the one before it ended."""
+    total = f"/{len(jobs)}" if isinstance(jobs, list | tuple) else ""
     done = [] if done is None else done
     earlier = jsonl.read(harness.results) if harness.resume and harness.results else []
     recorded = {(r.key(), r.repeat) for r in earlier}
@@ -105,7 +107,7 @@ def run_jobs(jobs: Iterable[Job], harness: Harness, done: list[Done] | None = No
         say(f"records to {harness.results}")
     try:
         for number, job in enumerate(jobs, start=1):
-            label = f"  [{number}/{len(jobs)}]{job.label}"
+            label = f"  [{number}{total}]{job.label}"
             if job.identity is not None and (job.identity, job.repeat) in recorded:
                 say(f"{label} already recorded, skipped (--resume)")
                 done.append(Done(job, None, None))
