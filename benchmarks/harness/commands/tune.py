@@ -38,8 +38,8 @@ from loadbench.reports.units import format_bytes, parse_bytes
 PIPELINE_SETTINGS = ("prefetch", "parallelism", "cache", "shuffle_buffer", "batch_size")
 DEFAULT_BUILTIN_SPACE: dict[str, list[Any]] = {
     "cache": ["none", "memory"],
-    "parallelism": [1, 2, 4, AUTOTUNE],
-    "prefetch": [0, 1, 2, 4, AUTOTUNE],
+    "parallelism": [1, 2, 3, 4, 8, AUTOTUNE],
+    "prefetch": [0, 1, 2, 4, 8, AUTOTUNE],
 }
 DEFAULT_OPTIONS_SPACE: dict[str, list[Any]] = {
     "map_parallelization": [True, False],
