@@ -15,7 +15,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from loadbench.loaders.files import atomic_write
-from loadbench.reports import accelerator, data_service, html_summary, scaling, seed, tables
+from loadbench.reports import accelerator, data_service, html_summary, scaling, seed, tables, tune
 from loadbench.reports import memory_model as model
 from loadbench.reports.compare import Comparison
 from loadbench.reports.fit import break_points
@@ -38,12 +38,14 @@ def write_report(
     memory_budget_bytes: int | None = None,
     limits: list[LimitRecord] | None = None,
     ram_bytes: int | None = None,
+    tuned: dict | None = None,
 ) -> Path:
     """Write ``out/index.html`` and ``out/results.csv``; return the HTML's path.
 
     ``limits`` are prove-limit records: their outcomes get a table of their own.
     ``ram_bytes`` is the RAM that memory is held against where records span several
-    dataset sizes (default: the largest the records' machines had).
+    dataset sizes (default: the largest the records' machines had). ``tuned``: the
+    ``recommendation.json`` of a ``loadbench tune`` whose trials are among the records.
     """
     out.mkdir(parents=True, exist_ok=True)
     table = summary(records) if records else None
@@ -68,6 +70,7 @@ def write_report(
         "scaling": _scaling(records, ram_bytes) if records else None,
         "model": _model(records),
         "seed": seed.section(records),
+        "tune": tune.section(records, tuned),
         "distribution": _distribution(records),
     }
     environment = jinja2.Environment(

@@ -44,6 +44,7 @@ from loadbench.harness.parent.session import (
 from loadbench.harness.spec import MODES
 from loadbench.loaders import registry
 from loadbench.loaders.dataset.converted import default_cache_root
+from loadbench.loaders.errors import OptionsError
 from loadbench.loaders.options import (
     CACHE_MODES,
     NORMALIZE_MODES,
@@ -356,3 +357,30 @@ def run_and_report(jobs: list[Job], args: argparse.Namespace) -> int:
         report = write_report(load([results]), Path(args.out) / "report", [str(results)])
         print(f"\nreport: {report}")
     return 1 if none_started(done) else 0
+
+
+def add_own_out(parser: argparse._ArgumentGroup, command: str, what: str) -> None:
+    """``-o/--out DIR`` for a command whose records are one search's (``diagnose``,
+    ``tune``): by default a folder of its own under the common one, named after the
+    command and its target, so that two of them never share a results file."""
+    parser.add_argument(
+        "-o",
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help=f"folder for {what} (default: {DEFAULT_OUT}/{command}-TARGET)",
+    )
+
+
+def own_out(args: argparse.Namespace, command: str) -> Path:
+    """The folder ``add_own_out`` gives: refused where a results file is already in it
+    (its records would mix with this run's)."""
+    from loadbench.harness.parent.builder import stem
+
+    out = Path(args.out) if args.out else Path(DEFAULT_OUT) / stem(command, args.target)
+    if (out / RESULTS).exists():
+        raise OptionsError(
+            f"{out / RESULTS} already holds records (of an earlier {command}?); give another "
+            "--out, or move that folder away"
+        )
+    return out

@@ -128,3 +128,19 @@ def test_a_budget_below_the_pipeline_as_given_stops_at_its_first_trial():
     outcome, asked = drive(150 * MB)
     assert asked == [GIVEN] and outcome.best is None
     assert outcome.stopped == "the pipeline as given passed the budget"
+
+
+def test_a_win_on_memory_alone_is_measured_again_and_refused_where_its_au_falls():
+    seen: dict = {}
+
+    def flaky(point, **_):
+        seen[point] = seen.get(point, 0) + 1
+        single = dict(point)["parallelism"] == 1
+        busy = 0.90 if single and seen[point] > 1 else 0.97  # its second run falls
+        return Run(busy=busy, peak=(100 if single else 150) * MB)
+
+    outcome, _ = drive(1000 * MB, runs=flaky)
+    single = [p for p in seen if dict(p)["parallelism"] == 1]
+    assert single and all(seen[p] == 2 for p in single)  # measured again before taken
+    assert outcome.changes == []
+    assert dict(outcome.best.point)["parallelism"] != 1 and len(outcome.best.good) == 2

@@ -71,7 +71,7 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
     )
     out = parser.add_argument_group("harness and output")
     out.add_argument("-r", "--repeats", type=int, default=1, metavar="N", help="runs a stage (1)")
-    common.add_out(out, "records, logs and stages.json")
+    common.add_own_out(out, "diagnose", "records, logs and stages.json")
     out.add_argument("--timeout", type=float, default=600, metavar="S", help="seconds a run")
     out.add_argument(
         "--start-method", choices=START_METHODS, metavar="HOW", help="forkserver/spawn"
@@ -119,7 +119,7 @@ def _name(spec: RunSpec | ProfileSpec) -> str:
 
 
 def _plan(args: argparse.Namespace) -> diagnosing.Plan:
-    out = Path(args.out)
+    out = common.own_out(args, "diagnose")
     if args.max_time is not None and not args.max_time > 0:
         raise OptionsError(f"--max-time {args.max_time:g}: must be more than 0, e.g. --max-time 20")
     if args.repeats < 1:

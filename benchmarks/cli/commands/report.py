@@ -58,6 +58,19 @@ def run(args: argparse.Namespace) -> int:
         memory_budget_bytes=parse_bytes(args.memory_budget, "--memory-budget"),
         limits=limits,
         ram_bytes=parse_bytes(args.ram, "--ram"),
+        tuned=_tuned(run_files),
     )
     print(f"report: {path}")
     return 0
+
+
+def _tuned(run_files: list[Path]) -> dict | None:
+    """The ``recommendation.json`` a ``loadbench tune`` wrote beside its results, if any."""
+    import json
+
+    for results in run_files:
+        found = Path(results).parent / "recommendation.json"
+        if found.is_file():
+            loaded = json.loads(found.read_text())
+            return loaded if isinstance(loaded, dict) else None
+    return None

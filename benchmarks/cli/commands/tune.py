@@ -86,7 +86,7 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
     what.add_argument("--size", type=int, default=256, help="built-in dataset's image side")
     what.add_argument("--cache-dir", type=Path, metavar="DIR", help="the built-in dataset's")
     out = parser.add_argument_group("harness and output")
-    common.add_out(out, "records, logs and recommendation.json")
+    common.add_own_out(out, "tune", "records, logs and recommendation.json")
     out.add_argument("--timeout", type=float, default=600, metavar="S", help="seconds a trial")
     out.add_argument(
         "--start-method", choices=START_METHODS, metavar="HOW", help="forkserver/spawn"
@@ -127,8 +127,21 @@ def run(args: argparse.Namespace) -> int:
     warnings = _warnings(plan, outcome.best, harness) if outcome.best else []
     written = output.write(plan, outcome, minutes, warnings)
     print(output.report(plan, outcome, minutes, warnings))
-    print(f"\nrecords: {harness.results}; recommendation: {written}")
+    report = _report(plan, harness, written)
+    print(f"\nrecords: {harness.results}; recommendation: {written}; report: {report}")
     return 0 if outcome.best is not None else 1
+
+
+def _report(plan: tuning.Plan, harness: Harness, written: Path | None) -> Path | None:
+    """OUT/report/index.html: the trials' records and the tune section."""
+    from loadbench.reports.html import write_report
+    from loadbench.reports.load import load
+
+    if harness.results is None or not harness.results.is_file():
+        return None
+    tuned = output.read(written) if written else None
+    records = load([harness.results])
+    return write_report(records, plan.out / "report", [str(harness.results)], tuned=tuned)
 
 
 def _grid(plan: tuning.Plan, harness: Harness, began: float) -> int:
@@ -201,7 +214,7 @@ def _plan(args: argparse.Namespace) -> tuning.Plan:
         "min_measured_s": tuning.TRIAL_MIN_S,
         "fed_search": False,
     }
-    out = Path(args.out)
+    out = common.own_out(args, "tune")
     if not builtin:
         return _user_plan(args, space, base, budget, out)
     return _strategy_plan(args, space, base, budget, out)
