@@ -37,7 +37,7 @@ def section(records: list[Record], found: dict[str, Any] | None) -> dict | None:
         rows.append(
             {
                 "label": "recommended",
-                "settings": ", ".join(f"{k}={v}" for k, v in settings.items()) or "as given",
+                "settings": _settings(settings) or "as given",
                 "busy": _range(found["accelerator_busy_share_range"], "share"),
                 "peak": _range(found["peak_pss_bytes_range"], "bytes"),
             }
@@ -49,7 +49,7 @@ def section(records: list[Record], found: dict[str, Any] | None) -> dict | None:
         "trials": (found or {}).get("trials", len(measured)),
         "minutes": (found or {}).get("minutes"),
         "changes": [
-            f"{c['setting']}: {c['from']} -> {c['to']}: busy {c['busy'][0]:.1%} -> "
+            f"{c['setting']}: {_value(c['from'])} -> {_value(c['to'])}: busy {c['busy'][0]:.1%} -> "
             f"{c['busy'][1]:.1%}, peak {format_bytes(c['peak_pss_bytes'][0])} -> "
             f"{format_bytes(c['peak_pss_bytes'][1])}"
             for c in (found or {}).get("changes", [])
@@ -63,10 +63,23 @@ def _row(summary: dict[str, Any]) -> dict[str, str]:
     busy, peak = summary.get("accelerator_busy_share"), summary.get("peak_pss_bytes")
     return {
         "label": f"baseline: {summary.get('label') or '-'}",
-        "settings": ", ".join(f"{k}={v}" for k, v in summary["settings"].items()),
+        "settings": _settings(summary["settings"]),
         "busy": "over the budget" if summary.get("over_budget") else f"{busy:.1%}" if busy else "-",
         "peak": format_bytes(peak) if peak else "-",
     }
+
+
+def _value(value: Any) -> str:
+    """A setting's value as the command line takes it: AUTOTUNE (-1) as "autotune"."""
+    if value is None:
+        return "as given"
+    if value == -1 and not isinstance(value, bool):
+        return "autotune"
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _settings(values: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={_value(v)}" for k, v in values.items())
 
 
 def _range(values: list[float], unit: str) -> str:
@@ -103,7 +116,13 @@ def front_figure(measured: list[Record], found: dict[str, Any] | None) -> bytes:
         )
     front = _front(points)
     if front:
-        axis.plot(*zip(*front, strict=True), color=OK_COLOR, linewidth=1.2, label="Pareto front")
+        axis.plot(
+            *zip(*front, strict=True),
+            color=OK_COLOR,
+            linewidth=1.2,
+            drawstyle="steps-post",
+            label="Pareto front",
+        )
     for summary in (found or {}).get("baselines", []):
         if summary.get("peak_pss_bytes") and summary.get("accelerator_busy_share") is not None:
             x, y = summary["peak_pss_bytes"] / MB, 100 * summary["accelerator_busy_share"]

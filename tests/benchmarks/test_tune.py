@@ -177,3 +177,31 @@ def test_tune_meets_the_demand_within_the_budget_refusing_a_faster_cache_past_it
     assert "recommended: parallel_naps=" in printed
     given = [r for r in records if r.options.get("baseline", "").startswith("as given")]
     assert len(given) == 2 and given[0].training.settled_busy_share < 0.7
+
+
+@pytest.mark.slow
+def test_a_target_that_is_not_a_dataset_is_named_before_any_trial(tmp_path, capsys):
+    user = str(HERE / "user_pipelines.py")
+    code = tune(tmp_path, f"{user}:a_list", "--memory-budget", "1GB", "--step-time", "0.05")
+    assert code == 2
+    assert "a_list returned a builtins.list, not a tf.data.Dataset" in capsys.readouterr().err
+    assert not (tmp_path / "out" / "results.jsonl").exists()
+
+
+@pytest.mark.slow
+def test_a_budget_below_the_pipeline_as_given_is_named_and_its_trial_kept(tmp_path, capsys):
+    code = tune(
+        tmp_path,
+        f"{STAGED}:napping",
+        "--memory-budget",
+        "5MB",
+        "--step-time",
+        "0.04",
+        "--kwargs",
+        '{"buffer": 64}',
+    )
+    assert code == 2
+    said = capsys.readouterr().err
+    assert "--memory-budget 5MB: the pipeline as given passed it" in said
+    records = jsonl.read(tmp_path / "out" / "results.jsonl")
+    assert [r.status for r in records] == ["over_budget"]

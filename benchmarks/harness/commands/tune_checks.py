@@ -41,6 +41,10 @@ def check_space(check: SpaceCheck) -> Checked:
     takes_any = any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
     named = [n for n, p in signature.parameters.items() if p.kind is not p.VAR_KEYWORD]
     problems = []
+    try:  # as given: a dataset at all?
+        pipelines.call(check.target, make, dict(check.kwargs))
+    except Exception as exc:
+        return Checked([str(exc)], {})
     defaults = {
         name: parameter.default
         for name, parameter in signature.parameters.items()
