@@ -289,8 +289,8 @@ DESCRIBED: tuple[tuple[tuple[str, ...], str], ...] = (
     (
         ("batch_ends_s",),
         (
-            "seconds since the loop began at which each batch (warm-up included) was in hand: "
-            "where each epoch ended"
+            "seconds since the loop began at which each batch (warm-up included) was in hand, "
+            "the first 20,000: where each epoch ended"
         ),
     ),
     (

@@ -156,7 +156,7 @@ def test_nothing_starves_a_pipeline_above_the_demand_and_the_line():
 
 
 def run(tmp_path: Path, *argv: str) -> int:
-    return main(["diagnose", *argv, "--out", str(tmp_path / "out"), "--max-time", "6"])
+    return main(["diagnose", *argv, "--out", str(tmp_path / "out")])
 
 
 @pytest.mark.parametrize(
