@@ -4,21 +4,17 @@ that starves the accelerator named (``loadbench.harness.commands.diagnose``)."""
 from __future__ import annotations
 
 import argparse
-import json
 import textwrap
 from dataclasses import replace
-from pathlib import Path
 
-from loadbench.cli import common
+from loadbench.cli import common, targets
 from loadbench.harness.child.settle import Settling
 from loadbench.harness.commands import diagnose as diagnosing
-from loadbench.harness.commands.pipelines import split_target
 from loadbench.harness.commands.profile import ProfileSpec
-from loadbench.harness.parent.plan import DEFAULT_MAX_TIME, DEFAULT_PAIRS
-from loadbench.harness.parent.runner import START_METHODS, run_isolated, start_server
-from loadbench.harness.parent.session import RESULTS, Harness, records_of, run_jobs
+from loadbench.harness.parent.plan import DEFAULT_MAX_TIME
+from loadbench.harness.parent.runner import run_isolated, start_server
+from loadbench.harness.parent.session import Harness, records_of, run_jobs
 from loadbench.harness.spec import RunSpec
-from loadbench.loaders import registry
 from loadbench.loaders.errors import OptionsError, PipelineError
 from loadbench.loaders.options import CACHE_MODES, PipelineOptions, parse_count
 from loadbench.reports.metrics import BUSY_LINE
@@ -30,38 +26,11 @@ HELP = "measure each stage of a pipeline alone and name the one that starves the
 
 
 def prepare_parser(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "target",
-        metavar="TARGET",
-        help="a built-in strategy (loadbench list) or MODULE:FUNCTION returning a "
-        "tf.data.Dataset, as `loadbench profile` takes it",
-    )
     what = parser.add_argument_group("what to run")
-    what.add_argument("--kwargs", default="{}", help="FUNCTION's keyword arguments, as JSON")
-    what.add_argument(
-        "--accelerator",
-        metavar="NAME",
-        help=f"a built-in strategy's accelerator: {', '.join(accelerators.builtin())} or a "
-        f"profile FILE (default: {accelerators.DEFAULT_EMULATED}, emulated)",
-    )
-    what.add_argument(
-        "--step-time",
-        type=float,
-        metavar="S",
-        help="the accelerator's step, S seconds a batch (your own pipeline needs it for a demand)",
-    )
-    what.add_argument(
-        "-b",
-        "--batch-size",
-        type=int,
-        metavar="N",
-        help="a strategy's batch (default: 32); your dataset's single samples batched by N",
-    )
+    targets.add_target(parser, what)
     what.add_argument("--prefetch", default="auto", metavar="N", help="a strategy's: 'auto' or N")
     what.add_argument("--parallelism", default="auto", metavar="N", help="'auto' or a count")
     what.add_argument("--cache", choices=CACHE_MODES, default="none", help="a strategy's cache")
-    what.add_argument("--size", type=int, default=256, help="built-in dataset's image side")
-    what.add_argument("--cache-dir", type=Path, metavar="DIR", help="the built-in dataset's")
     what.add_argument(
         "--max-time",
         type=float,
@@ -69,24 +38,13 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
         metavar="S",
         help="a stage's run waits for its memory to settle, at most S s (default: %(default)g)",
     )
-    out = parser.add_argument_group("harness and output")
-    out.add_argument("-r", "--repeats", type=int, default=1, metavar="N", help="runs a stage (1)")
-    common.add_own_out(out, "diagnose", "records, logs and stages.json")
-    out.add_argument("--timeout", type=float, default=600, metavar="S", help="seconds a run")
-    out.add_argument(
-        "--start-method", choices=START_METHODS, metavar="HOW", help="forkserver/spawn"
-    )
-    out.add_argument("-q", "--quiet", action="store_true", help="no line a run: the table only")
+    what.add_argument("-r", "--repeats", type=int, default=1, metavar="N", help="runs a stage (1)")
+    targets.add_harness(parser, "diagnose", "records, logs and stages.json", "a run")
 
 
 def run(args: argparse.Namespace) -> int:
     plan = _plan(args)
-    harness = Harness(
-        results=plan.out / RESULTS,
-        timeout_s=args.timeout,
-        start_method=args.start_method,
-        quiet=args.quiet,
-    )
+    harness = targets.harness_of(args, plan.out)
     start_server(args.start_method)
     described = _described(plan, harness)
     done = run_jobs(diagnosing.stage_jobs(plan, described), harness)
@@ -120,89 +78,40 @@ def _name(spec: RunSpec | ProfileSpec) -> str:
 
 def _plan(args: argparse.Namespace) -> diagnosing.Plan:
     out = common.own_out(args, "diagnose")
-    if args.max_time is not None and not args.max_time > 0:
+    if not args.max_time > 0:
         raise OptionsError(f"--max-time {args.max_time:g}: must be more than 0, e.g. --max-time 20")
     if args.repeats < 1:
         raise OptionsError(f"--repeats {args.repeats}: must be at least 1")
-    settling = Settling(max_s=args.max_time)
     base = {
         "steps": diagnosing.STEPS,
         "warmup_steps": diagnosing.WARMUP,
         "min_measured_s": diagnosing.MIN_TIME_S,
-        "settling": settling,
+        "settling": Settling(max_s=args.max_time),
         "fed_search": False,
     }
-    if ":" in args.target:
-        return _user_plan(args, base, out)
-    return _strategy_plan(args, base, out)
-
-
-def _user_plan(args: argparse.Namespace, base: dict, out: Path) -> diagnosing.Plan:
-    split_target(args.target)
-    if args.accelerator is not None:
-        raise OptionsError(
-            f"--accelerator {args.accelerator}: an accelerator's step is timed on loadbench's "
-            "own model; for your pipeline give --step-time S, your model's step a batch"
+    spec: RunSpec | ProfileSpec
+    if targets.is_users(args.target):  # iterating: the accelerator runs the whole one only
+        spec = targets.user_spec(args, accelerators.Choice(), **base)
+        step = args.step_time
+        choice = accelerators.choose(None, step) if step is not None else accelerators.Choice()
+        dataset = diagnosing.profile_dataset_fields(spec)
+    else:
+        options = PipelineOptions(
+            batch_size=args.batch_size or 32,
+            prefetch=parse_count(args.prefetch, "prefetch"),
+            parallelism=parse_count(args.parallelism, "parallelism"),
+            cache=args.cache,
         )
-    kwargs = json.loads(args.kwargs) if args.kwargs else {}
-    if not isinstance(kwargs, dict):
-        raise OptionsError(f"--kwargs {args.kwargs!r}: must be a JSON object, e.g. '{{\"n\": 8}}'")
-    spec = ProfileSpec(target=args.target, kwargs=kwargs, batch=args.batch_size, **base)
-    choice = accelerators.choose(None, args.step_time) if args.step_time else accelerators.Choice()
+        spec = targets.strategy_spec(args, "diagnose", "iterate", options, **base)
+        choice, dataset = spec.accelerator, diagnosing.strategy_dataset_fields(spec)
     return diagnosing.Plan(
         spec=spec,
         accelerator=choice,
         repeats=args.repeats,
         max_time_s=args.max_time,
         out=out,
-        dataset=diagnosing.profile_dataset_fields(spec),
+        dataset=dataset,
     )
-
-
-def _strategy_plan(args: argparse.Namespace, base: dict, out: Path) -> diagnosing.Plan:
-    from loadbench.loaders.dataset.layout import describe
-    from loadbench.loaders.dataset.synth import builtin_dataset
-
-    if args.target in registry.CEILINGS:
-        raise OptionsError(
-            f"{args.target}: one of the machine's ceilings, not a pipeline to diagnose; "
-            f"give a strategy ({', '.join(_strategies())})"
-        )
-    registry.check(args.target)
-    cache_root = common.cache_root(args)
-    root = builtin_dataset(cache_root, DEFAULT_PAIRS, args.size)
-    data = describe(root, "train")
-    options = PipelineOptions(
-        batch_size=args.batch_size or 32,
-        prefetch=parse_count(args.prefetch, "prefetch"),
-        parallelism=parse_count(args.parallelism, "parallelism"),
-        cache=args.cache,
-    )
-    spec = RunSpec(
-        strategy=args.target,
-        mode="iterate",
-        data_root=str(data.root),
-        split=data.split,
-        synthetic=True,
-        options=options,
-        cache_root=str(cache_root),
-        described=data,
-        **base,
-    )
-    choice = accelerators.choose(args.accelerator, args.step_time)
-    choice.check(data.image_size, options.batch_size)
-    return diagnosing.Plan(
-        spec=spec,
-        accelerator=choice,
-        repeats=args.repeats,
-        max_time_s=args.max_time,
-        out=out,
-        dataset=diagnosing.strategy_dataset_fields(spec),
-    )
-
-
-def _strategies() -> list[str]:
-    return [name for name in registry.names() if name not in registry.CEILINGS]
 
 
 def table(target: str, diagnosis: diagnosing.Diagnosis) -> str:

@@ -4,10 +4,9 @@ in its own child with every probe a strategy gets; records to ``OUT/results.json
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-from loadbench.cli import common, tiers
+from loadbench.cli import common, targets, tiers
 from loadbench.harness.child.data_service import parse_service
 from loadbench.harness.commands.profile import (
     DEFAULT_MIN_TIME_S,
@@ -91,12 +90,7 @@ def _min_time(args: argparse.Namespace) -> float:
 
 
 def _config(args: argparse.Namespace) -> ProfileConfig:
-    try:
-        kwargs = json.loads(args.kwargs)
-    except json.JSONDecodeError as exc:
-        raise OptionsError(f"--kwargs {args.kwargs!r}: not JSON ({exc})") from exc
-    if not isinstance(kwargs, dict):
-        raise OptionsError(f"--kwargs {args.kwargs!r}: must be a JSON object, e.g. '{{\"n\": 8}}'")
+    kwargs = targets.kwargs_of(args)
     services = [s for s in parse_service(args.service) if s not in (None, "0")]
     if len(services) > 1:
         raise OptionsError(f"--service {args.service}: one worker count or grpc:// address")

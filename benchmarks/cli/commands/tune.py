@@ -4,31 +4,29 @@ busiest within the budget, measured (``loadbench.harness.commands.tune``)."""
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from loadbench.cli import common
+from loadbench.cli import common, targets
 from loadbench.harness.child.tuning import KNOBS
 from loadbench.harness.commands import diagnose as diagnosing
 from loadbench.harness.commands import search
 from loadbench.harness.commands import tune as tuning
 from loadbench.harness.commands import tune_output as output
-from loadbench.harness.commands.pipelines import split_target
 from loadbench.harness.commands.profile import ProfileSpec
+from loadbench.harness.commands.profile import dataset_fields as profile_dataset_fields
 from loadbench.harness.commands.tune_checks import (
     Checked,
     SpaceCheck,
     check_space,
     warnings_for,
 )
-from loadbench.harness.parent.plan import DEFAULT_PAIRS
-from loadbench.harness.parent.runner import START_METHODS, run_isolated, start_server
-from loadbench.harness.parent.session import RESULTS, Done, Harness, run_jobs
+from loadbench.harness.parent.builder import dataset_fields
+from loadbench.harness.parent.runner import run_isolated, start_server
+from loadbench.harness.parent.session import Done, Harness, run_jobs
 from loadbench.harness.spec import RunSpec
-from loadbench.loaders import registry
 from loadbench.loaders.errors import OptionsError, PipelineError
 from loadbench.loaders.options import PipelineOptions
 from loadbench.reports.records import Record
@@ -39,12 +37,8 @@ HELP = "search the settings that keep the accelerator busiest within a memory bu
 
 
 def prepare_parser(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "target",
-        metavar="TARGET",
-        help="a built-in strategy (loadbench list) or MODULE:FUNCTION returning a tf.data.Dataset",
-    )
     what = parser.add_argument_group("what to search")
+    targets.add_target(parser, what)
     what.add_argument(
         "--memory-budget",
         required=True,
@@ -72,36 +66,12 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="measure every point of the space once instead (what the search is checked against)",
     )
-    what.add_argument("--kwargs", default="{}", help="FUNCTION's keyword arguments, as JSON")
-    what.add_argument(
-        "--accelerator",
-        metavar="NAME",
-        help=f"a strategy's: {', '.join(accelerators.builtin())} or a profile FILE "
-        f"(default: {accelerators.DEFAULT_EMULATED}, emulated)",
-    )
-    what.add_argument("--step-time", type=float, metavar="S", help="the step, S seconds a batch")
-    what.add_argument(
-        "-b", "--batch-size", type=int, metavar="N", help="a strategy's batch; single samples by N"
-    )
-    what.add_argument("--size", type=int, default=256, help="built-in dataset's image side")
-    what.add_argument("--cache-dir", type=Path, metavar="DIR", help="the built-in dataset's")
-    out = parser.add_argument_group("harness and output")
-    common.add_own_out(out, "tune", "records, logs and recommendation.json")
-    out.add_argument("--timeout", type=float, default=600, metavar="S", help="seconds a trial")
-    out.add_argument(
-        "--start-method", choices=START_METHODS, metavar="HOW", help="forkserver/spawn"
-    )
-    out.add_argument("-q", "--quiet", action="store_true", help="no line a trial")
+    targets.add_harness(parser, "tune", "records, logs and recommendation.json", "a trial")
 
 
 def run(args: argparse.Namespace) -> int:
     plan = _plan(args)
-    harness = Harness(
-        results=plan.out / RESULTS,
-        timeout_s=args.timeout,
-        start_method=args.start_method,
-        quiet=args.quiet,
-    )
+    harness = targets.harness_of(args, plan.out)
     start_server(args.start_method)
     if isinstance(plan.spec, ProfileSpec):
         plan = _check_function(plan, harness)
@@ -215,68 +185,26 @@ def _plan(args: argparse.Namespace) -> tuning.Plan:
         "fed_search": False,
     }
     out = common.own_out(args, "tune")
-    if not builtin:
-        return _user_plan(args, space, base, budget, out)
-    return _strategy_plan(args, space, base, budget, out)
-
-
-def _user_plan(args, space, base, budget: int, out: Path) -> tuning.Plan:
-    split_target(args.target)
-    if args.accelerator is not None or args.step_time is None:
-        raise OptionsError(
-            "your pipeline is tuned for your model's step: give --step-time S (seconds a batch); "
-            "--accelerator times loadbench's own model"
-        )
-    kwargs = json.loads(args.kwargs or "{}")
-    if not isinstance(kwargs, dict):
-        raise OptionsError(f"--kwargs {args.kwargs!r}: must be a JSON object, e.g. '{{\"n\": 8}}'")
-    choice = accelerators.choose(None, args.step_time)
-    spec = ProfileSpec(
-        target=args.target, kwargs=kwargs, batch=args.batch_size, accelerator=choice, **base
-    )
-    from loadbench.harness.commands.profile import dataset_fields
-
+    spec: RunSpec | ProfileSpec
+    if not builtin:  # held to the user's model's step
+        if args.step_time is None:
+            raise OptionsError(
+                "your pipeline is tuned for your model's step: give --step-time S (seconds a batch)"
+            )
+        choice = accelerators.choose(None, args.step_time)
+        spec = targets.user_spec(args, choice, **base)
+        dataset, epoch = profile_dataset_fields(spec), 0
+    else:
+        options = PipelineOptions(batch_size=args.batch_size or 32)
+        spec = targets.strategy_spec(args, "tune", "train", options, **base)
+        assert spec.described is not None
+        dataset, epoch = dataset_fields(spec.described, True), spec.described.pairs
     return tuning.Plan(
         spec=spec,
         space=space,
         budget_bytes=budget,
         max_trials=args.budget_trials,
         out=out,
-        dataset=dataset_fields(spec),
-    )
-
-
-def _strategy_plan(args, space, base, budget: int, out: Path) -> tuning.Plan:
-    from loadbench.harness.parent.builder import dataset_fields
-    from loadbench.loaders.dataset.layout import describe
-    from loadbench.loaders.dataset.synth import builtin_dataset
-
-    if args.target in registry.CEILINGS:
-        raise OptionsError(f"{args.target}: one of the machine's ceilings, not a pipeline to tune")
-    registry.check(args.target)
-    cache_root = common.cache_root(args)
-    data = describe(builtin_dataset(cache_root, DEFAULT_PAIRS, args.size), "train")
-    choice = accelerators.choose(args.accelerator, args.step_time)
-    options = PipelineOptions(batch_size=args.batch_size or 32)
-    choice.check(data.image_size, options.batch_size)
-    spec = RunSpec(
-        strategy=args.target,
-        mode="train",
-        data_root=str(data.root),
-        split=data.split,
-        synthetic=True,
-        options=options,
-        cache_root=str(cache_root),
-        described=data,
-        accelerator=choice,
-        **base,
-    )
-    return tuning.Plan(
-        spec=spec,
-        space=space,
-        budget_bytes=budget,
-        max_trials=args.budget_trials,
-        out=out,
-        dataset=dataset_fields(data, True),
-        epoch_samples=data.pairs,
+        dataset=dataset,
+        epoch_samples=epoch,
     )
