@@ -205,3 +205,25 @@ def test_a_budget_below_the_pipeline_as_given_is_named_and_its_trial_kept(tmp_pa
     assert "--memory-budget 5MB: the pipeline as given passed it" in said
     records = jsonl.read(tmp_path / "out" / "results.jsonl")
     assert [r.status for r in records] == ["over_budget"]
+
+
+def test_the_cores_baseline_sets_counts_not_switches(monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    plan = user_plan(["parallel_naps=1,8", "map_parallelization=true,false"])
+    cores = dict(plan.baselines()[2][1])
+    assert cores["parallel_naps"] == 2 and cores["map_parallelization"] is tuning.GIVEN_DEFAULT
+
+
+def test_the_check_reads_knobs_as_given_and_the_functions_defaults():
+    from loadbench.harness.commands.tune_checks import SpaceCheck, check_space
+
+    found = check_space(
+        SpaceCheck(
+            target=f"{STAGED}:napping",
+            kwargs={"buffer": 8},
+            settings=(("parallel_naps", (1, 2)),),
+            knobs=("map_parallelization", "private_threadpool_size"),
+        )
+    )
+    assert found.problems == []
+    assert found.defaults == {"parallel_naps": 1, "map_parallelization": True}

@@ -151,6 +151,7 @@ def _check_function(plan: tuning.Plan, harness: Harness) -> tuning.Plan:
         target=spec.target,
         kwargs=dict(spec.kwargs),
         settings=settings,
+        knobs=tuple(s.name for s in plan.space if s.kind == "option"),
         log_path=str(plan.out / "logs" / "check.log"),
     )
     outcome = run_isolated(check, harness.timeout_s, work=check_space)

@@ -162,7 +162,9 @@ class Plan:
     out: Path
     dataset: dict[str, Any] = field(default_factory=dict)
     epoch_samples: int = 0  # a strategy's split: a point that caches settles after one
-    defaults: dict[str, Any] = field(default_factory=dict)  # the function's, for its kwargs
+    # As given where the command line does not say: the function's keyword defaults, the
+    # dataset's own tf.data options (or TensorFlow's defaults for them).
+    defaults: dict[str, Any] = field(default_factory=dict)
 
     @property
     def order(self) -> list[str]:
@@ -181,7 +183,8 @@ class Plan:
             return self.spec.kwargs.get(
                 setting.name, self.defaults.get(setting.name, GIVEN_DEFAULT)
             )
-        return dict(self.spec.tf_options).get(setting.name, GIVEN_DEFAULT)
+        given = dict(self.spec.tf_options)
+        return given.get(setting.name, self.defaults.get(setting.name, GIVEN_DEFAULT))
 
     def baselines(self) -> list[tuple[str, search.Point]]:
         """As given; everything AUTOTUNE; parallelism equal to the cores."""
@@ -259,9 +262,11 @@ GIVEN_DEFAULT = _Given()
 
 
 def _parallel(setting: Setting) -> bool:
-    """A setting that counts parallel calls or threads: the cores baseline sets it."""
+    """A count of parallel calls or threads (not a switch such as map_parallelization):
+    the cores baseline sets it."""
+    counts = all(isinstance(v, int) and not isinstance(v, bool) for v in setting.values)
     name = setting.name.lower()
-    return any(word in name for word in ("parallel", "threadpool", "workers", "calls"))
+    return counts and any(word in name for word in ("parallel", "threadpool", "workers", "calls"))
 
 
 def run_of(record: Record, budget: int) -> search.Run:

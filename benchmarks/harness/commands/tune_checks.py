@@ -10,15 +10,28 @@ from dataclasses import dataclass
 from typing import Any
 
 from loadbench.harness.child.stages import Stage
+from loadbench.harness.child.tuning import KNOBS
+
+# What TensorFlow does with a knob the pipeline leaves unset (``tf.data.Options`` reads
+# None there): its documented defaults. The others have none to name (a shared thread
+# pool, half the RAM, every core, the default algorithm): left "as given".
+TF_DEFAULTS = {
+    "map_parallelization": True,
+    "inject_prefetch": True,
+    "parallel_batch": True,
+    "deterministic": True,
+}
 
 
 @dataclass(frozen=True, kw_only=True)
 class SpaceCheck:
-    """A function's keyword arguments to check: each (name, values), at ``kwargs``."""
+    """A function's keyword arguments to check: each (name, values), at ``kwargs``; and
+    the ``tf.data.Options`` knobs searched, whose values as given are read."""
 
     target: str
     kwargs: dict[str, Any]
     settings: tuple[tuple[str, tuple[Any, ...]], ...]
+    knobs: tuple[str, ...] = ()
     log_path: str | None = None
 
 
@@ -42,9 +55,10 @@ def check_space(check: SpaceCheck) -> Checked:
     named = [n for n, p in signature.parameters.items() if p.kind is not p.VAR_KEYWORD]
     problems = []
     try:  # as given: a dataset at all?
-        pipelines.call(check.target, make, dict(check.kwargs))
+        made = pipelines.call(check.target, make, dict(check.kwargs))
     except Exception as exc:
         return Checked([str(exc)], {})
+    given = {name: _knob(made.options(), name) for name in check.knobs}
     defaults = {
         name: parameter.default
         for name, parameter in signature.parameters.items()
@@ -64,7 +78,19 @@ def check_space(check: SpaceCheck) -> Checked:
             except Exception as exc:  # the user's function refused the value
                 problems.append(f"--space {name}={value}: {exc}")
     searched = {name for name, _ in check.settings}
-    return Checked(problems, {n: v for n, v in defaults.items() if n in searched})
+    found = {n: v for n, v in defaults.items() if n in searched}
+    found.update({n: v for n, v in given.items() if v is not None})
+    return Checked(problems, found)
+
+
+def _knob(options: Any, name: str) -> Any:
+    """A knob's value on the dataset as given: its own, else TensorFlow's default."""
+    holder = options
+    for part in KNOBS[name][0].split("."):
+        holder = getattr(holder, part, None)
+    if holder is not None and KNOBS[name][1] == "algorithm":
+        return getattr(holder, "name", holder)
+    return TF_DEFAULTS.get(name) if holder is None else holder
 
 
 def warnings_for(
