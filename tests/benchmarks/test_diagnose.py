@@ -79,6 +79,17 @@ def test_a_prefix_is_the_pipeline_up_to_its_stage_with_the_whole_pipelines_optio
         stages.prefix(ds, 3)
 
 
+def test_a_py_dataset_is_named_as_one():
+    import user_pipelines
+
+    from loadbench.harness.commands import pipelines
+
+    ds = pipelines.call("user_pipelines:py_dataset", user_pipelines.py_dataset, {})
+    first = stages.describe(ds)[0]
+    assert first.call == "from_generator(PyDataset)" and first.python and first.batched
+    assert "Keras PyDataset" in diagnose.cause(first)
+
+
 def test_a_pipeline_without_a_batch_stage_hands_over_batches_already():
     found = stages.describe(_generated())
     assert found[0].batched

@@ -25,6 +25,7 @@ READ_OPS = frozenset({"ReadFile", "MatchingFiles", "TFRecordDataset", "FixedLeng
 READ_OPS |= READ_SOURCES | {"TextLineDataset"}
 BATCHING = frozenset({"Batch", "PaddedBatch", "ParallelBatch", "DenseToRaggedBatch"})
 WITH_FUNCTION = {"Map", "ParallelMap", "Filter", "Interleave", "ParallelInterleave", "FlatMap"}
+PY_DATASET = "PyDataset"  # the generator's name where it is Keras's PyDataset adapter
 # Dataset classes that are not stages of their own: options set on the whole pipeline.
 FOLDED = frozenset({"Options"})
 
@@ -229,6 +230,8 @@ def _find_generator(func: Any, depth: int) -> str | None:
             continue
         generator = getattr(held, "_generator", None)
         if generator is not None:
+            if "py_dataset_adapter" in str(getattr(generator, "__module__", "")):
+                return PY_DATASET  # Keras's adapter hands a PyDataset's batches over
             return str(getattr(generator, "__name__", type(generator).__name__))
         if callable(held):
             found = _find_generator(held, depth - 1)

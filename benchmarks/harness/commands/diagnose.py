@@ -26,7 +26,7 @@ from statistics import median
 from typing import Any
 
 from loadbench.harness.child.settle import Settling
-from loadbench.harness.child.stages import Stage, counted, describe
+from loadbench.harness.child.stages import PY_DATASET, Stage, counted, describe
 from loadbench.harness.commands.profile import ProfileSpec
 from loadbench.harness.commands.profile import dataset_fields as profile_dataset
 from loadbench.harness.commands.profile import options_fields as profile_options
@@ -262,7 +262,11 @@ def cause(stage: Stage) -> str:
     """What a stage's work is, in the words that say how to fix it."""
     found = []
     if stage.python:
-        runs = "a Python generator" if stage.name == "from_generator" else "Python (py_function)"
+        runs = "a Python generator"
+        if stage.name != "from_generator":
+            runs = "Python (py_function)"
+        elif stage.function == PY_DATASET:
+            runs = "a Keras PyDataset's batches pass through a Python generator, which"
         found.append(
             f"Python in the loop: {runs} runs for every element, one at a time "
             "under the interpreter's lock"
