@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     diagnosis = diagnosing.diagnose(described, records_of(done))
     written = diagnosing.write(diagnosis, plan.out)
     print(table(args.target, diagnosis))
-    print(f"\nrecords: {harness.results}; stages: {written}")
+    print(f"\nstages: {written}\nrecords: {harness.results}")
     return 0 if any(r.status == "ok" for r in records_of(done)) else 1
 
 

@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     written = output.write(plan, outcome, minutes, warnings)
     print(output.report(plan, outcome, minutes, warnings))
     report = _report(plan, harness, written)
-    print(f"\nrecords: {harness.results}; recommendation: {written}; report: {report}")
+    print(f"\nrecommendation: {written}\nrecords: {harness.results}\nreport: {report}")
     return 0 if outcome.best is not None else 1
 
 
