@@ -98,7 +98,7 @@ def test_the_recommendation_file_round_trips(tmp_path):
     found = tune_output.read(written)
     assert found["kwargs"] == {"parallel_naps": 8}
     assert found["options"] == {"deterministic": False}
-    assert found["accelerator_busy_share"] == pytest.approx(0.96)
+    assert found["accelerator_busy_share"] == pytest.approx(0.95)  # the lower run
     assert found["accelerator_busy_share_range"] == [0.95, 0.97]
     assert found["peak_pss_bytes"] == 210 * MB and found["trials"] == 5
     assert tune_output.point_from(plan, found) == point
