@@ -11,6 +11,8 @@ from loadbench.cli import common, targets
 from loadbench.harness.child.settle import Settling
 from loadbench.harness.commands import diagnose as diagnosing
 from loadbench.harness.commands.profile import ProfileSpec
+from loadbench.harness.commands.profile import dataset_fields as profile_dataset_fields
+from loadbench.harness.parent.builder import dataset_fields
 from loadbench.harness.parent.plan import DEFAULT_MAX_TIME
 from loadbench.harness.parent.runner import run_isolated, start_server
 from loadbench.harness.parent.session import Harness, records_of, run_jobs
@@ -94,7 +96,7 @@ def _plan(args: argparse.Namespace) -> diagnosing.Plan:
         spec = targets.user_spec(args, accelerators.Choice(), **base)
         step = args.step_time
         choice = accelerators.choose(None, step) if step is not None else accelerators.Choice()
-        dataset = diagnosing.profile_dataset_fields(spec)
+        dataset = profile_dataset_fields(spec)
     else:
         options = PipelineOptions(
             batch_size=args.batch_size or 32,
@@ -103,7 +105,8 @@ def _plan(args: argparse.Namespace) -> diagnosing.Plan:
             cache=args.cache,
         )
         spec = targets.strategy_spec(args, "diagnose", "iterate", options, **base)
-        choice, dataset = spec.accelerator, diagnosing.strategy_dataset_fields(spec)
+        assert spec.described is not None  # strategy_spec describes the split
+        choice, dataset = spec.accelerator, dataset_fields(spec.described, spec.synthetic)
     return diagnosing.Plan(
         spec=spec,
         accelerator=choice,

@@ -98,7 +98,11 @@ def describe(ds: Any) -> list[Stage]:
     """Each stage of ``ds``, source first. From a ``batch`` stage on, elements are
     batches; in a pipeline with no batch stage, every element is one already (a
     PyDataset's, a generator's of batches)."""
-    found = [_stage(index, group) for index, group in enumerate(chain(ds))]
+    return _described(chain(ds))
+
+
+def _described(groups: list[list[Any]]) -> list[Stage]:
+    found = [_stage(index, group) for index, group in enumerate(groups)]
     batched = not any(stage.batch_size is not None for stage in found)
     stages = []
     for stage in found:
@@ -113,7 +117,7 @@ def prefix(ds: Any, index: int) -> tuple[Any, bool]:
     groups = chain(ds)
     if not 0 <= index < len(groups):
         raise IndexError(f"stage {index}: the pipeline has stages 0 to {len(groups) - 1}")
-    return groups[index][-1].with_options(ds.options()), describe(ds)[index].batched
+    return groups[index][-1].with_options(ds.options()), _described(groups)[index].batched
 
 
 def _kind(node: Any) -> str:

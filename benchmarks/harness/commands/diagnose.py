@@ -28,9 +28,8 @@ from typing import Any
 from loadbench.harness.child.settle import Settling
 from loadbench.harness.child.stages import PY_DATASET, Stage, counted, describe
 from loadbench.harness.commands.profile import ProfileSpec
-from loadbench.harness.commands.profile import dataset_fields as profile_dataset
 from loadbench.harness.commands.profile import options_fields as profile_options
-from loadbench.harness.parent.builder import dataset_fields, options_fields, run_record
+from loadbench.harness.parent.builder import options_fields, run_record
 from loadbench.harness.parent.session import Job
 from loadbench.harness.spec import RunSpec
 from loadbench.loaders.errors import OptionsError
@@ -160,15 +159,6 @@ def _work(spec: Any) -> Any:
 
         return measure_profile
     return None  # the strategy's measurement
-
-
-def profile_dataset_fields(spec: ProfileSpec) -> dict[str, Any]:
-    return profile_dataset(spec)
-
-
-def strategy_dataset_fields(spec: RunSpec) -> dict[str, Any]:
-    assert spec.described is not None
-    return dataset_fields(spec.described, spec.synthetic)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -190,8 +190,7 @@ def coordinate_ascent(
     """Yield the points to measure, receive each one's run; return the ``Outcome``.
     ``baselines`` (name, point): measured first, the first of them twice (the noise).
     ``passes``: over every setting, at most; a pass that changes nothing ends it."""
-    trials = _Trials(max_trials + 1)  # the recommendation's second run is not the search's
-    trials.max_trials = max_trials
+    trials = _Trials(max_trials)
     based: list[Measured] = []
     for label, point in baselines:
         if point in trials.seen:
