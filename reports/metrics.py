@@ -167,7 +167,8 @@ METRICS: tuple[Metric, ...] = (
         better="higher",
         role="inform",
         covers="training: the accelerators fed the supply and the hand-over predict (fewer "
-        "of supply x step / 90% and step x 10% / (90% x hand-over)): where the search began",
+        "of supply x step / 90% and step x 10% / (90% x hand-over)): where a first repeat's "
+        "search begins; a later repeat begins at the count the earlier ones found",
     ),
     Metric(
         field="first_batch_s",

@@ -139,7 +139,7 @@ class Training(Section):
     fed_trials: list[list[float]] = field(default_factory=list)  # [k, AU, batches, s, +-AU]
     supply_samples_per_s: float | None = None  # handed over when nothing waits on it
     handover_s: float | None = None  # the one-accelerator loop's mean wait for a batch
-    fed_predicted: int | None = None  # the count those two predict: where the search began
+    fed_predicted: int | None = None  # the count those two predict (a first repeat starts there)
 
 
 @dataclass(frozen=True, kw_only=True)

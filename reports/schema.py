@@ -44,10 +44,10 @@ DESCRIBED: tuple[tuple[tuple[str, ...], str], ...] = (
         ("settled", "settle_s", "settled_peak_rss_bytes"),
         (
             "where the run was asked to wait for its memory to settle (`--max-time`): "
-            "whether the tree's peak grew under 1% (or 2 MB) over the last 2 s and 10 "
-            "batches, after an epoch where the pipeline caches, before the cap; the "
-            "measured batches' span by then; the tree's peak RSS above its baseline then "
-            "(null: not asked)"
+            "whether the tree's peak grew under 1% (or 2 MB) over the window (8 s; tune's "
+            "and diagnose's 2 s) and 10 batches, after an epoch where the pipeline caches, "
+            "before the cap; the measured batches' span by then; the tree's peak RSS above "
+            "its baseline then (null: not asked)"
         ),
     ),
     (

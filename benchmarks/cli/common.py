@@ -18,6 +18,7 @@ from loadbench.cli.tiers import (
     settle_window_of,
 )
 from loadbench.harness.child.data_service import PROCESSING_MODES, parse_service
+from loadbench.harness.child.settle import WINDOW_S
 from loadbench.harness.parent import presets
 from loadbench.harness.parent.plan import (
     DEFAULT_BATCH,
@@ -114,8 +115,8 @@ def add_measurement_arguments(
             type=float,
             metavar="S",
             help="then go on until the process tree's peak memory has settled (grown under "
-            "1%% over 2 s), at most S seconds of measured batches a run; the record says "
-            f"whether it settled (default: {DEFAULT_MAX_TIME:g}; with --fast, no wait)",
+            f"1%% over {WINDOW_S:g} s), at most S seconds of measured batches a run; the record "
+            f"says whether it settled (default: {DEFAULT_MAX_TIME:g}; with --fast, no wait)",
         )
     known = ", ".join(accelerators.builtin())
     what.add_argument(

@@ -44,6 +44,9 @@ class Probing:
         there is one, else the default emulated accelerator.
     fed_search: in train mode, also find how many such accelerators the pipeline keeps
         at 90% busy (``loadbench.harness.child.feeding``).
+    fed_start: the count that search measures first, with the next one: a repeat
+        confirms what the earlier repeats found; None: the count the run's measured
+        supply and hand-over predict.
     settling: go on after ``steps`` and ``min_measured_s`` until the tree's memory has
         settled, at most ``settling.max_s`` of measured batches
         (``loadbench.harness.child.settle``); None: stop there.
@@ -66,6 +69,7 @@ class Probing:
     processing_mode: str = "parallel_epochs"
     accelerator: Choice = field(default_factory=Choice)
     fed_search: bool = True
+    fed_start: int | None = None
     settling: Settling | None = None
     stage: int | None = None
     tf_options: tuple[tuple[str, Any], ...] = ()

@@ -95,3 +95,36 @@ def test_the_session_starts_no_child_for_a_repeat_not_needed(
     assert len(started) == len(done) == children
     said = capsys.readouterr().out
     assert ("not needed: the earlier repeats agree" in said) == (children == 2)
+
+
+def test_a_training_repeat_confirms_the_count_the_earlier_repeats_found(tiny_spec, tmp_path):
+    jobs = plan(config(tiny_spec, tmp_path, modes=("iterate", "train")))
+    training = [j for j in jobs if j.spec.mode == "train"]
+    assert [j.adapted is not None for j in training] == [False, True, True]
+    assert all(j.adapted is None for j in jobs if j.spec.mode == "iterate")  # no search
+    first, second, third = training
+    fed = [Done(first, None, trained("generator", 0.95, accelerators_fed=n)) for n in (5, 7)]
+    assert second.adapted(second.spec, fed[:1]).fed_start == 5
+    assert third.adapted(third.spec, fed).fed_start == 5  # the lower median of 5 and 7
+    none = [Done(first, None, trained("generator", 0.5, accelerators_fed=0))]
+    assert second.adapted(second.spec, none).fed_start is None  # nothing to confirm
+    other = plan(config(tiny_spec, tmp_path, modes=("train",), strategies=("files",)))[0]
+    elsewhere = [Done(other, None, trained("files", 0.95, accelerators_fed=3))]
+    assert second.adapted(second.spec, elsewhere).fed_start is None  # not its own
+
+
+def test_the_session_runs_the_spec_a_repeat_adapted(tiny_spec, tmp_path, monkeypatch):
+    started = []
+
+    def fake_run(spec, *args, **kwargs):
+        started.append(spec)
+        return session.Outcome(status="ok", error=None, result=None, wall_s=0.1, started_at="")
+
+    jobs = plan(config(tiny_spec, tmp_path, modes=("train",), repeats=2))
+    jobs = [
+        replace(j, to_record=lambda _o: trained("generator", 0.95, accelerators_fed=4))
+        for j in jobs
+    ]
+    monkeypatch.setattr(session, "run_isolated", fake_run)
+    run_jobs(jobs, Harness(results=None))
+    assert [s.fed_start for s in started] == [None, 4]

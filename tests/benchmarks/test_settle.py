@@ -30,34 +30,38 @@ def batches_every(period: float, until: float) -> list[float]:
     return [round(k * period, 3) for k in range(1, int(until / period) + 1)]
 
 
+END = 1.0 + 1.5 * WINDOW_S  # a run that climbed for a second, then held a window and a half
+
+
 def test_a_peak_that_held_over_the_window_has_settled():
-    samples = readings((1.0, 100 * MB), (4.0, 200 * MB))  # climbed at 1 s, held 3 s
-    assert Settling(max_s=30).settled(samples, BASELINE, batches_every(0.1, 4.0), seen=400)
+    samples = readings((1.0, 100 * MB), (END, 200 * MB))  # climbed at 1 s, then held
+    assert Settling(max_s=30).settled(samples, BASELINE, batches_every(0.1, END), seen=400)
 
 
 def test_a_peak_still_climbing_has_not():
-    samples = [(t, BASELINE + int(t * 50 * MB)) for t in [k * 0.05 for k in range(80)]]
-    assert not Settling(max_s=30).settled(samples, BASELINE, batches_every(0.1, 4.0), seen=400)
+    samples = [(t, BASELINE + int(t * 50 * MB)) for t in [k * 0.05 for k in range(int(END * 20))]]
+    assert not Settling(max_s=30).settled(samples, BASELINE, batches_every(0.1, END), seen=400)
 
 
 def test_growth_under_the_share_or_the_floor_counts_as_held():
     peak = 400 * MB
     small = int(SHARE * peak * 0.9)
-    samples = readings((1.0, peak - small), (4.0, peak))
-    assert Settling(max_s=30).settled(samples, BASELINE, batches_every(0.1, 4.0), seen=400)
-    tiny = readings((1.0, 10 * MB), (4.0, 10 * MB + FLOOR_BYTES - 1))  # 20% of 10 MB
-    assert Settling(max_s=30).settled(tiny, BASELINE, batches_every(0.1, 4.0), seen=400)
+    samples = readings((1.0, peak - small), (END, peak))
+    assert Settling(max_s=30).settled(samples, BASELINE, batches_every(0.1, END), seen=400)
+    tiny = readings((1.0, 10 * MB), (END, 10 * MB + FLOOR_BYTES - 1))  # 20% of 10 MB
+    assert Settling(max_s=30).settled(tiny, BASELINE, batches_every(0.1, END), seen=400)
 
 
 def test_not_before_a_whole_window_nor_too_few_batches_nor_an_epoch_that_caches():
     held = readings((WINDOW_S * 0.9, 100 * MB))
-    assert not Settling(max_s=30).settled(held, BASELINE, batches_every(0.01, 1.8), seen=400)
-    long = readings((4.0, 100 * MB))
-    slow = batches_every(WINDOW_S / (BATCHES - 1), 4.0)  # fewer than BATCHES in the window
+    early = batches_every(0.01, WINDOW_S * 0.9)
+    assert not Settling(max_s=30).settled(held, BASELINE, early, seen=400)
+    long = readings((END, 100 * MB))
+    slow = batches_every(WINDOW_S / (BATCHES - 1), END)  # fewer than BATCHES in the window
     assert not Settling(max_s=30).settled(long, BASELINE, slow, seen=400)
     caching = Settling(max_s=30, epoch_samples=1000)
-    assert not caching.settled(long, BASELINE, batches_every(0.1, 4.0), seen=999)
-    assert caching.settled(long, BASELINE, batches_every(0.1, 4.0), seen=1000)
+    assert not caching.settled(long, BASELINE, batches_every(0.1, END), seen=999)
+    assert caching.settled(long, BASELINE, batches_every(0.1, END), seen=1000)
 
 
 def settled_run(strategy: str, tiny_root, cache_root, max_s: float):

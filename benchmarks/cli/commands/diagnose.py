@@ -8,12 +8,11 @@ import textwrap
 from dataclasses import replace
 
 from loadbench.cli import common, targets
-from loadbench.harness.child.settle import Settling
+from loadbench.harness.child.settle import SHORT_WINDOW_S, Settling
 from loadbench.harness.commands import diagnose as diagnosing
 from loadbench.harness.commands.profile import ProfileSpec
 from loadbench.harness.commands.profile import dataset_fields as profile_dataset_fields
 from loadbench.harness.parent.builder import dataset_fields
-from loadbench.harness.parent.plan import DEFAULT_MAX_TIME
 from loadbench.harness.parent.runner import run_isolated, start_server
 from loadbench.harness.parent.session import Harness, records_of, run_jobs
 from loadbench.harness.spec import RunSpec
@@ -36,7 +35,7 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
     what.add_argument(
         "--max-time",
         type=float,
-        default=DEFAULT_MAX_TIME,
+        default=diagnosing.MAX_TIME_S,
         metavar="S",
         help="a stage's run waits for its memory to settle, at most S s (default: %(default)g)",
     )
@@ -88,7 +87,7 @@ def _plan(args: argparse.Namespace) -> diagnosing.Plan:
         "steps": diagnosing.STEPS,
         "warmup_steps": diagnosing.WARMUP,
         "min_measured_s": diagnosing.MIN_TIME_S,
-        "settling": Settling(max_s=args.max_time),
+        "settling": Settling(max_s=args.max_time, window_s=SHORT_WINDOW_S),
         "fed_search": False,
     }
     spec: RunSpec | ProfileSpec

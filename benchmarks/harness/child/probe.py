@@ -130,7 +130,11 @@ def probe(
         # training job lives with. The search for the accelerators fed then drives it at k
         # times that demand, still under the sampler: its own peak is a figure apart.
         loop_peaks = sampler.peak_bytes(), sampler.peak_pss_bytes()
-        fed = _fed(loop, batches, step_s, busy or 0.0) if spec.fed_search and step_s else None
+        fed = (
+            _fed(loop, batches, step_s, busy or 0.0, spec.fed_start)
+            if spec.fed_search and step_s
+            else None
+        )
         agreement = sampler.kernel_agreement()  # while the tree still runs
     peak, peak_pss = loop_peaks if fed else (sampler.peak_bytes(), sampler.peak_pss_bytes())
     searched = max(0, sampler.peak_bytes() - baseline) if fed else None
@@ -264,21 +268,24 @@ def _run_loop(
     return loop
 
 
-def _fed(loop: _Loop, batches: Any, step_s: float, busy: float) -> feeding.Fed:
+def _fed(
+    loop: _Loop, batches: Any, step_s: float, busy: float, start: int | None = None
+) -> feeding.Fed:
     """How many accelerators of this step time the pipeline keeps at 90% busy; the run's
     own measured loop (``busy`` of the time) is the one-accelerator trial. The search
-    starts where the pipeline's supply (batches as fast as they come) and its hand-over
-    (the loop's mean wait for a batch: AU counts every stall) predict, and measures
-    from there."""
+    starts at ``start`` (a repeat confirming the earlier repeats' count), else where the
+    pipeline's supply (batches as fast as they come) and its hand-over (the loop's mean
+    wait for a batch: AU counts every stall) predict, and measures from there."""
     known = feeding.half_width(loop.waits, loop.computes)
     one = feeding.Trial(1, busy, len(loop.waits), sum(loop.step_times), known)
     if busy < feeding.BUSY_LINE:
         return feeding.Fed(0, [one])
     supplied = feeding.supply(batches)
     handover = sum(loop.waits) / len(loop.waits)
-    start = max(1, feeding.predicted(step_s, supplied, handover))
-    fed = feeding.search(lambda count: feeding.trial(batches, step_s, count), one, start=start)
-    return replace(fed, supply_per_s=supplied, handover_s=handover, predicted=start)
+    guess = max(1, feeding.predicted(step_s, supplied, handover))
+    first = start if start is not None and start >= 1 else guess
+    fed = feeding.search(lambda count: feeding.trial(batches, step_s, count), one, start=first)
+    return replace(fed, supply_per_s=supplied, handover_s=handover, predicted=guess)
 
 
 def _settled_busy(spec: Probing, loop: _Loop) -> float | None:

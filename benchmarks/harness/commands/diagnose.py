@@ -25,7 +25,7 @@ from pathlib import Path
 from statistics import median
 from typing import Any
 
-from loadbench.harness.child.settle import Settling
+from loadbench.harness.child.settle import SHORT_WINDOW_S, Settling
 from loadbench.harness.child.stages import PY_DATASET, Stage, counted, describe
 from loadbench.harness.commands.profile import ProfileSpec
 from loadbench.harness.commands.profile import options_fields as profile_options
@@ -39,6 +39,7 @@ from loadbench.workload.accelerators import Choice
 
 BAND = 0.15  # stages whose rates are closer than this cannot be told apart
 STEPS, WARMUP, MIN_TIME_S = 10, 3, 1.0  # each stage's run, before it settles
+MAX_TIME_S = 20.0  # and its cap on settling (over settle.SHORT_WINDOW_S)
 HANDOVER_MIN_TIME_S = 2.0  # the whole pipeline under the accelerator: AU within a point or two
 STAGES_FILE = "stages.json"
 
@@ -104,7 +105,7 @@ def stage_jobs(plan: Plan, described: Described) -> list[Job]:
             spec = replace(
                 plan.spec,
                 stage=stage.index,
-                settling=Settling(max_s=plan.max_time_s),
+                settling=Settling(max_s=plan.max_time_s, window_s=SHORT_WINDOW_S),
                 log_path=str(plan.out / "logs" / f"stage-{stage.index}-r{repeat}.log"),
             )
             options = {**plan.options(spec), "stage": stage.index, "stage_call": stage.call}

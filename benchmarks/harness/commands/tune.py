@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from loadbench.harness.child.settle import Settling
+from loadbench.harness.child.settle import SHORT_WINDOW_S, Settling
 from loadbench.harness.child.tuning import ALGORITHMS, KNOBS
 from loadbench.harness.commands import search
 from loadbench.harness.commands.profile import ProfileSpec
@@ -217,7 +217,11 @@ class Plan:
         base = self.spec
         options = {**dict(base.tf_options), **knobs}
         caches = pipeline.get("cache", "none") != "none"
-        settling = Settling(max_s=MAX_TIME_S, epoch_samples=self.epoch_samples if caches else 0)
+        settling = Settling(
+            max_s=MAX_TIME_S,
+            epoch_samples=self.epoch_samples if caches else 0,
+            window_s=SHORT_WINDOW_S,
+        )
         knobs_all = tuple(options.items())
         budget = self.budget_bytes
         if isinstance(base, RunSpec):

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from statistics import median_low
 
 from loadbench.harness.child.settle import WINDOW_S, Settling
 from loadbench.harness.parent.builder import dataset_fields, options_fields, run_record, stem
@@ -39,10 +40,10 @@ DEFAULT_BATCH = {"iterate": 32, "train": 32, "cpu": 8}
 DEFAULT_STEPS = {"iterate": 10, "train": 10, "cpu": 5}
 DEFAULT_WARMUP = {"iterate": 3, "train": 2, "cpu": 1}
 DEFAULT_MIN_TIME = {"iterate": 1.0, "train": 1.0, "cpu": 0.0}
-# The default run's cap on waiting for a run's memory to settle: the slowest of the
-# built-in strategies settled after 16.5 s of measured batches on the 2-core VM
-# (tfrecord_png training), most after 2-6 s.
-DEFAULT_MAX_TIME = 20.0
+# The default run's cap on waiting for a run's memory to settle: the length of the runs
+# whose plateau the settle rule was replayed against (settle.py); on the 2-core VM one of
+# those 24 runs was still growing at 30 s.
+DEFAULT_MAX_TIME = 30.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -224,6 +225,7 @@ def _job(
         identity=identity,
         repeat=repeat,
         wanted=None if least is None or repeat < least else _disagree(identity),
+        adapted=_confirming(identity) if repeat and spec.fed_search and mode == "train" else None,
         to_record=lambda outcome: run_record(
             spec, outcome, dataset, options_record, role=role, repeat=repeat
         ),
@@ -267,3 +269,25 @@ def _settling(config: RunConfig, data: Split, options: PipelineOptions) -> Settl
         epoch_samples=data.pairs if caches else 0,
         window_s=config.settle_window_s,
     )
+
+
+def _confirming(identity: str) -> Callable[[RunSpec, list[Done]], RunSpec]:
+    """For a repeat past the first: its accelerators-fed search starts at the count the
+    earlier repeats found (their median), so it measures that count and the next and
+    goes on from there only where either is contradicted. A count near the 90% line is
+    ill-conditioned (AU falls slowly through it: tensor_slices 0.939 at 6 accelerators
+    and 0.902 at 14 in one child), and a search from a fresh guess lands anywhere on
+    that flat; a confirmation still measures both counts in this child."""
+
+    def adapt(spec: RunSpec, done: list[Done]) -> RunSpec:
+        counts = [
+            d.record.training.accelerators_fed
+            for d in done
+            if d.job.identity == identity
+            and isinstance(d.record, Record)
+            and d.record.status == "ok"
+            and d.record.training.accelerators_fed
+        ]
+        return replace(spec, fed_start=int(median_low(counts))) if counts else spec
+
+    return adapt

@@ -82,6 +82,9 @@ class Job:
     # A job that runs only where what ended before it asks for it: None where it is not
     # needed, else why it runs (a repeat past the first ones, where they disagree).
     wanted: Callable[[list[Done]], str | None] | None = None
+    # The spec to run, from what ended before it (a repeat that confirms the earlier
+    # repeats' accelerators fed); None: ``spec`` as it is.
+    adapted: Callable[[Any, list[Done]], Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -117,7 +120,7 @@ def run_jobs(jobs: Iterable[Job], harness: Harness, done: list[Done] | None = No
                 continue
             say(f"{label} ...", end="", flush=True)
             outcome = run_isolated(
-                job.spec,
+                job.spec if job.adapted is None else job.adapted(job.spec, done),
                 harness.timeout_s,
                 harness.max_memory_bytes,
                 job.work,
