@@ -14,9 +14,10 @@ on page-by-page allocator noise, and is well under the gate's 16 MB floor. Eight
 and ten batches: a pipeline's memory grows in steps seconds apart (AUTOTUNE's buffers,
 glibc's per-thread arenas: files training held 144 MB from 5.6 s to 16.5 s, then 152),
 and only a window this long lands on the plateau that 30 s runs reach. Replayed on the
-recorded timelines of 24 runs of 30 s (four strategies, both modes, three repeats), the
-median peak of the rule fell within the 30 s runs' range or 5% of their median for 2 of
-8 strategy-modes with a 2 s window, 6 with 5 s and 8 with 8 s (docs/measurement.md).
+recorded timelines of two sets of 24 runs of 30 s (four strategies, both modes, three
+repeats: docs/probes/settle_replay.py), the rule's median peak fell within the 30 s
+runs' range or 5% of their median for 2 and 2 of 8 strategy-modes with a 2 s window, 6
+and 5 with 5 s, 8 and 7 with 8 s (docs/measurement.md).
 ``SHORT_WINDOW_S`` is for commands that compare many short runs of one pipeline with
 each other (``tune``'s trials, ``diagnose``'s stages), where each run's ramp is alike.
 """

@@ -41,8 +41,8 @@ DEFAULT_STEPS = {"iterate": 10, "train": 10, "cpu": 5}
 DEFAULT_WARMUP = {"iterate": 3, "train": 2, "cpu": 1}
 DEFAULT_MIN_TIME = {"iterate": 1.0, "train": 1.0, "cpu": 0.0}
 # The default run's cap on waiting for a run's memory to settle: the length of the runs
-# whose plateau the settle rule was replayed against (settle.py); on the 2-core VM one of
-# those 24 runs was still growing at 30 s.
+# whose plateau the settle rule was replayed against (settle.py); on the 2-core VM, under
+# the 8 s rule, one of 24 such runs had not settled by 30 s.
 DEFAULT_MAX_TIME = 30.0
 
 
