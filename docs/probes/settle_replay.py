@@ -41,9 +41,10 @@ def replayed(record: Record, window_s: float) -> tuple[float | None, int]:
     warmup = int(record.options.get("warmup_steps") or 0)
     began = ends[warmup - 1] if warmup else 0.0
     rule = Settling(max_s=float("inf"), window_s=window_s)
+    times = [t for t, _ in timeline]
     now = began + CHECK_EVERY_S
     while now <= timeline[-1][0]:
-        seen = timeline[: bisect.bisect_right([t for t, _ in timeline], now)]
+        seen = timeline[: bisect.bisect_right(times, now)]
         if rule.settled(seen, 0, ends[: bisect.bisect_right(ends, now)], seen=0):
             return now - began, max(b for _, b in seen)
         now += CHECK_EVERY_S

@@ -283,8 +283,9 @@ def _fed(
     supplied = feeding.supply(batches)
     handover = sum(loop.waits) / len(loop.waits)
     guess = max(1, feeding.predicted(step_s, supplied, handover))
-    first = start if start is not None and start >= 1 else guess
-    fed = feeding.search(lambda count: feeding.trial(batches, step_s, count), one, start=first)
+    fed = feeding.search(
+        lambda count: feeding.trial(batches, step_s, count), one, start=start or guess
+    )
     return replace(fed, supply_per_s=supplied, handover_s=handover, predicted=guess)
 
 

@@ -242,8 +242,7 @@ def _disagree(identity: str) -> Callable[[list[Done]], str | None]:
     agree (the job is not needed), else why it runs."""
 
     def check(done: list[Done]) -> str | None:
-        mine = [d.record for d in done if d.job.identity == identity]
-        earlier = [r for r in mine if isinstance(r, Record) and r.status == "ok"]
+        earlier = _earlier_ok(identity, done)
         if len(earlier) < 2:
             return f"{len(earlier)} earlier repeat(s) ended ok"
         reasons = disagreement(earlier)
@@ -280,14 +279,14 @@ def _confirming(identity: str) -> Callable[[RunSpec, list[Done]], RunSpec]:
     that flat; a confirmation still measures both counts in this child."""
 
     def adapt(spec: RunSpec, done: list[Done]) -> RunSpec:
-        counts = [
-            d.record.training.accelerators_fed
-            for d in done
-            if d.job.identity == identity
-            and isinstance(d.record, Record)
-            and d.record.status == "ok"
-            and d.record.training.accelerators_fed
-        ]
-        return replace(spec, fed_start=int(median_low(counts))) if counts else spec
+        counts = [r.training.accelerators_fed or 0 for r in _earlier_ok(identity, done)]
+        fed = [count for count in counts if count]
+        return replace(spec, fed_start=median_low(fed)) if fed else spec
 
     return adapt
+
+
+def _earlier_ok(identity: str, done: list[Done]) -> list[Record]:
+    """The records of this measurement's earlier repeats that ended ok."""
+    mine = [d.record for d in done if d.job.identity == identity]
+    return [r for r in mine if isinstance(r, Record) and r.status == "ok"]
