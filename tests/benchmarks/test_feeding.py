@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 
@@ -204,3 +205,18 @@ def test_accelerators_fed_is_measured_the_same_each_run_and_shrinks_with_the_ste
         ), training.fed_trials
         rate = 2 / sleepy.MakesBatchesForTwoAndAHalf.make_s  # samples a second, batches of 2
         assert training.supply_samples_per_s == pytest.approx(rate, rel=0.15)
+
+
+@pytest.mark.parametrize(
+    ("capacity", "start"), [(6.9, 7), (6.9, 9), (6.9, 3), (6.9, 1), (1.0, 4), (1.9, 2), (1.0, 1)]
+)
+def test_a_confirming_repeat_walks_one_count_at_a_time_to_the_line(capacity, start):
+    calls: list[int] = []
+    fed = feeding.confirm(fake(capacity, calls, plateau=0.92), fake(capacity)(1), start=start)
+    want = int(capacity / BUSY_LINE + 1e-9)
+    assert fed.count == want and not fed.capped
+    assert all(abs(a - b) == 1 for a, b in itertools.pairwise(calls))
+    assert len(set(calls)) == len(calls) and 1 not in calls  # none twice; one is the loop's
+    assert calls[0] == max(start, 2)
+    # from the start to the answer and the count past it, each once
+    assert set(calls) == set(range(min(start, want), max(start, want + 1) + 1)) - {1}

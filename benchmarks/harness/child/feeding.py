@@ -255,3 +255,31 @@ def search(
         candidate = max(fed + 1, min(int(said) if said < highest else highest, highest))
         expected = candidate <= said
     return Fed(fed, trials)
+
+
+def confirm(measure: Callable[[int], Trial], one: Trial, start: int, most: int = MOST_FED) -> Fed:
+    """The count a repeat confirms: ``start`` (the earlier repeats' count) and the next
+    are measured; where ``start`` fails the count walks down by one until one passes,
+    where the next passes too it walks up by one until one fails. One at a time, not
+    doubling: near the line AU falls slowly with the count, and a count that held in one
+    child is most likely near the line in the next. ``one`` (the run's own loop, which
+    passed) is the trial at one accelerator: it is not measured again."""
+    trials = [one]
+    if one.busy_share < BUSY_LINE:
+        return Fed(0, trials)
+    count = max(1, min(start, most))
+    if count > 1:
+        trials.append(measure(count))
+        if trials[-1].busy_share < BUSY_LINE:
+            while count > 2:
+                count -= 1
+                trials.append(measure(count))
+                if trials[-1].busy_share >= BUSY_LINE:
+                    return Fed(count, trials)
+            return Fed(1, trials)  # the run's own loop is the one that passed
+    while count < most:
+        trials.append(measure(count + 1))
+        if trials[-1].busy_share < BUSY_LINE:
+            return Fed(count, trials)
+        count += 1
+    return Fed(count, trials, capped=True)

@@ -272,10 +272,11 @@ def _fed(
     loop: _Loop, batches: Any, step_s: float, busy: float, start: int | None = None
 ) -> feeding.Fed:
     """How many accelerators of this step time the pipeline keeps at 90% busy; the run's
-    own measured loop (``busy`` of the time) is the one-accelerator trial. The search
-    starts at ``start`` (a repeat confirming the earlier repeats' count), else where the
-    pipeline's supply (batches as fast as they come) and its hand-over (the loop's mean
-    wait for a batch: AU counts every stall) predict, and measures from there."""
+    own measured loop (``busy`` of the time) is the one-accelerator trial. A repeat
+    confirming the earlier repeats' count (``start``) walks from it one count at a time;
+    otherwise the search starts where the pipeline's supply (batches as fast as they
+    come) and its hand-over (the loop's mean wait for a batch: AU counts every stall)
+    predict, and measures from there."""
     known = feeding.half_width(loop.waits, loop.computes)
     one = feeding.Trial(1, busy, len(loop.waits), sum(loop.step_times), known)
     if busy < feeding.BUSY_LINE:
@@ -283,8 +284,12 @@ def _fed(
     supplied = feeding.supply(batches)
     handover = sum(loop.waits) / len(loop.waits)
     guess = max(1, feeding.predicted(step_s, supplied, handover))
-    fed = feeding.search(
-        lambda count: feeding.trial(batches, step_s, count), one, start=start or guess
+
+    def measure(count: int) -> feeding.Trial:
+        return feeding.trial(batches, step_s, count)
+
+    fed = (
+        feeding.confirm(measure, one, start) if start else feeding.search(measure, one, start=guess)
     )
     return replace(fed, supply_per_s=supplied, handover_s=handover, predicted=guess)
 
