@@ -18,12 +18,15 @@ from loadbench.cli import main
 
 # One run per measurement and no ceilings: the repeats and ceilings have their own test.
 ONCE = ("--repeats", "1", "--no-ceilings")
+# The same without waiting for memory to settle (test_settle holds that): for the tests
+# of what the command does around its runs (resume, killing, Ctrl-C, memray).
+FIRST_LOOK = ("--fast",)
 
 
 def installed_run(tiny_root, tmp_path) -> list[str]:
-    """The installed ``loadbench run`` on the tiny dataset, once, 2 steps of 5, with its
-    cache and output under ``tmp_path``."""
-    argv = [*loadbench(), "run", "--data", str(tiny_root), *ONCE, "--batch-size", "5"]
+    """The installed ``loadbench run`` on the tiny dataset, once, 2 steps of 5, not waiting
+    for memory to settle, with its cache and output under ``tmp_path``."""
+    argv = [*loadbench(), "run", "--data", str(tiny_root), *FIRST_LOOK, "--batch-size", "5"]
     argv += ["--steps", "2", "--cache-dir", str(tmp_path / "cache")]
     return [*argv, "--out", str(tmp_path / "out")]
 
@@ -263,8 +266,8 @@ def test_ctrl_c_stops_the_suite_and_leaves_no_process(tiny_root, tmp_path):
 def test_memray_adds_a_tracked_run_with_its_flame_graph(tiny_root, tmp_path):
     from loadbench.reports import jsonl
 
-    argv = ["run", "--data", str(tiny_root), *ONCE, "--mode", "iterate", "--loaders", "generator"]
-    argv += ["--steps", "2", "--warmup", "1", "--memray"]
+    argv = ["run", "--data", str(tiny_root), *FIRST_LOOK, "--mode", "iterate"]
+    argv += ["--loaders", "generator", "--steps", "2", "--warmup", "1", "--memray"]
     argv += ["--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "out")]
     assert main(argv) == 0
     [record] = jsonl.read(tmp_path / "out" / "results.jsonl")
@@ -315,6 +318,7 @@ def test_repeats_run_in_rounds_after_the_ceilings_and_resume_by_repeat(tiny_root
 
     argv = ["run", "--data", str(tiny_root), "--mode", "iterate", "--loaders", "generator,tfrecord"]
     argv += ["--steps", "3", "--warmup", "1", "--repeats", "2", "--no-report"]
+    argv += [*FIRST_LOOK, "--ceilings", "--min-time", "1"]  # the flags win over --fast's
     argv += ["--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "out")]
     assert main(argv) == 0
     out = capsys.readouterr().out
