@@ -279,9 +279,9 @@ def _confirming(identity: str) -> Callable[[RunSpec, list[Done]], RunSpec]:
     that flat; a confirmation still measures both counts in this child."""
 
     def adapt(spec: RunSpec, done: list[Done]) -> RunSpec:
-        counts = [r.training.accelerators_fed or 0 for r in _earlier_ok(identity, done)]
-        fed = [count for count in counts if count]
-        return replace(spec, fed_start=median_low(fed)) if fed else spec
+        fed = [r.training.accelerators_fed for r in _earlier_ok(identity, done)]
+        found = [count for count in fed if count]  # 0 and None: nothing to confirm
+        return replace(spec, fed_start=median_low(found)) if found else spec
 
     return adapt
 
