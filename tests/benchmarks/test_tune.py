@@ -17,6 +17,7 @@ from loadbench.harness.commands.profile import ProfileSpec
 from loadbench.harness.commands.tune_checks import warnings_for
 from loadbench.loaders.errors import OptionsError
 from loadbench.reports import jsonl
+from loadbench.reports.records import Record
 from loadbench.workload.accelerators import Choice
 
 HERE = Path(__file__).parent
@@ -85,6 +86,31 @@ def test_a_trial_runs_the_point_as_kwargs_and_tf_data_options_settled_within_the
     assert spec.tf_options == (("map_parallelization", False),)
     assert spec.memory_budget_bytes == 300 * MB and spec.settling is not None
     assert spec.mode == "train" and not spec.fed_search
+
+
+@pytest.mark.parametrize(
+    ("pss", "rss", "over", "said"),
+    [
+        (299, 305, True, "peak RSS 305.0 MB passed the budget of 300.0 MB"),
+        (301, 305, True, "peak PSS 301.0 MB passed the budget of 300.0 MB"),
+        (250, 299, False, None),
+    ],
+)
+def test_a_trial_whose_rss_passed_the_budget_is_over_it_whatever_its_pss(pss, rss, over, said):
+    # The child stops a trial as its RSS passes the budget; its last PSS read can lag.
+    record = Record.of_figures(
+        strategy="napping",
+        mode="train",
+        status="ok",
+        dataset={"root": "synthetic", "split": "train", "pairs": 3, "image_size": [32, 32]},
+        options={"batch_size": 4},
+        peak_pss_bytes=pss * MB,
+        peak_rss_bytes=rss * MB,
+        accelerator_busy_share=0.95,
+    )
+    assert tuning.run_of(record, 300 * MB).over is over
+    judged = tuning.judged(record, 300 * MB)
+    assert judged.status == ("over_budget" if over else "ok") and judged.error == said
 
 
 def test_the_recommendation_file_round_trips(tmp_path):
