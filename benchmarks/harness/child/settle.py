@@ -11,8 +11,9 @@ Why these: 1% of the peak is under the spread between repeats of one tree (5% is
 summary's threshold for a peak that "differs"), so a run called settled could not move a
 decision by growing on; the floor keeps a small pipeline's peak (tens of MB) from waiting
 on page-by-page allocator noise, and is well under the gate's 16 MB floor. Eight seconds
-and ten batches: a pipeline's memory grows in steps seconds apart (AUTOTUNE's buffers,
-glibc's per-thread arenas: files training held 144 MB from 5.6 s to 16.5 s, then 152),
+and ten batches: a pipeline's memory grows in steps seconds apart (buffers filling,
+glibc's per-thread arenas, with AUTOTUNE or fixed settings alike: files training held
+144 MB from 5.6 s to 16.5 s, then 152),
 and only a window this long lands on the plateau that 30 s runs reach. Replayed on the
 recorded timelines of two sets of 24 runs of 30 s (four strategies, both modes, three
 repeats: docs/probes/settle_replay.py), the rule's median peak fell within the 30 s
