@@ -152,6 +152,7 @@ def test_run_without_steps_uses_the_per_mode_defaults(tiny_root, tmp_path, capsy
 
     argv = ["run", "--data", str(tiny_root), *ONCE, "--mode", "iterate", "--loaders", "generator"]
     argv += ["--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "out")]
+    argv += ["--max-time", "1"]  # the steps' defaults, not the settled peak (test_settle)
     assert main(argv) == 0
     [record] = jsonl.read(tmp_path / "out" / "results.jsonl")
     assert record.status == "ok", record.error
