@@ -94,9 +94,8 @@ def test_run_reads_the_given_folders_and_says_which(tmp_path, capsys):
 
     root = write_split(tmp_path / "data", ("A", "B", "change"))
     argv = ["run", "--data", str(root), "--folders", "A,B,change", "--loaders", "tensor_slices"]
-    argv += ["--mode", "iterate", "--repeats", "1", "--steps", "1", "--warmup", "0"]
-    argv += ["--min-time", "0", "--no-ceilings", "--no-report", "--batch-size", "2"]
-    argv += ["--fast"]  # the folders, not the settled peak
+    argv += ["--mode", "iterate", "--steps", "1", "--warmup", "0", "--min-time", "0"]
+    argv += ["--fast", "--no-report", "--batch-size", "2"]  # the folders, not the peak
     argv += ["--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "out")]
     assert main(argv) == 0
     out = capsys.readouterr().out
